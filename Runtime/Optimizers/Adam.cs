@@ -3,14 +3,20 @@ using System;
 namespace Kernels.Optimizers;
 
 /// <summary>Adam with L2 weight decay, AMSGrad and maximize (torch.optim.Adam).</summary>
+/// <remarks>
+/// Matches PyTorch's single-tensor CPU step operation for operation: the first moment uses <c>lerp_</c> (one fused
+/// multiply-add in ATen's vectorized kernel, with the weight &gt;= 0.5 form <c>end + (weight - 1) * (end - start)</c>),
+/// <c>add(…, alpha)</c> and <c>addcmul_</c> are fused multiply-adds, <c>addcdiv_</c> is
+/// <c>param + (value * expAvg) / denom</c>, bias corrections are computed in double and rounded to float once.
+/// </remarks>
 public static partial class Adam
 {
     /// <summary>One Adam step for one element.</summary>
     /// <param name="param">The parameter, updated in place.</param>
     /// <param name="grad">Its gradient.</param>
-    /// <param name="expAvg">First moment (PyTorch's <c>exp_avg</c>).</param>
-    /// <param name="expAvgSq">Second moment (PyTorch's <c>exp_avg_sq</c>).</param>
-    /// <param name="maxExpAvgSq">Running maximum of the second moment; only read and written when <paramref name="amsgrad"/> is set (pass an empty span otherwise).</param>
+    /// <param name="expAvg">First moment (PyTorch's <c>exp_avg</c>), initially 0.</param>
+    /// <param name="expAvgSq">Second moment (PyTorch's <c>exp_avg_sq</c>), initially 0.</param>
+    /// <param name="maxExpAvgSq">Running maximum of the second moment (PyTorch's <c>max_exp_avg_sq</c>), initially 0; only read and written when <paramref name="amsgrad"/> is set (pass an empty span otherwise).</param>
     /// <param name="step">Step count, 1 on the first step (bias corrections).</param>
     /// <param name="lr">Learning rate.</param>
     /// <param name="beta1">First-moment decay.</param>
@@ -26,19 +32,22 @@ public static partial class Adam
         double weightDecay = 0, bool amsgrad = false, bool maximize = false)
     {
         float g = maximize ? -grad : grad;
+        // grad = grad.add(param, alpha=weight_decay)
         if (weightDecay != 0)
-            g = g + (float)weightDecay * param;
+            g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
 
-        // exp_avg.lerp_(grad, 1 - beta1): PyTorch's vectorized CPU lerp is one fused multiply-add.
+        // exp_avg.lerp_(grad, 1 - beta1)
         float weight = (float)(1 - beta1);
         expAvg = Math.Abs(weight) < 0.5f
             ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg)
             : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-        expAvgSq = expAvgSq * (float)beta2 + (float)(1 - beta2) * g * g;
+        // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        expAvgSq = MathF.FusedMultiplyAdd((float)(1 - beta2) * g, g, expAvgSq * (float)beta2);
 
         // Bias corrections in double, as PyTorch computes them from Python floats.
         double biasCorrection1 = 1 - Math.Pow(beta1, step);
-        double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, step));
+        double biasCorrection2Sqrt = Math.Pow(1 - Math.Pow(beta2, step), 0.5);
+        // denom = (v.sqrt() / bias_correction2_sqrt).add_(eps), v = max_exp_avg_sq under AMSGrad
         float denom;
         if (amsgrad)
         {
@@ -49,6 +58,7 @@ public static partial class Adam
         {
             denom = MathF.Sqrt(expAvgSq) / (float)biasCorrection2Sqrt + (float)eps;
         }
+        // param.addcdiv_(exp_avg, denom, value=-lr / bias_correction1)
         param = param + (float)(-lr / biasCorrection1) * expAvg / denom;
     }
 }

@@ -1,0 +1,113 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Kernels.Generator.Model;
+
+namespace Kernels.Generator.Emitters;
+
+/// <summary>
+/// Writes the lowered rule body for one element (scalar) or one vector of elements. Per-element
+/// <c>if</c>s become masks in vector form: both arms run, and each assignment keeps the old value in
+/// lanes where its condition is false (exact, since per-element arithmetic has no side effects).
+/// </summary>
+internal sealed class BodyEmitter
+{
+    private readonly SourceWriter _writer;
+    private readonly ExpressionPrinter _printer;
+    private readonly string? _vector;
+    private readonly string _element;
+    private readonly string _maskPrefix;
+    private int _maskCount;
+
+    public BodyEmitter(SourceWriter writer, string? vector, string element, string maskPrefix)
+    {
+        _writer = writer;
+        _vector = vector;
+        _element = element;
+        _printer = new ExpressionPrinter(vector, element);
+        _maskPrefix = maskPrefix;
+    }
+
+    private bool IsVector => _vector is not null;
+
+    public void Emit(IEnumerable<ElementStmt> statements) => Emit(statements, mask: null);
+
+    private void Emit(IEnumerable<ElementStmt> statements, string? mask)
+    {
+        foreach (ElementStmt statement in statements)
+            Emit(statement, mask);
+    }
+
+    private void Emit(ElementStmt statement, string? mask)
+    {
+        switch (statement)
+        {
+            case AssignStmt a:
+            {
+                _writer.Line("// " + a.Source);
+                string value = _printer.Print(a.Value);
+                if (a.Declares)
+                    _writer.Line($"{TypeOf(a.Kind)} {a.Target} = {value};");
+                else if (mask is not null && IsVector)
+                    _writer.Line($"{a.Target} = global::System.Runtime.Intrinsics.{_vector}.ConditionalSelect({mask}, {value}, {a.Target});");
+                else
+                    _writer.Line($"{a.Target} = {value};");
+                break;
+            }
+
+            case DeclareStmt d:
+                _writer.Line("// " + d.Source);
+                _writer.Line($"{TypeOf(d.Kind)} {d.Name} = default;");
+                break;
+
+            case UniformIfStmt u:
+                _writer.Line("// " + u.Source + "  (step-invariant: one branch per call)");
+                _writer.Open($"if ({u.Condition})");
+                Emit(u.Then, mask);
+                _writer.Close();
+                if (u.Else.Count > 0)
+                {
+                    _writer.Open("else");
+                    Emit(u.Else, mask);
+                    _writer.Close();
+                }
+                break;
+
+            case ElementIfStmt e when IsVector:
+            {
+                _writer.Line("// " + e.Source + "  (per element: both arms, merged by mask)");
+                string id = (++_maskCount).ToString(CultureInfo.InvariantCulture);
+                string thenMask = _maskPrefix + "Then" + id;
+                string condition = _printer.Print(e.Condition);
+                _writer.Line($"var {thenMask} = {(mask is null ? condition : $"{mask} & ({condition})")};");
+                Emit(e.Then, thenMask);
+                if (e.Else.Count > 0)
+                {
+                    string elseMask = _maskPrefix + "Else" + id;
+                    _writer.Line($"var {elseMask} = {(mask is null ? "~" + thenMask : $"global::System.Runtime.Intrinsics.{_vector}.AndNot({mask}, {thenMask})")};");
+                    Emit(e.Else, elseMask);
+                }
+                break;
+            }
+
+            case ElementIfStmt e:
+                _writer.Line("// " + e.Source);
+                _writer.Open($"if ({_printer.Print(e.Condition)})");
+                Emit(e.Then, mask);
+                _writer.Close();
+                if (e.Else.Count > 0)
+                {
+                    _writer.Open("else");
+                    Emit(e.Else, mask);
+                    _writer.Close();
+                }
+                break;
+        }
+    }
+
+    private string TypeOf(ValueKind kind)
+    {
+        if (IsVector)
+            return $"global::System.Runtime.Intrinsics.{_vector}<{_element}>";
+        return kind == ValueKind.Mask ? "bool" : _element;
+    }
+}

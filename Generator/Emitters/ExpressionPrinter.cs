@@ -1,0 +1,145 @@
+using System.Linq;
+using Kernels.Generator.Model;
+
+namespace Kernels.Generator.Emitters;
+
+/// <summary>
+/// Prints element IR as C#, either scalar (the rule's own operations) or as vector operations of one
+/// width (<c>Vector512</c>, <c>Vector256</c>, <c>Vector128</c>). Parentheses follow C# precedence and
+/// keep the rule's evaluation order: floating-point math is not reassociated.
+/// </summary>
+internal sealed class ExpressionPrinter
+{
+    private readonly string? _vector;      // "Vector512", or null for scalar
+    private readonly string _element;      // "float" / "double"
+
+    public ExpressionPrinter(string? vector, string element)
+    {
+        _vector = vector;
+        _element = element;
+    }
+
+    private bool IsVector => _vector is not null;
+
+    private string VectorType => $"global::System.Runtime.Intrinsics.{_vector}<{_element}>";
+
+    private string VectorStatics => $"global::System.Runtime.Intrinsics.{_vector}";
+
+    public string Print(ElementExpr expression) => Print(expression, out _);
+
+    // Precedence: 0 conditional, 1 ||, 2 &&, 3 |, 4 ^, 5 &, 6 equality, 7 relational, 8 additive, 9 multiplicative, 10 unary, 11 primary.
+    private string Print(ElementExpr expression, out int precedence)
+    {
+        switch (expression)
+        {
+            case ElementRefExpr r:
+                precedence = 11;
+                return r.Name;
+
+            case UniformExpr u:
+                precedence = 11;
+                return IsVector && u.Kind == ValueKind.Mask ? u.Name + "Mask" : u.Name;
+
+            case UnaryExpr { Op: UnaryOp.Negate } u:
+                precedence = 10;
+                return "-" + Wrap(u.Operand, 10, strictlyAbove: false);
+
+            case UnaryExpr { Op: UnaryOp.Not } u:
+                precedence = 10;
+                return (IsVector ? "~" : "!") + Wrap(u.Operand, 10, strictlyAbove: false);
+
+            case BinaryExpr b:
+                return PrintBinary(b, out precedence);
+
+            case SelectExpr s:
+                if (IsVector)
+                {
+                    precedence = 11;
+                    return $"{VectorStatics}.ConditionalSelect({Print(s.Condition)}, {Print(s.WhenTrue)}, {Print(s.WhenFalse)})";
+                }
+                precedence = 0;
+                return $"{Wrap(s.Condition, 1, false)} ? {Wrap(s.WhenTrue, 0, false)} : {Wrap(s.WhenFalse, 0, false)}";
+
+            case UniformSelectExpr s:
+                precedence = 0;
+                return $"{s.Condition} ? {Wrap(s.WhenTrue, 0, false)} : {Wrap(s.WhenFalse, 0, false)}";
+
+            case CallExpr c:
+                precedence = 11;
+                return IsVector ? PrintVectorCall(c) : $"{c.SourceName}({string.Join(", ", c.Arguments.Select(a => Print(a)))})";
+
+            default:
+                precedence = 11;
+                return "/* unknown */ default";
+        }
+    }
+
+    private string PrintBinary(BinaryExpr b, out int precedence)
+    {
+        if (IsVector && b.Op is >= BinaryOp.LessThan and <= BinaryOp.NotEqual)
+        {
+            precedence = 11;
+            string l = Print(b.Left), r = Print(b.Right);
+            return b.Op switch
+            {
+                BinaryOp.LessThan => $"{VectorStatics}.LessThan({l}, {r})",
+                BinaryOp.LessThanOrEqual => $"{VectorStatics}.LessThanOrEqual({l}, {r})",
+                BinaryOp.GreaterThan => $"{VectorStatics}.GreaterThan({l}, {r})",
+                BinaryOp.GreaterThanOrEqual => $"{VectorStatics}.GreaterThanOrEqual({l}, {r})",
+                BinaryOp.Equal => $"{VectorStatics}.Equals({l}, {r})",
+                _ => $"~{VectorStatics}.Equals({l}, {r})",
+            };
+        }
+
+        (string op, int p) = b.Op switch
+        {
+            BinaryOp.Add => ("+", 8),
+            BinaryOp.Subtract => ("-", 8),
+            BinaryOp.Multiply => ("*", 9),
+            BinaryOp.Divide => ("/", 9),
+            BinaryOp.LessThan => ("<", 7),
+            BinaryOp.LessThanOrEqual => ("<=", 7),
+            BinaryOp.GreaterThan => (">", 7),
+            BinaryOp.GreaterThanOrEqual => (">=", 7),
+            BinaryOp.Equal => ("==", 6),
+            BinaryOp.NotEqual => ("!=", 6),
+            // Masks are combined bitwise in both forms: per-element conditions have no side effects to short-circuit.
+            BinaryOp.And => ("&", 5),
+            BinaryOp.Xor => ("^", 4),
+            _ => ("|", 3),
+        };
+        precedence = p;
+        // Left-associative: an equal-precedence right operand keeps its parentheses, so `a - (b - c)`
+        // and `a + (b + c)` are never reassociated.
+        return $"{Wrap(b.Left, p, strictlyAbove: false)} {op} {Wrap(b.Right, p, strictlyAbove: true)}";
+    }
+
+    private string Wrap(ElementExpr expression, int parent, bool strictlyAbove)
+    {
+        string text = Print(expression, out int precedence);
+        bool needs = strictlyAbove ? precedence <= parent : precedence < parent;
+        return needs ? "(" + text + ")" : text;
+    }
+
+    private string PrintVectorCall(CallExpr c)
+    {
+        string[] a = c.Arguments.Select(x => Print(x)).ToArray();
+        string v = VectorStatics;
+        return c.Function switch
+        {
+            Intrinsic.Sqrt => $"{v}.Sqrt({a[0]})",
+            Intrinsic.Abs => $"{v}.Abs({a[0]})",
+            Intrinsic.Max => $"{v}.Max({a[0]}, {a[1]})",
+            Intrinsic.Min => $"{v}.Min({a[0]}, {a[1]})",
+            Intrinsic.FusedMultiplyAdd => $"{v}.FusedMultiplyAdd({a[0]}, {a[1]}, {a[2]})",
+            Intrinsic.CopySign => $"{v}.CopySign({a[0]}, {a[1]})",
+            Intrinsic.Exp => $"{v}.Exp({a[0]})",
+            Intrinsic.Log => $"{v}.Log({a[0]})",
+            // Math.Clamp: value < min ? min : value > max ? max : value (NaN stays NaN).
+            Intrinsic.Clamp => $"{v}.ConditionalSelect({v}.LessThan({a[0]}, {a[1]}), {a[1]}, {v}.ConditionalSelect({v}.GreaterThan({a[0]}, {a[2]}), {a[2]}, {a[0]}))",
+            // Math.Sign as a number: 1, -1, or 0 (NaN gives NaN here; the scalar Math.Sign throws on NaN).
+            Intrinsic.Sign => $"{v}.ConditionalSelect({v}.GreaterThan({a[0]}, {VectorType}.Zero), {VectorType}.One, {v}.ConditionalSelect({v}.LessThan({a[0]}, {VectorType}.Zero), -{VectorType}.One, {v}.ConditionalSelect({v}.Equals({a[0]}, {a[0]}), {VectorType}.Zero, {a[0]})))",
+            _ => "default",
+        };
+    }
+}

@@ -1,0 +1,864 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Kernels.Generator.Diagnostics;
+using Kernels.Generator.Helpers;
+using Kernels.Generator.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kernels.Generator.Lowering;
+
+/// <summary>
+/// Lowers a rule body to the element IR: uniform statements and maximal uniform subexpressions are
+/// hoisted into a prologue (as C# text, evaluated once per call); per-element statements become
+/// <see cref="ElementStmt"/>s over <see cref="ElementExpr"/>s. Unsupported constructs are recorded as
+/// diagnostics at their syntax, and lowering carries on so every problem is reported at once.
+/// </summary>
+internal sealed class RuleLowerer
+{
+    private readonly SemanticModel _model;
+    private readonly CancellationToken _cancellationToken;
+    private readonly ITypeSymbol _elementType;
+    private readonly string _elementKeyword;
+    private readonly VaryingAnalysis _varying;
+    private readonly List<DiagnosticInfo> _diagnostics;
+    private readonly HoistedNames _names;
+
+    private readonly List<string> _prologue = new();
+    private readonly Dictionary<string, string> _hoistedByText = new();
+    private readonly List<KernelInputSpec> _kernelInputs = new();
+    private readonly HashSet<string> _kernelInputNames = new();
+    private readonly Dictionary<ISymbol, string> _elementNames = new(SymbolEqualityComparer.Default);
+    private readonly HashSet<string> _elementNamesTaken = new();
+    private readonly HashSet<ISymbol> _uniformLocalsReadPerElement = new(SymbolEqualityComparer.Default);
+    private readonly HashSet<string> _uniformLocalsDeclared = new();
+
+    // The uniform conditions enclosing the statement being lowered: (hoisted bool, taken when true?).
+    private readonly List<(string Condition, bool WhenTrue)> _uniformPath = new();
+
+    private readonly Dictionary<string, BufferUse> _bufferUse = new();
+
+    private sealed class BufferUse
+    {
+        public bool Read;
+        public bool Written;
+        public bool Unconditional;
+        public readonly List<string> Paths = new();
+    }
+
+    public RuleLowerer(
+        SemanticModel model, ITypeSymbol elementType, SyntaxNode body, IReadOnlyList<IParameterSymbol> elementParameters,
+        IEnumerable<string> allNames, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+    {
+        _model = model;
+        _cancellationToken = cancellationToken;
+        _elementType = elementType;
+        _elementKeyword = elementType.SpecialType == SpecialType.System_Double ? "double" : "float";
+        _diagnostics = diagnostics;
+        _names = new HoistedNames(allNames);
+        _varying = new VaryingAnalysis(model, body, elementParameters);
+        foreach (IParameterSymbol p in elementParameters)
+        {
+            string name = Escape(p.Name);
+            _elementNames[p] = name;
+            _elementNamesTaken.Add(name);
+            _bufferUse[name] = new BufferUse();
+        }
+    }
+
+    public IReadOnlyList<string> Prologue => _prologue;
+
+    public IReadOnlyList<KernelInputSpec> KernelInputs => _kernelInputs;
+
+    /// <summary>Whether the rule reads / writes a buffer, and the hoisted bool guarding every access (null: always touched).</summary>
+    public (bool Read, bool Written, string? Guard) BufferAccess(string name)
+    {
+        BufferUse use = _bufferUse[name];
+        if (use.Unconditional || use.Paths.Count == 0)
+            return (use.Read, use.Written, null);
+        return (use.Read, use.Written, GuardFor(name, use));
+    }
+
+    private readonly Dictionary<string, string> _guards = new();
+
+    private string GuardFor(string buffer, BufferUse use)
+    {
+        if (_guards.TryGetValue(buffer, out string? existing))
+            return existing;
+        string expression = string.Join(" || ", use.Paths.Distinct().Select(p => use.Paths.Distinct().Count() > 1 ? "(" + p + ")" : p));
+        string name = _names.ClaimName("uses" + char.ToUpperInvariant(buffer.TrimStart('@')[0]) + buffer.TrimStart('@').Substring(1));
+        _prologue.Add($"bool {name} = {expression};");
+        _guards[buffer] = name;
+        AddKernelInput(name, "bool");
+        return name;
+    }
+
+    public EquatableArray<ElementStmt> LowerBody(SyntaxNode body)
+    {
+        var output = new List<ElementStmt>();
+        switch (body)
+        {
+            case BlockSyntax block:
+                foreach (StatementSyntax statement in block.Statements)
+                    LowerStatement(statement, output);
+                break;
+            case ArrowExpressionClauseSyntax arrow:
+                LowerExpressionStatement(arrow.Expression, arrow.Expression.ToString() + ";", output);
+                break;
+        }
+        return output.ToEquatableArray();
+    }
+
+    // ---- Statements -------------------------------------------------------------------------
+
+    private void LowerStatement(StatementSyntax statement, List<ElementStmt> output)
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+
+        if (!_varying.DependsOnVarying(statement) && statement is not BlockSyntax && statement is not IfStatementSyntax)
+        {
+            HoistStatement(statement);
+            return;
+        }
+
+        switch (statement)
+        {
+            case BlockSyntax block:
+                foreach (StatementSyntax inner in block.Statements)
+                    LowerStatement(inner, output);
+                break;
+
+            case EmptyStatementSyntax:
+                break;
+
+            case LocalDeclarationStatementSyntax declaration:
+                LowerDeclaration(declaration, output);
+                break;
+
+            case ExpressionStatementSyntax expressionStatement:
+                LowerExpressionStatement(expressionStatement.Expression, SourceOf(statement), output);
+                break;
+
+            case IfStatementSyntax ifStatement:
+                LowerIf(ifStatement, output);
+                break;
+
+            case ForStatementSyntax or ForEachStatementSyntax or ForEachVariableStatementSyntax or WhileStatementSyntax or DoStatementSyntax:
+                Report(DiagnosticDescriptors.LoopOverElements, LoopKeyword(statement));
+                break;
+
+            case ReturnStatementSyntax:
+                Report(DiagnosticDescriptors.ReturnInRule, statement);
+                break;
+
+            case ThrowStatementSyntax:
+                Report(DiagnosticDescriptors.ExceptionInRule, statement, "throw");
+                break;
+
+            case TryStatementSyntax:
+                Report(DiagnosticDescriptors.ExceptionInRule, statement, "try");
+                break;
+
+            default:
+                Report(DiagnosticDescriptors.UnsupportedStatement, statement, StatementKeyword(statement));
+                break;
+        }
+    }
+
+    private void HoistStatement(StatementSyntax statement)
+    {
+        if (!CheckUniformCode(statement))
+            return;
+
+        switch (statement)
+        {
+            case EmptyStatementSyntax:
+                return;
+            case LocalDeclarationStatementSyntax declaration:
+                foreach (VariableDeclaratorSyntax declarator in declaration.Declaration.Variables)
+                {
+                    if (!_uniformLocalsDeclared.Add(declarator.Identifier.ValueText))
+                        Report(DiagnosticDescriptors.DuplicateUniformLocal, declarator.Identifier, declarator.Identifier.ValueText);
+                }
+                // Declarations are hoisted unconditionally (their initializers are pure); the scope
+                // they had inside a uniform `if` does not survive hoisting, so names must be unique.
+                _prologue.Add(UniformRewriter.Rewrite(_model, statement));
+                return;
+        }
+
+        foreach (ILocalSymbol assigned in AssignedLocals(statement))
+        {
+            if (_uniformLocalsReadPerElement.Contains(assigned))
+                Report(DiagnosticDescriptors.UniformReassignedAfterUse, statement, assigned.Name);
+        }
+
+        string text = UniformRewriter.Rewrite(_model, statement);
+        if (_uniformPath.Count > 0)
+            text = "if (" + PathText() + ")\n{\n" + Indent(text) + "\n}";
+        _prologue.Add(text);
+    }
+
+    private void LowerDeclaration(LocalDeclarationStatementSyntax declaration, List<ElementStmt> output)
+    {
+        if (declaration.Declaration.Type is RefTypeSyntax)
+        {
+            Report(DiagnosticDescriptors.RefLocal, declaration);
+            return;
+        }
+        foreach (VariableDeclaratorSyntax declarator in declaration.Declaration.Variables)
+        {
+            if (_varying.SymbolOf(declarator) is not ILocalSymbol local)
+                continue;
+            if (!_varying.Varying.Contains(local))
+            {
+                // `float a = lr * 2, b = grad;`: the uniform declarator is hoisted on its own.
+                string text = $"{UniformRewriter.Rewrite(_model, declaration.Declaration.Type)} {UniformRewriter.Rewrite(_model, declarator)};";
+                if (_uniformLocalsDeclared.Add(local.Name))
+                    _prologue.Add(text);
+                else
+                    Report(DiagnosticDescriptors.DuplicateUniformLocal, declarator.Identifier, local.Name);
+                continue;
+            }
+
+            if (!TryKindOf(local.Type, out ValueKind kind))
+            {
+                ReportBadType(declarator, local.Type);
+                continue;
+            }
+            string name = DeclareElementLocal(local);
+            string source = $"{declaration.Declaration.Type} {declarator};";
+            if (declarator.Initializer is null)
+                output.Add(new DeclareStmt(name, kind, source));
+            else
+                output.Add(new AssignStmt(name, Declares: true, kind, LowerExpression(declarator.Initializer.Value), source));
+        }
+    }
+
+    private void LowerExpressionStatement(ExpressionSyntax expression, string source, List<ElementStmt> output)
+    {
+        switch (expression)
+        {
+            case AssignmentExpressionSyntax assignment:
+            {
+                if (assignment.Right is RefExpressionSyntax)
+                {
+                    Report(DiagnosticDescriptors.RefLocal, assignment);
+                    return;
+                }
+                if (!TryElementTarget(assignment.Left, out string target, out ValueKind kind))
+                    return;
+                ElementExpr value = LowerExpression(assignment.Right);
+                if (!assignment.IsKind(SyntaxKind.SimpleAssignmentExpression))
+                {
+                    BinaryOp? op = assignment.Kind() switch
+                    {
+                        SyntaxKind.AddAssignmentExpression => BinaryOp.Add,
+                        SyntaxKind.SubtractAssignmentExpression => BinaryOp.Subtract,
+                        SyntaxKind.MultiplyAssignmentExpression => BinaryOp.Multiply,
+                        SyntaxKind.DivideAssignmentExpression => BinaryOp.Divide,
+                        SyntaxKind.AndAssignmentExpression when kind == ValueKind.Mask => BinaryOp.And,
+                        SyntaxKind.OrAssignmentExpression when kind == ValueKind.Mask => BinaryOp.Or,
+                        SyntaxKind.ExclusiveOrAssignmentExpression when kind == ValueKind.Mask => BinaryOp.Xor,
+                        _ => null,
+                    };
+                    if (op is null)
+                    {
+                        Report(DiagnosticDescriptors.UnsupportedOperator, assignment.OperatorToken, assignment.OperatorToken.Text);
+                        return;
+                    }
+                    MarkRead(target);
+                    value = new BinaryExpr(op.Value, new ElementRefExpr(target, kind), value, kind);
+                }
+                MarkWritten(target);
+                output.Add(new AssignStmt(target, Declares: false, kind, value, source));
+                return;
+            }
+
+            case PrefixUnaryExpressionSyntax or PostfixUnaryExpressionSyntax when VaryingAnalysis.IsIncrementOrDecrement(expression):
+            {
+                ExpressionSyntax operand = VaryingAnalysis.Operand(expression);
+                if (!TryElementTarget(operand, out string target, out ValueKind kind))
+                    return;
+                bool increment = expression.Kind() is SyntaxKind.PreIncrementExpression or SyntaxKind.PostIncrementExpression;
+                string one = HoistConstant(1, "one");
+                MarkRead(target);
+                MarkWritten(target);
+                output.Add(new AssignStmt(target, Declares: false, kind,
+                    new BinaryExpr(increment ? BinaryOp.Add : BinaryOp.Subtract, new ElementRefExpr(target, kind), new UniformExpr(one, ValueKind.Element), kind),
+                    source));
+                return;
+            }
+
+            case InvocationExpressionSyntax:
+                Report(DiagnosticDescriptors.SideEffect, expression, expression.ToString());
+                return;
+
+            default:
+                Report(DiagnosticDescriptors.UnsupportedExpression, expression, expression.ToString());
+                return;
+        }
+    }
+
+    private void LowerIf(IfStatementSyntax ifStatement, List<ElementStmt> output)
+    {
+        if (!_varying.DependsOnVarying(ifStatement))
+        {
+            HoistStatement(ifStatement);
+            return;
+        }
+
+        string source = "if (" + ifStatement.Condition + ")";
+        if (!_varying.DependsOnVarying(ifStatement.Condition))
+        {
+            string condition = HoistCondition(ifStatement.Condition);
+            _uniformPath.Add((condition, true));
+            EquatableArray<ElementStmt> then = LowerArm(ifStatement.Statement);
+            _uniformPath[_uniformPath.Count - 1] = (condition, false);
+            EquatableArray<ElementStmt> otherwise = ifStatement.Else is null ? EquatableArray<ElementStmt>.Empty : LowerArm(ifStatement.Else.Statement);
+            _uniformPath.RemoveAt(_uniformPath.Count - 1);
+            output.Add(new UniformIfStmt(condition, then, otherwise, source));
+        }
+        else
+        {
+            ElementExpr condition = LowerExpression(ifStatement.Condition);
+            EquatableArray<ElementStmt> then = LowerArm(ifStatement.Statement);
+            EquatableArray<ElementStmt> otherwise = ifStatement.Else is null ? EquatableArray<ElementStmt>.Empty : LowerArm(ifStatement.Else.Statement);
+            output.Add(new ElementIfStmt(condition, then, otherwise, source));
+        }
+    }
+
+    private EquatableArray<ElementStmt> LowerArm(StatementSyntax statement)
+    {
+        var arm = new List<ElementStmt>();
+        LowerStatement(statement, arm);
+        return arm.ToEquatableArray();
+    }
+
+    private bool TryElementTarget(ExpressionSyntax target, out string name, out ValueKind kind)
+    {
+        name = "";
+        kind = ValueKind.Element;
+        ISymbol? symbol = _varying.SymbolOf(target);
+        if (target is IdentifierNameSyntax && symbol is not null && _elementNames.TryGetValue(symbol, out string? emitted))
+        {
+            name = emitted;
+            ITypeSymbol type = symbol is ILocalSymbol l ? l.Type : ((IParameterSymbol)symbol).Type;
+            return TryKindOf(type, out kind) || ReportBadType(target, type);
+        }
+        if (symbol is ILocalSymbol local && _varying.Varying.Contains(local))
+        {
+            // Assigned before its declaration was lowered (cannot happen in valid C#), or a bad type reported there.
+            return false;
+        }
+        Report(DiagnosticDescriptors.SideEffect, target, target.Parent?.ToString() ?? target.ToString());
+        return false;
+    }
+
+    // ---- Expressions ------------------------------------------------------------------------
+
+    private ElementExpr LowerExpression(ExpressionSyntax expression)
+    {
+        if (!_varying.DependsOnVarying(expression))
+            return Hoist(expression);
+
+        TypeInfo info = _model.GetTypeInfo(expression);
+        if (!CheckElementValue(expression, info))
+            return Error();
+
+        switch (expression)
+        {
+            case ParenthesizedExpressionSyntax parenthesized:
+                return LowerExpression(parenthesized.Expression);
+
+            case CheckedExpressionSyntax checkedExpression:
+                return LowerExpression(checkedExpression.Expression);
+
+            case IdentifierNameSyntax identifier:
+            {
+                ISymbol? symbol = _varying.SymbolOf(identifier);
+                if (symbol is not null && _elementNames.TryGetValue(symbol, out string? name))
+                {
+                    MarkRead(name);
+                    return new ElementRefExpr(name, KindOf(info.Type!));
+                }
+                return Error();
+            }
+
+            case CastExpressionSyntax cast:
+            {
+                // Identity casts only; conversions were reported by CheckElementValue.
+                TypeInfo operand = _model.GetTypeInfo(cast.Expression);
+                if (!SymbolEqualityComparer.Default.Equals(operand.Type, info.Type))
+                {
+                    ReportConversion(cast, operand.Type, info.Type);
+                    return Error();
+                }
+                return LowerExpression(cast.Expression);
+            }
+
+            case PrefixUnaryExpressionSyntax unary:
+                switch (unary.Kind())
+                {
+                    case SyntaxKind.UnaryPlusExpression:
+                        return LowerExpression(unary.Operand);
+                    case SyntaxKind.UnaryMinusExpression:
+                        return new UnaryExpr(UnaryOp.Negate, LowerExpression(unary.Operand), ValueKind.Element);
+                    case SyntaxKind.LogicalNotExpression:
+                        return new UnaryExpr(UnaryOp.Not, LowerExpression(unary.Operand), ValueKind.Mask);
+                    default:
+                        Report(DiagnosticDescriptors.UnsupportedOperator, unary.OperatorToken, unary.OperatorToken.Text);
+                        return Error();
+                }
+
+            case BinaryExpressionSyntax binary:
+                return LowerBinary(binary, info);
+
+            case ConditionalExpressionSyntax conditional:
+            {
+                ValueKind kind = KindOf(info.Type!);
+                if (!_varying.DependsOnVarying(conditional.Condition))
+                {
+                    string condition = HoistCondition(conditional.Condition);
+                    return new UniformSelectExpr(condition, LowerExpression(conditional.WhenTrue), LowerExpression(conditional.WhenFalse), kind);
+                }
+                return new SelectExpr(LowerExpression(conditional.Condition), LowerExpression(conditional.WhenTrue), LowerExpression(conditional.WhenFalse), kind);
+            }
+
+            case InvocationExpressionSyntax invocation:
+                return LowerCall(invocation);
+
+            case ObjectCreationExpressionSyntax or ImplicitObjectCreationExpressionSyntax or ArrayCreationExpressionSyntax
+                or ImplicitArrayCreationExpressionSyntax or StackAllocArrayCreationExpressionSyntax or InterpolatedStringExpressionSyntax
+                or CollectionExpressionSyntax or AnonymousObjectCreationExpressionSyntax:
+                Report(DiagnosticDescriptors.Allocation, expression, expression.ToString());
+                return Error();
+
+            case RefExpressionSyntax:
+                Report(DiagnosticDescriptors.RefLocal, expression);
+                return Error();
+
+            case AssignmentExpressionSyntax:
+                Report(DiagnosticDescriptors.UnsupportedExpression, expression, "assignment inside an expression");
+                return Error();
+
+            default:
+                Report(DiagnosticDescriptors.UnsupportedExpression, expression, expression.ToString());
+                return Error();
+        }
+    }
+
+    private ElementExpr LowerBinary(BinaryExpressionSyntax binary, TypeInfo info)
+    {
+        BinaryOp? op = binary.Kind() switch
+        {
+            SyntaxKind.AddExpression => BinaryOp.Add,
+            SyntaxKind.SubtractExpression => BinaryOp.Subtract,
+            SyntaxKind.MultiplyExpression => BinaryOp.Multiply,
+            SyntaxKind.DivideExpression => BinaryOp.Divide,
+            SyntaxKind.LessThanExpression => BinaryOp.LessThan,
+            SyntaxKind.LessThanOrEqualExpression => BinaryOp.LessThanOrEqual,
+            SyntaxKind.GreaterThanExpression => BinaryOp.GreaterThan,
+            SyntaxKind.GreaterThanOrEqualExpression => BinaryOp.GreaterThanOrEqual,
+            SyntaxKind.EqualsExpression => BinaryOp.Equal,
+            SyntaxKind.NotEqualsExpression => BinaryOp.NotEqual,
+            SyntaxKind.LogicalAndExpression or SyntaxKind.BitwiseAndExpression => BinaryOp.And,
+            SyntaxKind.LogicalOrExpression or SyntaxKind.BitwiseOrExpression => BinaryOp.Or,
+            SyntaxKind.ExclusiveOrExpression => BinaryOp.Xor,
+            _ => null,
+        };
+        if (op is null)
+        {
+            Report(DiagnosticDescriptors.UnsupportedOperator, binary.OperatorToken, binary.OperatorToken.Text);
+            return Error();
+        }
+
+        ElementExpr left = LowerExpression(binary.Left);
+        ElementExpr right = LowerExpression(binary.Right);
+        bool comparison = op is BinaryOp.LessThan or BinaryOp.LessThanOrEqual or BinaryOp.GreaterThan or BinaryOp.GreaterThanOrEqual;
+        bool equality = op is BinaryOp.Equal or BinaryOp.NotEqual;
+        bool logical = op is BinaryOp.And or BinaryOp.Or or BinaryOp.Xor;
+
+        if (logical && (left.Kind != ValueKind.Mask || right.Kind != ValueKind.Mask)
+            || (comparison || op <= BinaryOp.Divide) && (left.Kind != ValueKind.Element || right.Kind != ValueKind.Element)
+            || equality && left.Kind != right.Kind)
+        {
+            Report(DiagnosticDescriptors.UnsupportedOperator, binary.OperatorToken, binary.OperatorToken.Text);
+            return Error();
+        }
+
+        // bool == bool on masks is "not xor"; bool != bool is xor.
+        if (equality && left.Kind == ValueKind.Mask)
+        {
+            ElementExpr differs = new BinaryExpr(BinaryOp.Xor, left, right, ValueKind.Mask);
+            return op == BinaryOp.NotEqual ? differs : new UnaryExpr(UnaryOp.Not, differs, ValueKind.Mask);
+        }
+        return new BinaryExpr(op.Value, left, right, KindOf(info.Type!));
+    }
+
+    private ElementExpr LowerCall(InvocationExpressionSyntax invocation)
+    {
+        if (_model.GetSymbolInfo(invocation).Symbol is not IMethodSymbol method)
+        {
+            Report(DiagnosticDescriptors.UnknownMethod, invocation, invocation.Expression.ToString());
+            return Error();
+        }
+
+        string container = method.ContainingType.ToDisplayString();
+        bool mathType = container is "System.Math" or "System.MathF" or "System.Single" or "System.Double";
+        (Intrinsic Function, int Arity)? known = method.Name switch
+        {
+            "Sqrt" => (Intrinsic.Sqrt, 1),
+            "Abs" => (Intrinsic.Abs, 1),
+            "Max" => (Intrinsic.Max, 2),
+            "Min" => (Intrinsic.Min, 2),
+            "FusedMultiplyAdd" => (Intrinsic.FusedMultiplyAdd, 3),
+            "CopySign" => (Intrinsic.CopySign, 2),
+            "Exp" => (Intrinsic.Exp, 1),
+            "Log" => (Intrinsic.Log, 1),
+            "Clamp" => (Intrinsic.Clamp, 3),
+            "Sign" => (Intrinsic.Sign, 1),
+            _ => null,
+        };
+        if (!mathType || known is null || method.Parameters.Length != known.Value.Arity
+            || method.Parameters.Any(p => !SymbolEqualityComparer.Default.Equals(p.Type, _elementType)))
+        {
+            Report(DiagnosticDescriptors.UnknownMethod, invocation, method.ContainingType.Name + "." + method.Name);
+            return Error();
+        }
+
+        // Arguments in parameter order (named arguments may be written in any order).
+        var arguments = new ElementExpr[method.Parameters.Length];
+        SeparatedSyntaxList<ArgumentSyntax> list = invocation.ArgumentList.Arguments;
+        for (int i = 0; i < list.Count; i++)
+        {
+            int ordinal = list[i].NameColon is { } nameColon
+                ? method.Parameters.First(p => p.Name == nameColon.Name.Identifier.ValueText).Ordinal
+                : i;
+            arguments[ordinal] = LowerExpression(list[i].Expression);
+        }
+        string sourceName = method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + method.Name;
+        return new CallExpr(known.Value.Function, sourceName, arguments.ToEquatableArray(), ValueKind.Element);
+    }
+
+    /// <summary>Checks the type and implicit conversion of a per-element expression.</summary>
+    private bool CheckElementValue(ExpressionSyntax expression, TypeInfo info)
+    {
+        if (info.Type is null)
+            return false; // an error the compiler already reports
+        bool isSign = expression is InvocationExpressionSyntax && _model.GetSymbolInfo(expression).Symbol is IMethodSymbol { Name: "Sign" }
+            && info.Type.SpecialType == SpecialType.System_Int32;
+        if (isSign)
+        {
+            // Math.Sign returns int; it may only be used where it converts to the element type.
+            if (SymbolEqualityComparer.Default.Equals(info.ConvertedType, _elementType))
+                return true;
+            ReportBadType(expression, info.ConvertedType ?? info.Type);
+            return false;
+        }
+        if (!TryKindOf(info.Type, out _))
+        {
+            if (IsFloatingPoint(info.Type))
+                ReportConversion(expression, _elementType, info.Type);
+            else
+                ReportBadType(expression, info.Type);
+            return false;
+        }
+        if (info.ConvertedType is { } converted && !SymbolEqualityComparer.Default.Equals(converted, info.Type))
+        {
+            ReportConversion(expression, info.Type, converted);
+            return false;
+        }
+        return true;
+    }
+
+    // ---- Hoisting ---------------------------------------------------------------------------
+
+    /// <summary>Hoists a uniform expression used in per-element code; returns its broadcast.</summary>
+    private ElementExpr Hoist(ExpressionSyntax expression)
+    {
+        if (!CheckUniformCode(expression))
+            return Error();
+
+        TypeInfo info = _model.GetTypeInfo(expression);
+        ITypeSymbol? type = info.ConvertedType ?? info.Type;
+        if (type is null)
+            return Error();
+        if (!TryKindOf(type, out ValueKind kind))
+        {
+            ReportBadType(expression, type);
+            return Error();
+        }
+        string keyword = kind == ValueKind.Mask ? "bool" : _elementKeyword;
+
+        foreach (IdentifierNameSyntax id in expression.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>())
+        {
+            if (_varying.SymbolOf(id) is ILocalSymbol local)
+                _uniformLocalsReadPerElement.Add(local);
+        }
+
+        Optional<object?> constant = _model.GetConstantValue(expression);
+        if (constant.HasValue && constant.Value is not null && kind == ValueKind.Element)
+            return new UniformExpr(HoistConstant(constant.Value, null, expression), kind);
+
+        // A uniform parameter or local of exactly the right type needs no copy.
+        if (expression is IdentifierNameSyntax plain && SymbolEqualityComparer.Default.Equals(info.Type, type)
+            && _varying.SymbolOf(plain) is IParameterSymbol or ILocalSymbol)
+        {
+            string name = Escape(plain.Identifier.ValueText);
+            AddKernelInput(name, keyword);
+            return new UniformExpr(name, kind);
+        }
+
+        string text = UniformRewriter.Rewrite(_model, expression);
+        bool converted = !SymbolEqualityComparer.Default.Equals(info.Type, type);
+        if (converted)
+            text = $"({keyword})({text})";
+        return new UniformExpr(Declare(keyword, text, expression, converted || expression is CastExpressionSyntax ? keyword : null), kind);
+    }
+
+    private string HoistCondition(ExpressionSyntax condition)
+    {
+        CheckUniformCode(condition);
+        if (condition is IdentifierNameSyntax plain && _varying.SymbolOf(plain) is IParameterSymbol or ILocalSymbol)
+        {
+            string name = Escape(plain.Identifier.ValueText);
+            AddKernelInput(name, "bool");
+            return name;
+        }
+        return Declare("bool", UniformRewriter.Rewrite(_model, condition), condition);
+    }
+
+    private string HoistConstant(object value, string? nameHint, ExpressionSyntax? source = null)
+    {
+        string text = Literals.Format(value, _elementKeyword);
+        string key = _elementKeyword + ":" + text;
+        if (_hoistedByText.TryGetValue(key, out string? existing))
+            return existing;
+        string name = nameHint is not null ? _names.ClaimName(nameHint) : _names.Claim(LiteralFor(value) ?? source!, "constant");
+        _hoistedByText[key] = name;
+        _prologue.Add($"{_elementKeyword} {name} = {text};");
+        AddKernelInput(name, _elementKeyword);
+        return name;
+    }
+
+    private static ExpressionSyntax? LiteralFor(object value) =>
+        value is double or float or int or long ? SyntaxFactory.ParseExpression(Literals.Format(value, "double").TrimEnd('d')) : null;
+
+    private string Declare(string keyword, string text, ExpressionSyntax source, string? convertedTo = null)
+    {
+        string key = keyword + ":" + text;
+        if (!_hoistedByText.TryGetValue(key, out string? name))
+        {
+            name = _names.Claim(source, keyword == "bool" ? "condition" : "hoisted", convertedTo);
+            _hoistedByText[key] = name;
+            _prologue.Add($"{keyword} {name} = {text};");
+        }
+        AddKernelInput(name, keyword);
+        return name;
+    }
+
+    private void AddKernelInput(string name, string type)
+    {
+        if (_kernelInputNames.Add(name))
+            _kernelInputs.Add(new KernelInputSpec(name, type));
+    }
+
+    /// <summary>Reports constructs that are wrong even in uniform code. Returns false if any was found.</summary>
+    private bool CheckUniformCode(SyntaxNode node)
+    {
+        bool ok = true;
+        foreach (SyntaxNode n in node.DescendantNodesAndSelf(descendIntoChildren: c => c is not ThrowStatementSyntax and not ThrowExpressionSyntax))
+        {
+            switch (n)
+            {
+                case ThrowStatementSyntax or ThrowExpressionSyntax:
+                    // Validation of hyperparameters: runs once per call, before any element is written.
+                    break;
+                case ReturnStatementSyntax:
+                    Report(DiagnosticDescriptors.ReturnInRule, n);
+                    ok = false;
+                    break;
+                case TryStatementSyntax:
+                    Report(DiagnosticDescriptors.ExceptionInRule, n, "try");
+                    ok = false;
+                    break;
+                case RefExpressionSyntax or RefTypeSyntax:
+                    Report(DiagnosticDescriptors.RefLocal, n);
+                    ok = false;
+                    break;
+                case ArrayCreationExpressionSyntax or ImplicitArrayCreationExpressionSyntax or StackAllocArrayCreationExpressionSyntax
+                    or ImplicitStackAllocArrayCreationExpressionSyntax or InterpolatedStringExpressionSyntax or CollectionExpressionSyntax
+                    or AnonymousObjectCreationExpressionSyntax or LambdaExpressionSyntax or AnonymousMethodExpressionSyntax:
+                    Report(DiagnosticDescriptors.Allocation, n, n.ToString());
+                    ok = false;
+                    break;
+                case BaseObjectCreationExpressionSyntax creation when _model.GetTypeInfo(creation).Type is { IsReferenceType: true }:
+                    Report(DiagnosticDescriptors.Allocation, n, n.ToString());
+                    ok = false;
+                    break;
+                case LocalFunctionStatementSyntax:
+                    Report(DiagnosticDescriptors.UnsupportedStatement, n, "local function");
+                    ok = false;
+                    break;
+                case ExpressionStatementSyntax { Expression: var e } when !IsLocalMutation(e):
+                    Report(DiagnosticDescriptors.SideEffect, n, n.ToString().Trim());
+                    ok = false;
+                    break;
+            }
+        }
+        return ok;
+    }
+
+    /// <summary>Whether an expression statement only changes locals of the rule (anything else is a side effect).</summary>
+    private bool IsLocalMutation(ExpressionSyntax expression)
+    {
+        ExpressionSyntax? target = expression switch
+        {
+            AssignmentExpressionSyntax a => a.Left,
+            _ when VaryingAnalysis.IsIncrementOrDecrement(expression) => VaryingAnalysis.Operand(expression),
+            _ => null,
+        };
+        return target is not null && _varying.SymbolOf(target) is ILocalSymbol;
+    }
+
+    private IEnumerable<ILocalSymbol> AssignedLocals(SyntaxNode node)
+    {
+        foreach (SyntaxNode n in node.DescendantNodesAndSelf())
+        {
+            ExpressionSyntax? target = n switch
+            {
+                AssignmentExpressionSyntax a => a.Left,
+                _ when VaryingAnalysis.IsIncrementOrDecrement(n) => VaryingAnalysis.Operand(n),
+                _ => null,
+            };
+            if (target is not null && _varying.SymbolOf(target) is ILocalSymbol local)
+                yield return local;
+        }
+    }
+
+    // ---- Helpers ----------------------------------------------------------------------------
+
+    private string DeclareElementLocal(ILocalSymbol local)
+    {
+        if (_elementNames.TryGetValue(local, out string? existing))
+            return existing;
+        // Per-element locals of sibling scopes share one flat scope in the emitted loop: rename repeats.
+        string name = Escape(local.Name);
+        if (!_elementNamesTaken.Add(name))
+        {
+            name = _names.ClaimName(local.Name);
+            _elementNamesTaken.Add(name);
+        }
+        _elementNames[local] = name;
+        return name;
+    }
+
+    private void MarkRead(string name)
+    {
+        if (_bufferUse.TryGetValue(name, out BufferUse? use))
+        {
+            use.Read = true;
+            Touch(use);
+        }
+    }
+
+    private void MarkWritten(string name)
+    {
+        if (_bufferUse.TryGetValue(name, out BufferUse? use))
+        {
+            use.Written = true;
+            Touch(use);
+        }
+    }
+
+    private void Touch(BufferUse use)
+    {
+        if (_uniformPath.Count == 0)
+            use.Unconditional = true;
+        else
+            use.Paths.Add(PathText());
+    }
+
+    private string PathText() =>
+        string.Join(" && ", _uniformPath.Select(p => p.WhenTrue ? p.Condition : "!" + p.Condition));
+
+    private bool TryKindOf(ITypeSymbol type, out ValueKind kind)
+    {
+        if (SymbolEqualityComparer.Default.Equals(type, _elementType))
+        {
+            kind = ValueKind.Element;
+            return true;
+        }
+        kind = ValueKind.Mask;
+        return type.SpecialType == SpecialType.System_Boolean;
+    }
+
+    private ValueKind KindOf(ITypeSymbol type) => TryKindOf(type, out ValueKind kind) ? kind : ValueKind.Element;
+
+    private static bool IsFloatingPoint(ITypeSymbol? type) =>
+        type?.SpecialType is SpecialType.System_Single or SpecialType.System_Double;
+
+    private bool ReportBadType(SyntaxNode node, ITypeSymbol type)
+    {
+        if (IsFloatingPoint(type))
+            ReportConversion(node, _elementType, type);
+        else
+            Report(DiagnosticDescriptors.UnsupportedElementValueType, node, node.ToString(), type.ToDisplayString(), _elementKeyword);
+        return false;
+    }
+
+    private void ReportConversion(SyntaxNode node, ITypeSymbol? from, ITypeSymbol? to) =>
+        Report(DiagnosticDescriptors.PrecisionConversion, node, node.ToString(), from?.ToDisplayString() ?? "?", to?.ToDisplayString() ?? "?");
+
+    private static ElementExpr Error() => new UniformExpr("<error>", ValueKind.Element);
+
+    private void Report(DiagnosticDescriptor descriptor, SyntaxNode node, params string[] args) =>
+        _diagnostics.Add(new DiagnosticInfo(descriptor.Id, LocationInfo.From(node), args.ToEquatableArray()));
+
+    private void Report(DiagnosticDescriptor descriptor, SyntaxToken token, params string[] args) =>
+        _diagnostics.Add(new DiagnosticInfo(descriptor.Id, LocationInfo.From(token), args.ToEquatableArray()));
+
+    private void Report(DiagnosticDescriptor descriptor, SyntaxToken token) =>
+        _diagnostics.Add(new DiagnosticInfo(descriptor.Id, LocationInfo.From(token), EquatableArray<string>.Empty));
+
+    private static SyntaxToken LoopKeyword(StatementSyntax loop) => loop switch
+    {
+        ForStatementSyntax f => f.ForKeyword,
+        CommonForEachStatementSyntax f => f.ForEachKeyword,
+        WhileStatementSyntax w => w.WhileKeyword,
+        DoStatementSyntax d => d.DoKeyword,
+        _ => loop.GetFirstToken(),
+    };
+
+    private static string StatementKeyword(StatementSyntax statement) => statement switch
+    {
+        SwitchStatementSyntax => "switch",
+        GotoStatementSyntax => "goto",
+        LabeledStatementSyntax => "labeled",
+        UsingStatementSyntax => "using",
+        LockStatementSyntax => "lock",
+        FixedStatementSyntax => "fixed",
+        UnsafeStatementSyntax => "unsafe",
+        LocalFunctionStatementSyntax => "local function",
+        YieldStatementSyntax => "yield",
+        BreakStatementSyntax => "break",
+        ContinueStatementSyntax => "continue",
+        _ => statement.Kind().ToString(),
+    };
+
+    private static string SourceOf(StatementSyntax statement)
+    {
+        string text = statement.WithoutTrivia().ToString();
+        int newline = text.IndexOf('\n');
+        return newline < 0 ? text : text.Substring(0, newline).TrimEnd() + " …";
+    }
+
+    private static string Indent(string text) =>
+        string.Join("\n", text.Split('\n').Select(line => "    " + line.TrimEnd('\r')));
+
+    public static string Escape(string name) =>
+        SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+}

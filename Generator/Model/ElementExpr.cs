@@ -1,0 +1,73 @@
+using Kernels.Generator.Helpers;
+
+namespace Kernels.Generator.Model;
+
+/// <summary>What a per-element value is: an element of the rule's type (float or double), or a per-element bool (a vector mask).</summary>
+internal enum ValueKind
+{
+    Element,
+    Mask,
+}
+
+internal enum UnaryOp
+{
+    Negate,
+    Not,
+}
+
+internal enum BinaryOp
+{
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    LessThan,
+    LessThanOrEqual,
+    GreaterThan,
+    GreaterThanOrEqual,
+    Equal,
+    NotEqual,
+    And,
+    Or,
+    Xor,
+}
+
+/// <summary>The per-element functions the emitters know (scalar, SIMD and GPU forms).</summary>
+internal enum Intrinsic
+{
+    Sqrt,
+    Abs,
+    Max,
+    Min,
+    FusedMultiplyAdd,
+    CopySign,
+    Exp,
+    Log,
+    Clamp,
+    Sign,
+}
+
+/// <summary>
+/// A per-element expression of the lowered rule. Everything that depends only on uniform values has
+/// already been hoisted out and appears here as a <see cref="UniformExpr"/>.
+/// </summary>
+internal abstract record ElementExpr(ValueKind Kind);
+
+/// <summary>The current value of a per-element parameter or local.</summary>
+internal sealed record ElementRefExpr(string Name, ValueKind Kind) : ElementExpr(Kind);
+
+/// <summary>A hoisted, step-invariant value, broadcast to every element.</summary>
+internal sealed record UniformExpr(string Name, ValueKind Kind) : ElementExpr(Kind);
+
+internal sealed record UnaryExpr(UnaryOp Op, ElementExpr Operand, ValueKind Kind) : ElementExpr(Kind);
+
+internal sealed record BinaryExpr(BinaryOp Op, ElementExpr Left, ElementExpr Right, ValueKind Kind) : ElementExpr(Kind);
+
+/// <summary>A call of a known math function. <see cref="SourceName"/> is the method as the rule wrote it, fully qualified (the scalar form calls it).</summary>
+internal sealed record CallExpr(Intrinsic Function, string SourceName, EquatableArray<ElementExpr> Arguments, ValueKind Kind) : ElementExpr(Kind);
+
+/// <summary><c>condition ? whenTrue : whenFalse</c> with a per-element condition: a vector select.</summary>
+internal sealed record SelectExpr(ElementExpr Condition, ElementExpr WhenTrue, ElementExpr WhenFalse, ValueKind Kind) : ElementExpr(Kind);
+
+/// <summary><c>condition ? whenTrue : whenFalse</c> with a hoisted bool condition: one branch per call, none per element.</summary>
+internal sealed record UniformSelectExpr(string Condition, ElementExpr WhenTrue, ElementExpr WhenFalse, ValueKind Kind) : ElementExpr(Kind);

@@ -1,0 +1,72 @@
+using System;
+using Kernels.Generator.Helpers;
+
+namespace Kernels.Generator.Model;
+
+/// <summary>How a rule parameter is used.</summary>
+internal enum ParameterRole
+{
+    /// <summary><c>ref T</c>: per-element, read and written.</summary>
+    Ref,
+    /// <summary><c>in T</c>: per-element, read only.</summary>
+    In,
+    /// <summary>Anything else: one value for the whole step.</summary>
+    Uniform,
+}
+
+/// <summary>One parameter of the rule, as the span overload declares it.</summary>
+/// <param name="Name">The parameter's name (escaped with @ where needed).</param>
+/// <param name="Role">Per-element (ref/in) or uniform.</param>
+/// <param name="TypeName">Fully qualified type (the element type for per-element parameters).</param>
+/// <param name="DefaultValue">The default value's C# text, or null.</param>
+/// <param name="Modifier">"", "in", "ref readonly" or "scoped" for uniform parameters passed by reference.</param>
+/// <param name="IsRead">Whether the rule reads a per-element parameter (decides whether the vector loop loads it).</param>
+/// <param name="IsWritten">Whether the rule assigns a per-element parameter (decides whether the vector loop stores it).</param>
+/// <param name="Guard">Name of the hoisted bool under which the buffer is touched; null when every call touches it.</param>
+internal sealed record ParameterSpec(
+    string Name,
+    ParameterRole Role,
+    string TypeName,
+    string? DefaultValue,
+    string Modifier,
+    bool IsRead,
+    bool IsWritten,
+    string? Guard);
+
+/// <summary>A value the kernel needs from the host: a hoisted step-invariant value or condition.</summary>
+/// <param name="Name">Local name in the emitted code.</param>
+/// <param name="TypeName">C# type: the element type, or bool.</param>
+internal sealed record KernelInputSpec(string Name, string TypeName);
+
+/// <summary>One enclosing type of the rule, outermost first, as it must be re-declared for the partial.</summary>
+internal sealed record ContainingTypeSpec(string Keyword, string Name, bool IsStatic);
+
+/// <summary>
+/// Everything the emitters need to write one rule's span overload: plain strings and equatable
+/// collections only, so the incremental pipeline can cache it.
+/// </summary>
+internal sealed record RuleSpec(
+    string? Namespace,
+    EquatableArray<ContainingTypeSpec> ContainingTypes,
+    string MethodName,
+    string Accessibility,
+    string ElementType,
+    EquatableArray<ParameterSpec> Parameters,
+    EquatableArray<string> Prologue,
+    EquatableArray<KernelInputSpec> KernelInputs,
+    EquatableArray<ElementStmt> Body,
+    string ScalarSignature,
+    EquatableArray<string> TakenNames)
+{
+    public string HintName
+    {
+        get
+        {
+            string types = string.Join(".", System.Linq.Enumerable.Select(ContainingTypes, t => t.Name));
+            string prefix = Namespace is null ? "" : Namespace + ".";
+            return (prefix + types + "." + MethodName).Replace('<', '{').Replace('>', '}') + ".g.cs";
+        }
+    }
+
+    public bool IsDouble => ElementType == "double";
+}
