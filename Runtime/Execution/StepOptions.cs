@@ -38,7 +38,8 @@ public readonly record struct StepOptions
     {
         if (length < ParallelThreshold)
             return 1;
-        int threads = _maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : Math.Min(_maxDegreeOfParallelism, Environment.ProcessorCount);
+        // An explicit count is honoured even above the core count (useful to test chunking); the default is every core.
+        int threads = _maxDegreeOfParallelism <= 0 ? Environment.ProcessorCount : _maxDegreeOfParallelism;
         // Never hand a thread less than one vector block.
         int blocks = (length + blockSize - 1) / blockSize;
         return Math.Max(1, Math.Min(threads, blocks));

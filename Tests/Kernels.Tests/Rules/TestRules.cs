@@ -1,0 +1,128 @@
+using System;
+using Kernels;
+
+// Rules written the way a user writes them, in a namespace of their own. The generator (referenced as
+// an analyzer) adds their span overloads; the numerics tests compare those with the scalar rules.
+namespace Kernels.Tests.Rules
+{
+    /// <summary>The example: AdaBelief with bias corrections computed from the step count.</summary>
+    public static partial class AdaBelief
+    {
+        [UpdateRule]
+        public static void Update(
+            ref float param, in float grad,
+            ref float m, ref float s,
+            float lr = 1e-3f, float beta1 = 0.9f,
+            float beta2 = 0.999f, float eps = 1e-16f,
+            int step = 1)
+        {
+            m = beta1 * m + (1 - beta1) * grad;
+            float d = grad - m;
+            s = beta2 * s + (1 - beta2) * d * d + eps;
+            float bc1 = 1 - MathF.Pow(beta1, step);
+            float bc2 = 1 - MathF.Pow(beta2, step);
+            param -= lr / bc1 * m / (MathF.Sqrt(s / bc2) + eps);
+        }
+    }
+
+    /// <summary>Per-element conditions everywhere: if / else if / else, ternaries, && || !, Max, Min, Clamp, CopySign, Abs.</summary>
+    public static partial class SelectRule
+    {
+        [UpdateRule]
+        public static void Update(ref float x, in float g, ref float s, float threshold = 0.5f, bool flag = true)
+        {
+            float a = g > threshold ? g * 2 : -g;
+            bool negative = x < 0;
+            if (negative && g >= 0)
+            {
+                float half = s * 0.5f;
+                x = x + a;
+                s = half;
+            }
+            else if (!(x > 1) || flag && g < -1f)
+            {
+                x = MathF.Max(x, a);
+                if (s != g)
+                    s -= 1;
+            }
+            else
+            {
+                s = MathF.Min(s, g);
+                x++;
+            }
+            float c = Math.Clamp(x, -threshold, threshold);
+            x = MathF.CopySign(MathF.Abs(x), g) + c * 0.25f;
+            s = g <= 0 == negative ? s : -s;
+        }
+    }
+
+    /// <summary>Uniform work of every kind: nested uniform branches, a uniform loop, a uniform local set in a branch, a buffer used only under a flag.</summary>
+    public static partial class UniformRule
+    {
+        [UpdateRule]
+        public static void Update(ref float p, in float g, ref float v, ref float extra, float lr = 0.01f, int step = 3, bool useExtra = false, bool maximize = false, double decay = 0.5)
+        {
+            float scale = 1;
+            if (step > 2)
+                scale = 0.5f;
+            double product = 1;
+            for (int k = 0; k < step; k++)
+                product *= decay;
+            float gg = maximize ? -g : g;
+            if (useExtra)
+            {
+                extra = extra * (float)product + gg;
+                if (step % 2 == 0)
+                    gg = gg + extra;
+                else
+                    gg = gg - extra * scale;
+            }
+            v = MathF.FusedMultiplyAdd(v, (float)(1 - product), gg * gg);
+            p = p - lr * scale * gg / (MathF.Sqrt(v) + 1e-8f);
+        }
+    }
+
+    /// <summary>A rule over double elements.</summary>
+    public static partial class DoubleRule
+    {
+        [UpdateRule]
+        public static void Update(ref double p, in double g, ref double m, double lr = 0.1, double beta = 0.9, int step = 1, bool nesterov = true)
+        {
+            double correction = 1 - Math.Pow(beta, step);
+            m = Math.FusedMultiplyAdd(beta, m, (1 - beta) * g);
+            double d = nesterov ? g + beta * m : m;
+            if (Math.Abs(d) > 10)
+                d = Math.CopySign(10.0, d);
+            p -= lr / correction * Math.Max(d, -Math.Sqrt(Math.Abs(m)));
+        }
+    }
+
+    /// <summary>Math.Sign per element (its scalar form throws on NaN, so it is tested without NaN).</summary>
+    public static partial class SignRule
+    {
+        [UpdateRule]
+        public static void Update(ref float p, in float g, float lr = 0.5f) => p -= lr * MathF.Sign(g);
+    }
+
+    /// <summary>Exp and Log per element: the vector forms are not bit-identical; tested against an ulp bound.</summary>
+    public static partial class ExpLogRule
+    {
+        [UpdateRule]
+        public static void Update(ref float e, ref float l, in float x)
+        {
+            e = MathF.Exp(x);
+            l = MathF.Log(x);
+        }
+    }
+
+    /// <summary>The double forms of Exp and Log.</summary>
+    public static partial class ExpLogDoubleRule
+    {
+        [UpdateRule]
+        public static void Update(ref double e, ref double l, in double x)
+        {
+            e = Math.Exp(x);
+            l = Math.Log(x);
+        }
+    }
+}
