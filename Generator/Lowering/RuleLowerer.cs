@@ -41,6 +41,9 @@ internal sealed class RuleLowerer
 
     private readonly Dictionary<string, BufferUse> _bufferUse = new();
 
+    // How many per-element `if`s enclose the statement being lowered.
+    private int _elementIfDepth;
+
     private sealed class BufferUse
     {
         public bool Read;
@@ -170,6 +173,12 @@ internal sealed class RuleLowerer
 
     private void HoistStatement(StatementSyntax statement)
     {
+        if (_elementIfDepth > 0 && statement.DescendantNodesAndSelf().Any(n => n is ThrowStatementSyntax or ThrowExpressionSyntax))
+        {
+            // A throw under a per-element condition would have to fire per element; vectors cannot.
+            Report(DiagnosticDescriptors.ExceptionInRule, statement, "throw");
+            return;
+        }
         if (!CheckUniformCode(statement))
             return;
 
@@ -324,8 +333,10 @@ internal sealed class RuleLowerer
         else
         {
             ElementExpr condition = LowerExpression(ifStatement.Condition);
+            _elementIfDepth++;
             EquatableArray<ElementStmt> then = LowerArm(ifStatement.Statement);
             EquatableArray<ElementStmt> otherwise = ifStatement.Else is null ? EquatableArray<ElementStmt>.Empty : LowerArm(ifStatement.Else.Statement);
+            _elementIfDepth--;
             output.Add(new ElementIfStmt(condition, then, otherwise, source));
         }
     }

@@ -1,0 +1,162 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+using Xunit;
+
+namespace Kernels.Tests.Generator;
+
+/// <summary>
+/// One test per diagnostic ID: the ID, its location (marked <c>[|like this|]</c> in the source), that
+/// nothing is emitted for the broken rule, and that the generator does not throw.
+/// </summary>
+public class DiagnosticsTests
+{
+    private static void AssertDiagnostic(string id, string marked)
+    {
+        int start = marked.IndexOf("[|", System.StringComparison.Ordinal);
+        int end = marked.IndexOf("|]", System.StringComparison.Ordinal) - 2;
+        string source = GeneratorHarness.Usings + marked.Replace("[|", "").Replace("|]", "");
+        var expected = new TextSpan(start + GeneratorHarness.Usings.Length, end - start);
+
+        GeneratorHarness.Result result = GeneratorHarness.Run(source);
+
+        Diagnostic[] matching = result.GeneratorDiagnostics.Where(d => d.Id == id).ToArray();
+        Assert.True(matching.Length > 0, $"expected {id}; got: {string.Join("; ", result.GeneratorDiagnostics)}");
+        Assert.Contains(matching, d => d.Location.SourceSpan == expected);
+        Diagnostic diagnostic = matching.First(d => d.Location.SourceSpan == expected);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal("Rule0.cs", diagnostic.Location.GetLineSpan().Path);
+        Assert.Empty(result.Sources);
+    }
+
+    private static string Rule(string body, string parameters = "ref float p, in float g, float lr = 0.1f, bool flag = false") =>
+        "public static partial class R\n{\n    [UpdateRule]\n    public static void U(" + parameters + ")\n    {\n" + body + "\n    }\n}\n";
+
+    [Fact]
+    public void KRN0001_TypeNotPartial() => AssertDiagnostic("KRN0001",
+        "public static class [|R|]\n{\n    [UpdateRule]\n    public static void U(ref float p, in float g) { p -= g; }\n}\n");
+
+    [Fact]
+    public void KRN0001_EnclosingTypeNotPartial() => AssertDiagnostic("KRN0001",
+        "public static class [|Outer|]\n{\n    public static partial class R\n    {\n        [UpdateRule]\n        public static void U(ref float p, in float g) { p -= g; }\n    }\n}\n");
+
+    [Fact]
+    public void KRN0002_RuleNotStatic() => AssertDiagnostic("KRN0002",
+        "public partial class R\n{\n    [UpdateRule]\n    public void [|U|](ref float p, in float g) { p -= g; }\n}\n");
+
+    [Fact]
+    public void KRN0003_RuleNotVoid() => AssertDiagnostic("KRN0003",
+        "public static partial class R\n{\n    [UpdateRule]\n    public static [|float|] U(ref float p, in float g) { p -= g; return p; }\n}\n");
+
+    [Fact]
+    public void KRN0004_BadElementType() => AssertDiagnostic("KRN0004",
+        Rule("p -= g;", "ref float p, in float g, ref int [|count|]"));
+
+    [Fact]
+    public void KRN0005_MixedElementTypes() => AssertDiagnostic("KRN0005",
+        Rule("p -= g;", "ref float p, in float g, ref double [|m|]"));
+
+    [Fact]
+    public void KRN0006_NoRefParameter() => AssertDiagnostic("KRN0006",
+        "public static partial class R\n{\n    [UpdateRule]\n    public static void [|U|](in float g, float lr) { }\n}\n");
+
+    [Fact]
+    public void KRN0007_OutParameter() => AssertDiagnostic("KRN0007",
+        Rule("p -= g; o = 0;", "ref float p, in float g, out float [|o|]"));
+
+    [Fact]
+    public void KRN0008_GenericRule() => AssertDiagnostic("KRN0008",
+        "public static partial class R\n{\n    [UpdateRule]\n    public static void [|U|]<T>(ref float p, in float g) { p -= g; }\n}\n");
+
+    [Fact]
+    public void KRN0009_TooManyBuffers() => AssertDiagnostic("KRN0009",
+        "public static partial class R\n{\n    [UpdateRule]\n    public static void [|U|](ref float a, ref float b, ref float c, ref float d, ref float e, ref float f, ref float g, ref float h, in float i) { a = i; }\n}\n");
+
+    [Fact]
+    public void KRN0010_DuplicateRuleName() => AssertDiagnostic("KRN0010",
+        "public static partial class R\n{\n    [UpdateRule]\n    public static void [|U|](ref float p, in float g) { p -= g; }\n    [UpdateRule]\n    public static void U(ref double p, in double g) { p -= g; }\n}\n");
+
+    [Fact]
+    public void KRN0011_MissingBody() => AssertDiagnostic("KRN0011",
+        "public static partial class R\n{\n    [UpdateRule]\n    public static extern void [|U|](ref float p, in float g);\n}\n");
+
+    [Fact]
+    public void KRN0101_LoopOverElements() => AssertDiagnostic("KRN0101",
+        Rule("        [|for|] (int k = 0; k < 3; k++) p -= lr * g;"));
+
+    [Fact]
+    public void KRN0102_Return() => AssertDiagnostic("KRN0102",
+        Rule("        p -= g;\n        if (flag) [|return;|]"));
+
+    [Fact]
+    public void KRN0103_ThrowPerElement() => AssertDiagnostic("KRN0103",
+        Rule("        if (g > 0) [|throw new InvalidOperationException();|]\n        p -= g;"));
+
+    [Fact]
+    public void KRN0103_Try() => AssertDiagnostic("KRN0103",
+        Rule("        [|try { p -= g; } finally { }|]"));
+
+    [Fact]
+    public void KRN0104_UnknownMethod() => AssertDiagnostic("KRN0104",
+        Rule("        p -= [|MathF.Pow(g, 2)|];"));
+
+    [Fact]
+    public void KRN0105_RefLocal() => AssertDiagnostic("KRN0105",
+        Rule("        [|ref float r = ref p;|]\n        r -= g;"));
+
+    [Fact]
+    public void KRN0106_Allocation() => AssertDiagnostic("KRN0106",
+        Rule("        p -= g * [|new float[] { lr }|][0];"));
+
+    [Fact]
+    public void KRN0107_UnsupportedOperator() => AssertDiagnostic("KRN0107",
+        Rule("        p = p [|%|] g;"));
+
+    [Fact]
+    public void KRN0108_UnsupportedElementValueType() => AssertDiagnostic("KRN0108",
+        Rule("        int [|k = (int)g|];\n        p -= k;"));
+
+    [Fact]
+    public void KRN0109_PrecisionConversion() => AssertDiagnostic("KRN0109",
+        Rule("        double [|d = g|];\n        p -= (float)d;"));
+
+    [Fact]
+    public void KRN0110_UnsupportedStatement() => AssertDiagnostic("KRN0110",
+        Rule("        [|switch (g > 0) { case true: p -= g; break; }|]"));
+
+    [Fact]
+    public void KRN0111_UnsupportedExpression() => AssertDiagnostic("KRN0111",
+        Rule("        p -= [|g is > 0|] ? lr : 0;"));
+
+    [Fact]
+    public void KRN0112_UniformReassignedAfterUse() => AssertDiagnostic("KRN0112",
+        Rule("        float a = lr;\n        p -= a * g;\n        [|a = 2 * lr;|]\n        p -= a * g;"));
+
+    [Fact]
+    public void KRN0113_SideEffect() => AssertDiagnostic("KRN0113",
+        Rule("        [|Console.WriteLine(g)|];\n        p -= g;"));
+
+    [Fact]
+    public void KRN0113_UniformSideEffect() => AssertDiagnostic("KRN0113",
+        Rule("        [|Console.WriteLine(lr);|]\n        p -= g;"));
+
+    [Fact]
+    public void KRN0114_DuplicateUniformLocal() => AssertDiagnostic("KRN0114",
+        Rule("        if (flag) { float t = lr; p -= t * g; } else { float [|t|] = 2 * lr; p += t * g; }"));
+
+    [Fact]
+    public void EveryProblemIsReportedAtOnce()
+    {
+        GeneratorHarness.Result result = GeneratorHarness.Run(GeneratorHarness.Usings + Rule(
+            "        p -= MathF.Pow(g, 2);\n        p = p % g;\n        for (int k = 0; k < 2; k++) p -= g;\n        Console.WriteLine(g);"));
+        Assert.Equal(new[] { "KRN0101", "KRN0104", "KRN0107", "KRN0113" }, result.GeneratorDiagnostics.Select(d => d.Id).OrderBy(x => x));
+    }
+
+    [Fact]
+    public void EveryDiagnosticIdIsDocumented()
+    {
+        string doc = System.IO.File.ReadAllText(System.IO.Path.Combine(GeneratorHarness.RepositoryRoot(), "docs", "Diagnostics.md"));
+        foreach (DiagnosticDescriptor descriptor in global::Kernels.Generator.Diagnostics.DiagnosticDescriptors.All)
+            Assert.Contains("## " + descriptor.Id, doc);
+    }
+}
