@@ -1,0 +1,24 @@
+using System;
+
+namespace Kernels.Benchmarks.Infrastructure;
+
+/// <summary>
+/// How many bytes one step moves per parameter element (every fp32 buffer read counts 4, every one written counts 4
+/// more), for the effective-bandwidth column. Put on a benchmark class.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class StreamedBytesAttribute : Attribute
+{
+    /// <summary>Declares the bytes moved per element and the buffers behind them.</summary>
+    public StreamedBytesAttribute(int bytesPerElement, string pattern)
+    {
+        BytesPerElement = bytesPerElement;
+        Pattern = pattern;
+    }
+
+    /// <summary>Bytes read plus bytes written per element per step.</summary>
+    public int BytesPerElement { get; }
+
+    /// <summary>Which buffers are read and written, e.g. "read p,g,m,v; write p,m,v".</summary>
+    public string Pattern { get; }
+}

@@ -1,0 +1,49 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using BenchmarkDotNet.Running;
+using Kernels.Benchmarks.Infrastructure;
+
+namespace Kernels.Benchmarks;
+
+/// <summary>
+/// Entry point. Suite switches (all optional, the rest goes to BenchmarkDotNet):
+/// <c>--quick</c> (few iterations), <c>--dry</c> (each case once: proves it starts), <c>--sizes 16M,64M</c>
+/// (a subset of the sizes), <c>--verify</c> (check every column against the naive loop, then exit).
+/// Without <c>--filter</c> every benchmark runs.
+/// </summary>
+public static class Program
+{
+    /// <summary>Runs the suite.</summary>
+    public static int Main(string[] args)
+    {
+        var rest = new List<string>();
+        RunMode mode = RunMode.Full;
+        bool verify = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick": mode = RunMode.Quick; break;
+                case "--dry": mode = RunMode.Dry; break;
+                case "--verify": verify = true; break;
+                case "--sizes" when i + 1 < args.Length: BenchSettings.Sizes = BenchSettings.ParseSizes(args[++i]); break;
+                default: rest.Add(args[i]); break;
+            }
+        }
+
+        if (verify)
+            return Verification.Run();
+
+        if (!rest.Any(a => a is "--filter" or "-f" or "--list" or "--help" or "-h" or "--info"))
+            rest.AddRange(["--filter", "*"]);
+
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest.ToArray(), SuiteConfig.Create(mode)).ToList();
+        if (summaries.Count > 0)
+        {
+            string path = SummaryWriter.Write(summaries, mode);
+            Console.WriteLine($"// Kernels summary (ratios side by side): {path}");
+        }
+        return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
+}
