@@ -1,0 +1,65 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using LossLandscapeRace;
+
+// A race on two loss landscapes: every optimizer starts from the same point with the same step
+// budget. The table shows how many steps each needs to bring the loss under the threshold, the final
+// loss, and (on the ravine) how often the steep coordinate y changes sign — the bouncing between the
+// ravine's walls that momentum damps.
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+const int Budget = 3000;
+
+VerifyUserRule();
+
+foreach ((Landscape landscape, double lrScale) in new[] { (Landscape.Ravine, 1.0), (Landscape.Rosenbrock, 0.1) })
+{
+    Console.WriteLine();
+    Console.WriteLine($"{landscape.Name}: start ({landscape.StartX}, {landscape.StartY}), loss {landscape.Loss(landscape.StartX, landscape.StartY):G4}, threshold {landscape.Threshold:G2}, budget {Budget} steps");
+    Console.WriteLine($"{"optimizer",-24} {"lr",8} {"steps to threshold",19} {"final loss",12} {"y sign flips",13}   final (x, y)");
+    foreach (Racer racer in Racer.All(lrScale))
+    {
+        float[] param = { landscape.StartX, landscape.StartY };
+        float[] grad = new float[2];
+        int? reached = null;
+        int flips = 0;
+        for (int step = 1; step <= Budget; step++)
+        {
+            (grad[0], grad[1]) = landscape.Gradient(param[0], param[1]);
+            float previousY = param[1];
+            racer.Step(param, grad, step);
+            if (param[1] < 0 && previousY > 0 || param[1] > 0 && previousY < 0)
+                flips++;
+            if (reached is null && landscape.Loss(param[0], param[1]) < landscape.Threshold)
+                reached = step;
+        }
+        float loss = landscape.Loss(param[0], param[1]);
+        string steps = reached?.ToString(CultureInfo.InvariantCulture) ?? (float.IsFinite(loss) ? "not reached" : "diverged");
+        Console.WriteLine($"{racer.Name,-24} {racer.Lr,8:G3} {steps,19} {loss,12:G3} {flips,13}   ({param[0]:G4}, {param[1]:G4})");
+    }
+}
+
+Console.WriteLine();
+Console.WriteLine("Reading the table: on the ravine plain SGD's lr is capped by the steep walls (lr < 2/100), so it bounces");
+Console.WriteLine("from wall to wall (many y sign flips) and crawls along the shallow floor; momentum accumulates speed");
+Console.WriteLine("along the floor while the alternating wall gradients cancel in the buffer. Adam-family methods divide");
+Console.WriteLine("each coordinate by its own gradient scale, so the 100x steeper wall no longer limits progress along x.");
+Console.WriteLine("Lion moves every coordinate by exactly lr per step (a sign update): steady, but it ends in a small");
+Console.WriteLine("oscillation of size ~lr around the minimum unless lr decays.");
+
+// The user rule's span overload must be bit-identical to calling the scalar rule element by element.
+static void VerifyUserRule()
+{
+    var random = new Random(42);
+    int n = 1003;
+    float[] Fill() => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+    float[] p = Fill(), g = Fill(), m = Fill(), s = Fill().Select(Math.Abs).ToArray();
+    float[] p2 = (float[])p.Clone(), m2 = (float[])m.Clone(), s2 = (float[])s.Clone();
+    AdaBelief.Update(p, g, m, s, step: 5);
+    for (int i = 0; i < n; i++)
+        AdaBelief.Update(ref p2[i], in g[i], ref m2[i], ref s2[i], step: 5);
+    bool same = p.AsSpan().SequenceEqual(p2) && m.AsSpan().SequenceEqual(m2) && s.AsSpan().SequenceEqual(s2);
+    Console.WriteLine($"User rule AdaBelief: span overload {(same ? "is bit-identical to" : "DIFFERS from")} the scalar rule over {n} elements.");
+    if (!same)
+        Environment.Exit(1);
+}
