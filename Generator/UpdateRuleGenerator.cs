@@ -40,5 +40,13 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(specs, static (spc, spec) =>
             spc.AddSource(spec.HintName, RuleEmitter.Emit(spec)));
+
+        // GPU kernels and launchers, only where the compilation references ILGPU and the Kernels GPU runtime;
+        // the compilation is reduced to one bool, so edits elsewhere never re-emit.
+        IncrementalValueProvider<bool> hasIlgpu = context.CompilationProvider.Select(static (compilation, _) =>
+            compilation.GetTypeByMetadataName(IlgpuEmitter.AcceleratorMetadataName) is not null
+            && compilation.GetTypeByMetadataName(IlgpuEmitter.RuntimeMetadataName) is not null);
+        context.RegisterSourceOutput(specs.Combine(hasIlgpu).Where(static pair => pair.Right), static (spc, pair) =>
+            spc.AddSource(IlgpuEmitter.HintName(pair.Left), IlgpuEmitter.Emit(pair.Left)));
     }
 }
