@@ -127,15 +127,9 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UnsupportedElementValueType = Error("KRN0108",
         "Per-element value of unsupported type",
-        "'{0}' depends on per-element values but has type '{1}'; per-element values must be '{2}' or bool",
+        "'{0}' depends on per-element values but has type '{1}'; per-element values must be float, double or bool",
         BodyCategory,
-        "Per-element values are vectors of the element type, or masks.");
-
-    public static readonly DiagnosticDescriptor PrecisionConversion = Error("KRN0109",
-        "Per-element conversion between float and double",
-        "'{0}' converts a per-element value from '{1}' to '{2}'; keep per-element math in the rule's element type",
-        BodyCategory,
-        "Each per-element value is a vector of the element type; widen uniform values instead, or write a double rule.");
+        "Per-element values are vectors of float or double, or masks.");
 
     public static readonly DiagnosticDescriptor UnsupportedStatement = Error("KRN0110",
         "Statement not supported in an update rule",
@@ -182,7 +176,7 @@ internal static class DiagnosticDescriptors
             TypeNotPartial, RuleNotStatic, RuleNotVoid, BadElementType, MixedElementTypes, NoRefParameter,
             UnsupportedParameterModifier, GenericRule, TooManyBuffers, DuplicateRuleName, MissingBody,
             LoopOverElements, ReturnInRule, ExceptionInRule, UnknownMethod, RefLocal, Allocation,
-            UnsupportedOperator, UnsupportedElementValueType, PrecisionConversion, UnsupportedStatement,
+            UnsupportedOperator, UnsupportedElementValueType, UnsupportedStatement,
             UnsupportedExpression, UniformReassignedAfterUse, SideEffect, DuplicateUniformLocal, InternalError,
         };
         var map = new Dictionary<string, DiagnosticDescriptor>();

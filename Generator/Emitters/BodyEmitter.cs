@@ -48,7 +48,11 @@ internal sealed class BodyEmitter
                 if (a.Declares)
                     _writer.Line($"{TypeOf(a.Kind)} {a.Target} = {value};");
                 else if (mask is not null && IsVector)
-                    _writer.Line($"{a.Target} = global::System.Runtime.Intrinsics.{_vector}.ConditionalSelect({mask}, {value}, {a.Target});");
+                {
+                    // Masks are kept over the rule's lanes; a value of the other floating type needs the mask over its lanes.
+                    string laneMask = a.Kind.IsOther() ? _printer.Convert(mask, ValueKind.Mask, ValueKind.OtherMask) : mask;
+                    _writer.Line($"{a.Target} = global::System.Runtime.Intrinsics.{_vector}.ConditionalSelect({laneMask}, {value}, {a.Target});");
+                }
                 else
                     _writer.Line($"{a.Target} = {value};");
                 break;
@@ -107,7 +111,7 @@ internal sealed class BodyEmitter
     private string TypeOf(ValueKind kind)
     {
         if (IsVector)
-            return $"global::System.Runtime.Intrinsics.{_vector}<{_element}>";
-        return kind == ValueKind.Mask ? "bool" : _element;
+            return $"global::System.Runtime.Intrinsics.{_vector}<{kind.ElementTypeOf(_element)}>";
+        return kind.IsMask() ? "bool" : kind.ElementTypeOf(_element);
     }
 }

@@ -21,7 +21,7 @@ internal sealed class ExpressionPrinter
 
     private bool IsVector => _vector is not null;
 
-    private string VectorType => $"global::System.Runtime.Intrinsics.{_vector}<{_element}>";
+    private string VectorTypeOf(ValueKind kind) => $"global::System.Runtime.Intrinsics.{_vector}<{kind.ElementTypeOf(_element)}>";
 
     private string VectorStatics => $"global::System.Runtime.Intrinsics.{_vector}";
 
@@ -67,6 +67,16 @@ internal sealed class ExpressionPrinter
             case CallExpr c:
                 precedence = 11;
                 return IsVector ? PrintVectorCall(c) : $"{c.SourceName}({string.Join(", ", c.Arguments.Select(a => Print(a)))})";
+
+            case ConvertExpr c when !IsVector:
+                if (c.Kind.IsMask())
+                    return Print(c.Operand, out precedence);
+                precedence = 10;
+                return $"({c.Kind.ElementTypeOf(_element)}){Wrap(c.Operand, 10, strictlyAbove: false)}";
+
+            case ConvertExpr c:
+                precedence = 11;
+                return Convert(Print(c.Operand), c.Operand.Kind, c.Kind);
 
             default:
                 precedence = 11;
@@ -121,6 +131,22 @@ internal sealed class ExpressionPrinter
         return needs ? "(" + text + ")" : text;
     }
 
+    /// <summary>
+    /// Vector conversions. In a rule that mixes float and double per element, each block holds as many
+    /// elements as one vector of doubles; float vectors use their lower half (the upper half is zero).
+    /// </summary>
+    public string Convert(string value, ValueKind from, ValueKind to)
+    {
+        string v = VectorStatics;
+        bool toDouble = to.ElementTypeOf(_element) == "double";
+        if (!from.IsMask())
+            return toDouble ? $"{v}.WidenLower({value})" : $"{v}.Narrow({value}, {v}<double>.Zero)";
+        // Masks: all-ones lanes stay all-ones (sign extension / truncation of -1).
+        return toDouble
+            ? $"{v}.AsDouble({v}.WidenLower({v}.AsInt32({value})))"
+            : $"{v}.AsSingle({v}.Narrow({v}.AsInt64({value}), {v}<long>.Zero))";
+    }
+
     private string PrintVectorCall(CallExpr c)
     {
         string[] a = c.Arguments.Select(x => Print(x)).ToArray();
@@ -138,8 +164,15 @@ internal sealed class ExpressionPrinter
             // Math.Clamp: value < min ? min : value > max ? max : value (NaN stays NaN).
             Intrinsic.Clamp => $"{v}.ConditionalSelect({v}.LessThan({a[0]}, {a[1]}), {a[1]}, {v}.ConditionalSelect({v}.GreaterThan({a[0]}, {a[2]}), {a[2]}, {a[0]}))",
             // Math.Sign as a number: 1, -1, or 0 (NaN gives NaN here; the scalar Math.Sign throws on NaN).
-            Intrinsic.Sign => $"{v}.ConditionalSelect({v}.GreaterThan({a[0]}, {VectorType}.Zero), {VectorType}.One, {v}.ConditionalSelect({v}.LessThan({a[0]}, {VectorType}.Zero), -{VectorType}.One, {v}.ConditionalSelect({v}.Equals({a[0]}, {a[0]}), {VectorType}.Zero, {a[0]})))",
+            Intrinsic.Sign => Sign(a[0], VectorTypeOf(c.Arguments[0].Kind), c.Arguments[0].Kind, c.Kind),
             _ => "default",
         };
+    }
+
+    private string Sign(string x, string type, ValueKind argument, ValueKind result)
+    {
+        string v = VectorStatics;
+        string sign = $"{v}.ConditionalSelect({v}.GreaterThan({x}, {type}.Zero), {type}.One, {v}.ConditionalSelect({v}.LessThan({x}, {type}.Zero), -{type}.One, {v}.ConditionalSelect({v}.Equals({x}, {x}), {type}.Zero, {x})))";
+        return argument == result ? sign : Convert(sign, argument, result);
     }
 }

@@ -207,35 +207,68 @@ internal static class RuleEmitter
     }
 
     /// <summary>Hoisted bools the body uses as per-element masks (e.g. <c>amsgrad &amp;&amp; grad &gt; 0</c>); only those get a broadcast mask.</summary>
-    private static HashSet<string> UniformMasks(RuleSpec spec)
+    private static HashSet<string> UniformMasks(RuleSpec spec) =>
+        new(Expressions(spec.Body).OfType<UniformExpr>().Where(u => u.Kind == ValueKind.Mask).Select(u => u.Name));
+
+    /// <summary>
+    /// Whether the rule converts between float and double per element. Such a rule's vector block
+    /// holds as many elements as one vector of doubles, and float buffers are loaded half a vector at a time.
+    /// </summary>
+    private static bool IsMixed(RuleSpec spec) =>
+        Expressions(spec.Body).Any(e => e.Kind.IsOther())
+        || Statements(spec.Body).Any(s => s is AssignStmt { Kind: ValueKind.Other or ValueKind.OtherMask } or DeclareStmt { Kind: ValueKind.Other or ValueKind.OtherMask });
+
+    private static IEnumerable<ElementStmt> Statements(IEnumerable<ElementStmt> statements)
     {
-        var masks = new HashSet<string>();
-        void Visit(ElementExpr e)
+        foreach (ElementStmt s in statements)
         {
-            switch (e)
+            yield return s;
+            IEnumerable<ElementStmt> nested = s switch
             {
-                case UniformExpr { Kind: ValueKind.Mask } u: masks.Add(u.Name); break;
-                case UnaryExpr u: Visit(u.Operand); break;
-                case BinaryExpr b: Visit(b.Left); Visit(b.Right); break;
-                case CallExpr c: foreach (ElementExpr a in c.Arguments) Visit(a); break;
-                case SelectExpr s: Visit(s.Condition); Visit(s.WhenTrue); Visit(s.WhenFalse); break;
-                case UniformSelectExpr s: Visit(s.WhenTrue); Visit(s.WhenFalse); break;
-            }
+                UniformIfStmt u => u.Then.Concat(u.Else),
+                ElementIfStmt e => e.Then.Concat(e.Else),
+                _ => Enumerable.Empty<ElementStmt>(),
+            };
+            foreach (ElementStmt n in Statements(nested))
+                yield return n;
         }
-        void VisitAll(IEnumerable<ElementStmt> statements)
+    }
+
+    private static IEnumerable<ElementExpr> Expressions(IEnumerable<ElementStmt> statements)
+    {
+        foreach (ElementStmt s in Statements(statements))
         {
-            foreach (ElementStmt s in statements)
+            ElementExpr? root = s switch
             {
-                switch (s)
-                {
-                    case AssignStmt a: Visit(a.Value); break;
-                    case UniformIfStmt u: VisitAll(u.Then); VisitAll(u.Else); break;
-                    case ElementIfStmt e: Visit(e.Condition); VisitAll(e.Then); VisitAll(e.Else); break;
-                }
-            }
+                AssignStmt a => a.Value,
+                ElementIfStmt e => e.Condition,
+                _ => null,
+            };
+            if (root is null)
+                continue;
+            foreach (ElementExpr e in Expressions(root))
+                yield return e;
         }
-        VisitAll(spec.Body);
-        return masks;
+    }
+
+    private static IEnumerable<ElementExpr> Expressions(ElementExpr root)
+    {
+        yield return root;
+        IEnumerable<ElementExpr> children = root switch
+        {
+            UnaryExpr u => new[] { u.Operand },
+            BinaryExpr b => new[] { b.Left, b.Right },
+            CallExpr c => c.Arguments,
+            SelectExpr s => new[] { s.Condition, s.WhenTrue, s.WhenFalse },
+            UniformSelectExpr s => new[] { s.WhenTrue, s.WhenFalse },
+            ConvertExpr c => new[] { c.Operand },
+            _ => Enumerable.Empty<ElementExpr>(),
+        };
+        foreach (ElementExpr child in children)
+        {
+            foreach (ElementExpr e in Expressions(child))
+                yield return e;
+        }
     }
 
     private static string RefParams(RuleSpec spec, InternalNames names) =>
@@ -245,11 +278,14 @@ internal static class RuleEmitter
     {
         string t = spec.ElementType;
         string vec = $"global::System.Runtime.Intrinsics.{width}";
-        string count = $"{vec}<{t}>.Count";
+        bool mixed = IsMixed(spec);
+        string count = $"{vec}<{(mixed ? "double" : t)}>.Count";
         string bits = width.Substring("Vector".Length);
         var buffers = Buffers(spec).ToList();
 
-        w.Line($"/// <summary>Whole {width} vectors, {Unroll} per iteration; returns the index of the first element left for the tail.</summary>");
+        w.Line(mixed
+            ? $"/// <summary>Blocks of {width}<double>.Count elements (the rule mixes float and double), {Unroll} per iteration; returns the index of the first element left for the tail.</summary>"
+            : $"/// <summary>Whole {width} vectors, {Unroll} per iteration; returns the index of the first element left for the tail.</summary>");
         HashSet<string> masks = UniformMasks(spec);
         w.Open($"private int Run{bits}({RefParams(spec, names)}, int {names.Length})");
         if (spec.KernelInputs.Count > 0)
@@ -293,17 +329,35 @@ internal static class RuleEmitter
         var buffers = Buffers(spec).ToList();
         HashSet<string> masks = UniformMasks(spec);
         string inputParams = string.Join("", spec.KernelInputs.SelectMany(k => k.TypeName != "bool"
-            ? new[] { $", {vec}<{t}> {k.Name}" }
+            ? new[] { $", {vec}<{k.TypeName}> {k.Name}" }
             : masks.Contains(k.Name) ? new[] { $", bool {k.Name}", $", {vec}<{t}> {k.Name}Mask" } : new[] { $", bool {k.Name}" }));
 
         w.Line($"/// <summary>The rule on one {width}: load, compute, store.</summary>");
         w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
         w.Open($"private static void Block{bits}({RefParams(spec, names)}, nuint {names.At}{inputParams})");
-        EmitLoads(w, spec, names, b => $"{vec}.LoadUnsafe(ref {names.RefOf(b)}, {names.At})", $"{vec}<{t}>.Zero", "var");
-        new BodyEmitter(w, width, t, names.MaskPrefix).Emit(spec.Body);
-        EmitStores(w, spec, b => $"{vec}.StoreUnsafe({b.Name}, ref {names.RefOf(b)}, {names.At});");
+        if (IsMixed(spec) && t == "float")
+        {
+            // Half a vector of floats per block, in the lower half (the upper half is zero and never stored).
+            string half = HalfWidth(width);
+            EmitLoads(w, spec, names, b => $"{vec}.Create(global::System.Runtime.Intrinsics.{half}.LoadUnsafe(ref {names.RefOf(b)}, {names.At}), global::System.Runtime.Intrinsics.{half}<float>.Zero)", $"{vec}<{t}>.Zero", "var");
+            new BodyEmitter(w, width, t, names.MaskPrefix).Emit(spec.Body);
+            EmitStores(w, spec, b => $"global::System.Runtime.Intrinsics.{half}.StoreUnsafe({vec}.GetLower({b.Name}), ref {names.RefOf(b)}, {names.At});");
+        }
+        else
+        {
+            EmitLoads(w, spec, names, b => $"{vec}.LoadUnsafe(ref {names.RefOf(b)}, {names.At})", $"{vec}<{t}>.Zero", "var");
+            new BodyEmitter(w, width, t, names.MaskPrefix).Emit(spec.Body);
+            EmitStores(w, spec, b => $"{vec}.StoreUnsafe({b.Name}, ref {names.RefOf(b)}, {names.At});");
+        }
         w.Close();
     }
+
+    private static string HalfWidth(string width) => width switch
+    {
+        "Vector512" => "Vector256",
+        "Vector256" => "Vector128",
+        _ => "Vector64",
+    };
 
     private static void EmitScalarLoop(SourceWriter w, RuleSpec spec, InternalNames names)
     {

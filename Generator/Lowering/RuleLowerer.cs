@@ -23,6 +23,7 @@ internal sealed class RuleLowerer
     private readonly CancellationToken _cancellationToken;
     private readonly ITypeSymbol _elementType;
     private readonly string _elementKeyword;
+    private readonly string _otherKeyword;
     private readonly VaryingAnalysis _varying;
     private readonly List<DiagnosticInfo> _diagnostics;
     private readonly HoistedNames _names;
@@ -60,6 +61,7 @@ internal sealed class RuleLowerer
         _cancellationToken = cancellationToken;
         _elementType = elementType;
         _elementKeyword = elementType.SpecialType == SpecialType.System_Double ? "double" : "float";
+        _otherKeyword = _elementKeyword == "double" ? "float" : "double";
         _diagnostics = diagnostics;
         _names = new HoistedNames(allNames);
         _varying = new VaryingAnalysis(model, body, elementParameters);
@@ -242,7 +244,7 @@ internal sealed class RuleLowerer
             if (declarator.Initializer is null)
                 output.Add(new DeclareStmt(name, kind, source));
             else
-                output.Add(new AssignStmt(name, Declares: true, kind, LowerExpression(declarator.Initializer.Value), source));
+                output.Add(new AssignStmt(name, Declares: true, kind, To(LowerExpression(declarator.Initializer.Value), kind), source));
         }
     }
 
@@ -268,9 +270,9 @@ internal sealed class RuleLowerer
                         SyntaxKind.SubtractAssignmentExpression => BinaryOp.Subtract,
                         SyntaxKind.MultiplyAssignmentExpression => BinaryOp.Multiply,
                         SyntaxKind.DivideAssignmentExpression => BinaryOp.Divide,
-                        SyntaxKind.AndAssignmentExpression when kind == ValueKind.Mask => BinaryOp.And,
-                        SyntaxKind.OrAssignmentExpression when kind == ValueKind.Mask => BinaryOp.Or,
-                        SyntaxKind.ExclusiveOrAssignmentExpression when kind == ValueKind.Mask => BinaryOp.Xor,
+                        SyntaxKind.AndAssignmentExpression when kind.IsMask() => BinaryOp.And,
+                        SyntaxKind.OrAssignmentExpression when kind.IsMask() => BinaryOp.Or,
+                        SyntaxKind.ExclusiveOrAssignmentExpression when kind.IsMask() => BinaryOp.Xor,
                         _ => null,
                     };
                     if (op is null)
@@ -279,8 +281,9 @@ internal sealed class RuleLowerer
                         return;
                     }
                     MarkRead(target);
-                    value = new BinaryExpr(op.Value, new ElementRefExpr(target, kind), value, kind);
+                    value = new BinaryExpr(op.Value, new ElementRefExpr(target, kind), To(value, kind), kind);
                 }
+                value = To(value, kind);
                 MarkWritten(target);
                 output.Add(new AssignStmt(target, Declares: false, kind, value, source));
                 return;
@@ -292,11 +295,11 @@ internal sealed class RuleLowerer
                 if (!TryElementTarget(operand, out string target, out ValueKind kind))
                     return;
                 bool increment = expression.Kind() is SyntaxKind.PreIncrementExpression or SyntaxKind.PostIncrementExpression;
-                string one = HoistConstant(1, "one");
+                string one = HoistConstant(1, "one", KeywordOf(kind));
                 MarkRead(target);
                 MarkWritten(target);
                 output.Add(new AssignStmt(target, Declares: false, kind,
-                    new BinaryExpr(increment ? BinaryOp.Add : BinaryOp.Subtract, new ElementRefExpr(target, kind), new UniformExpr(one, ValueKind.Element), kind),
+                    new BinaryExpr(increment ? BinaryOp.Add : BinaryOp.Subtract, new ElementRefExpr(target, kind), new UniformExpr(one, kind), kind),
                     source));
                 return;
             }
@@ -332,7 +335,7 @@ internal sealed class RuleLowerer
         }
         else
         {
-            ElementExpr condition = LowerExpression(ifStatement.Condition);
+            ElementExpr condition = To(LowerExpression(ifStatement.Condition), ValueKind.Mask);
             _elementIfDepth++;
             EquatableArray<ElementStmt> then = LowerArm(ifStatement.Statement);
             EquatableArray<ElementStmt> otherwise = ifStatement.Else is null ? EquatableArray<ElementStmt>.Empty : LowerArm(ifStatement.Else.Statement);
@@ -379,6 +382,16 @@ internal sealed class RuleLowerer
         if (!CheckElementValue(expression, info))
             return Error();
 
+        ElementExpr lowered = LowerCore(expression, info);
+        // An implicit float → double conversion where the value is used (e.g. `grad * someDouble`).
+        if (info.ConvertedType is { } converted && TryKindOf(converted, out ValueKind target) && !target.IsMask()
+            && !SymbolEqualityComparer.Default.Equals(converted, info.Type) && info.Type!.SpecialType != SpecialType.System_Int32)
+            lowered = To(lowered, target);
+        return lowered;
+    }
+
+    private ElementExpr LowerCore(ExpressionSyntax expression, TypeInfo info)
+    {
         switch (expression)
         {
             case ParenthesizedExpressionSyntax parenthesized:
@@ -399,16 +412,8 @@ internal sealed class RuleLowerer
             }
 
             case CastExpressionSyntax cast:
-            {
-                // Identity casts only; conversions were reported by CheckElementValue.
-                TypeInfo operand = _model.GetTypeInfo(cast.Expression);
-                if (!SymbolEqualityComparer.Default.Equals(operand.Type, info.Type))
-                {
-                    ReportConversion(cast, operand.Type, info.Type);
-                    return Error();
-                }
-                return LowerExpression(cast.Expression);
-            }
+                // (float)x and (double)x: identity, or a per-element conversion between the two.
+                return To(LowerExpression(cast.Expression), KindOf(info.Type!));
 
             case PrefixUnaryExpressionSyntax unary:
                 switch (unary.Kind())
@@ -416,9 +421,12 @@ internal sealed class RuleLowerer
                     case SyntaxKind.UnaryPlusExpression:
                         return LowerExpression(unary.Operand);
                     case SyntaxKind.UnaryMinusExpression:
-                        return new UnaryExpr(UnaryOp.Negate, LowerExpression(unary.Operand), ValueKind.Element);
+                    {
+                        ElementExpr operand = LowerExpression(unary.Operand);
+                        return new UnaryExpr(UnaryOp.Negate, operand, operand.Kind);
+                    }
                     case SyntaxKind.LogicalNotExpression:
-                        return new UnaryExpr(UnaryOp.Not, LowerExpression(unary.Operand), ValueKind.Mask);
+                        return new UnaryExpr(UnaryOp.Not, To(LowerExpression(unary.Operand), ValueKind.Mask), ValueKind.Mask);
                     default:
                         Report(DiagnosticDescriptors.UnsupportedOperator, unary.OperatorToken, unary.OperatorToken.Text);
                         return Error();
@@ -433,9 +441,10 @@ internal sealed class RuleLowerer
                 if (!_varying.DependsOnVarying(conditional.Condition))
                 {
                     string condition = HoistCondition(conditional.Condition);
-                    return new UniformSelectExpr(condition, LowerExpression(conditional.WhenTrue), LowerExpression(conditional.WhenFalse), kind);
+                    return new UniformSelectExpr(condition, To(LowerExpression(conditional.WhenTrue), kind), To(LowerExpression(conditional.WhenFalse), kind), kind);
                 }
-                return new SelectExpr(LowerExpression(conditional.Condition), LowerExpression(conditional.WhenTrue), LowerExpression(conditional.WhenFalse), kind);
+                return new SelectExpr(To(LowerExpression(conditional.Condition), kind.MaskOf()),
+                    To(LowerExpression(conditional.WhenTrue), kind), To(LowerExpression(conditional.WhenFalse), kind), kind);
             }
 
             case InvocationExpressionSyntax invocation:
@@ -492,21 +501,25 @@ internal sealed class RuleLowerer
         bool equality = op is BinaryOp.Equal or BinaryOp.NotEqual;
         bool logical = op is BinaryOp.And or BinaryOp.Or or BinaryOp.Xor;
 
-        if (logical && (left.Kind != ValueKind.Mask || right.Kind != ValueKind.Mask)
-            || (comparison || op <= BinaryOp.Divide) && (left.Kind != ValueKind.Element || right.Kind != ValueKind.Element)
-            || equality && left.Kind != right.Kind)
+        if (logical || equality && left.Kind.IsMask() && right.Kind.IsMask())
+        {
+            // Masks combine over the rule's lanes; bool == bool is "not xor", bool != bool is xor.
+            left = To(left, ValueKind.Mask);
+            right = To(right, ValueKind.Mask);
+            if (!equality)
+                return new BinaryExpr(op.Value, left, right, ValueKind.Mask);
+            ElementExpr differs = new BinaryExpr(BinaryOp.Xor, left, right, ValueKind.Mask);
+            return op == BinaryOp.NotEqual ? differs : new UnaryExpr(UnaryOp.Not, differs, ValueKind.Mask);
+        }
+
+        // C# has already converted both operands to one floating type.
+        if (left.Kind.IsMask() || right.Kind.IsMask() || left.Kind != right.Kind)
         {
             Report(DiagnosticDescriptors.UnsupportedOperator, binary.OperatorToken, binary.OperatorToken.Text);
             return Error();
         }
-
-        // bool == bool on masks is "not xor"; bool != bool is xor.
-        if (equality && left.Kind == ValueKind.Mask)
-        {
-            ElementExpr differs = new BinaryExpr(BinaryOp.Xor, left, right, ValueKind.Mask);
-            return op == BinaryOp.NotEqual ? differs : new UnaryExpr(UnaryOp.Not, differs, ValueKind.Mask);
-        }
-        return new BinaryExpr(op.Value, left, right, KindOf(info.Type!));
+        ValueKind kind = comparison || equality ? left.Kind.MaskOf() : left.Kind;
+        return new BinaryExpr(op.Value, left, right, kind);
     }
 
     private ElementExpr LowerCall(InvocationExpressionSyntax invocation)
@@ -533,8 +546,10 @@ internal sealed class RuleLowerer
             "Sign" => (Intrinsic.Sign, 1),
             _ => null,
         };
-        if (!mathType || known is null || method.Parameters.Length != known.Value.Arity
-            || method.Parameters.Any(p => !SymbolEqualityComparer.Default.Equals(p.Type, _elementType)))
+        ITypeSymbol? argumentType = method.Parameters.FirstOrDefault()?.Type;
+        if (!mathType || known is null || method.Parameters.Length != known.Value.Arity || argumentType is null
+            || argumentType.SpecialType is not (SpecialType.System_Single or SpecialType.System_Double)
+            || method.Parameters.Any(p => !SymbolEqualityComparer.Default.Equals(p.Type, argumentType)))
         {
             Report(DiagnosticDescriptors.UnknownMethod, invocation, method.ContainingType.Name + "." + method.Name);
             return Error();
@@ -551,7 +566,9 @@ internal sealed class RuleLowerer
             arguments[ordinal] = LowerExpression(list[i].Expression);
         }
         string sourceName = method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + method.Name;
-        return new CallExpr(known.Value.Function, sourceName, arguments.ToEquatableArray(), ValueKind.Element);
+        // Sign returns int; its value is used as the floating type it converts to.
+        ValueKind kind = KindOf(known.Value.Function == Intrinsic.Sign ? _model.GetTypeInfo(invocation).ConvertedType ?? argumentType : argumentType);
+        return new CallExpr(known.Value.Function, sourceName, arguments.ToEquatableArray(), kind);
     }
 
     /// <summary>Checks the type and implicit conversion of a per-element expression.</summary>
@@ -563,23 +580,20 @@ internal sealed class RuleLowerer
             && info.Type.SpecialType == SpecialType.System_Int32;
         if (isSign)
         {
-            // Math.Sign returns int; it may only be used where it converts to the element type.
-            if (SymbolEqualityComparer.Default.Equals(info.ConvertedType, _elementType))
+            // Math.Sign returns int; it may only be used where it converts to a floating type.
+            if (IsFloatingPoint(info.ConvertedType))
                 return true;
             ReportBadType(expression, info.ConvertedType ?? info.Type);
             return false;
         }
         if (!TryKindOf(info.Type, out _))
         {
-            if (IsFloatingPoint(info.Type))
-                ReportConversion(expression, _elementType, info.Type);
-            else
-                ReportBadType(expression, info.Type);
+            ReportBadType(expression, info.Type);
             return false;
         }
-        if (info.ConvertedType is { } converted && !SymbolEqualityComparer.Default.Equals(converted, info.Type))
+        if (info.ConvertedType is { } converted && !TryKindOf(converted, out _))
         {
-            ReportConversion(expression, info.Type, converted);
+            ReportBadType(expression, converted);
             return false;
         }
         return true;
@@ -602,7 +616,7 @@ internal sealed class RuleLowerer
             ReportBadType(expression, type);
             return Error();
         }
-        string keyword = kind == ValueKind.Mask ? "bool" : _elementKeyword;
+        string keyword = KeywordOf(kind);
 
         foreach (IdentifierNameSyntax id in expression.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>())
         {
@@ -611,8 +625,8 @@ internal sealed class RuleLowerer
         }
 
         Optional<object?> constant = _model.GetConstantValue(expression);
-        if (constant.HasValue && constant.Value is not null && kind == ValueKind.Element)
-            return new UniformExpr(HoistConstant(constant.Value, null, expression), kind);
+        if (constant.HasValue && constant.Value is not null && !kind.IsMask())
+            return new UniformExpr(HoistConstant(constant.Value, null, keyword, expression), kind);
 
         // A uniform parameter or local of exactly the right type needs no copy.
         if (expression is IdentifierNameSyntax plain && SymbolEqualityComparer.Default.Equals(info.Type, type)
@@ -642,18 +656,20 @@ internal sealed class RuleLowerer
         return Declare("bool", UniformRewriter.Rewrite(_model, condition), condition);
     }
 
-    private string HoistConstant(object value, string? nameHint, ExpressionSyntax? source = null)
+    private string HoistConstant(object value, string? nameHint, string keyword, ExpressionSyntax? source = null)
     {
-        string text = Literals.Format(value, _elementKeyword);
-        string key = _elementKeyword + ":" + text;
+        string text = Literals.Format(value, keyword);
+        string key = keyword + ":" + text;
         if (_hoistedByText.TryGetValue(key, out string? existing))
             return existing;
-        string name = nameHint is not null ? _names.ClaimName(nameHint) : _names.Claim(LiteralFor(value) ?? source!, "constant");
+        string? convertedTo = keyword != _elementKeyword ? keyword : null;   // `zeroAsDouble` beside `zero`
+        string name = nameHint is not null ? _names.ClaimName(nameHint) : _names.Claim(LiteralFor(value) ?? source!, "constant", convertedTo);
         _hoistedByText[key] = name;
-        _prologue.Add($"{_elementKeyword} {name} = {text};");
-        AddKernelInput(name, _elementKeyword);
+        _prologue.Add($"{keyword} {name} = {text};");
+        AddKernelInput(name, keyword);
         return name;
     }
+
 
     private static ExpressionSyntax? LiteralFor(object value) =>
         value is double or float or int or long ? SyntaxFactory.ParseExpression(Literals.Format(value, "double").TrimEnd('d')) : null;
@@ -796,15 +812,37 @@ internal sealed class RuleLowerer
     private string PathText() =>
         string.Join(" && ", _uniformPath.Select(p => p.WhenTrue ? p.Condition : "!" + p.Condition));
 
-    private bool TryKindOf(ITypeSymbol type, out ValueKind kind)
+    private bool TryKindOf(ITypeSymbol? type, out ValueKind kind)
     {
+        kind = ValueKind.Element;
+        if (type is null)
+            return false;
         if (SymbolEqualityComparer.Default.Equals(type, _elementType))
+            return true;
+        if (IsFloatingPoint(type))
         {
-            kind = ValueKind.Element;
+            kind = ValueKind.Other;
             return true;
         }
         kind = ValueKind.Mask;
         return type.SpecialType == SpecialType.System_Boolean;
+    }
+
+    private string KeywordOf(ValueKind kind) => kind switch
+    {
+        ValueKind.Element => _elementKeyword,
+        ValueKind.Other => _otherKeyword,
+        _ => "bool",
+    };
+
+    /// <summary>Converts a per-element value to <paramref name="kind"/> (float ↔ double, or a mask between lane types).</summary>
+    private static ElementExpr To(ElementExpr value, ValueKind kind)
+    {
+        if (value.Kind == kind || value is UniformExpr { Name: "<error>" })
+            return value;
+        if (value.Kind.IsMask() != kind.IsMask())
+            return value; // a type error the compiler reports
+        return new ConvertExpr(value, kind);
     }
 
     private ValueKind KindOf(ITypeSymbol type) => TryKindOf(type, out ValueKind kind) ? kind : ValueKind.Element;
@@ -814,15 +852,9 @@ internal sealed class RuleLowerer
 
     private bool ReportBadType(SyntaxNode node, ITypeSymbol type)
     {
-        if (IsFloatingPoint(type))
-            ReportConversion(node, _elementType, type);
-        else
-            Report(DiagnosticDescriptors.UnsupportedElementValueType, node, node.ToString(), type.ToDisplayString(), _elementKeyword);
+        Report(DiagnosticDescriptors.UnsupportedElementValueType, node, node.ToString(), type.ToDisplayString(), _elementKeyword);
         return false;
     }
-
-    private void ReportConversion(SyntaxNode node, ITypeSymbol? from, ITypeSymbol? to) =>
-        Report(DiagnosticDescriptors.PrecisionConversion, node, node.ToString(), from?.ToDisplayString() ?? "?", to?.ToDisplayString() ?? "?");
 
     private static ElementExpr Error() => new UniformExpr("<error>", ValueKind.Element);
 

@@ -2,11 +2,31 @@ using Kernels.Generator.Helpers;
 
 namespace Kernels.Generator.Model;
 
-/// <summary>What a per-element value is: an element of the rule's type (float or double), or a per-element bool (a vector mask).</summary>
+/// <summary>
+/// What a per-element value is: an element of the rule's type, a per-element bool (a vector mask over
+/// the rule's lanes), or — in a rule that converts per element between float and double — a value
+/// of the other floating type and a mask over its lanes.
+/// </summary>
 internal enum ValueKind
 {
     Element,
     Mask,
+    Other,
+    OtherMask,
+}
+
+internal static class ValueKinds
+{
+    public static bool IsMask(this ValueKind kind) => kind is ValueKind.Mask or ValueKind.OtherMask;
+
+    public static bool IsOther(this ValueKind kind) => kind is ValueKind.Other or ValueKind.OtherMask;
+
+    /// <summary>The mask kind over the same lanes as <paramref name="kind"/>.</summary>
+    public static ValueKind MaskOf(this ValueKind kind) => kind.IsOther() ? ValueKind.OtherMask : ValueKind.Mask;
+
+    /// <summary>The C# element type of a kind in a rule over <paramref name="element"/> ("float" or "double").</summary>
+    public static string ElementTypeOf(this ValueKind kind, string element) =>
+        kind.IsOther() ? (element == "float" ? "double" : "float") : element;
 }
 
 internal enum UnaryOp
@@ -68,6 +88,9 @@ internal sealed record CallExpr(Intrinsic Function, string SourceName, Equatable
 
 /// <summary><c>condition ? whenTrue : whenFalse</c> with a per-element condition: a vector select.</summary>
 internal sealed record SelectExpr(ElementExpr Condition, ElementExpr WhenTrue, ElementExpr WhenFalse, ValueKind Kind) : ElementExpr(Kind);
+
+/// <summary>A per-element conversion between float and double (or between masks over their lanes).</summary>
+internal sealed record ConvertExpr(ElementExpr Operand, ValueKind Kind) : ElementExpr(Kind);
 
 /// <summary><c>condition ? whenTrue : whenFalse</c> with a hoisted bool condition: one branch per call, none per element.</summary>
 internal sealed record UniformSelectExpr(string Condition, ElementExpr WhenTrue, ElementExpr WhenFalse, ValueKind Kind) : ElementExpr(Kind);

@@ -117,10 +117,6 @@ public class DiagnosticsTests
         Rule("        int [|k = (int)g|];\n        p -= k;"));
 
     [Fact]
-    public void KRN0109_PrecisionConversion() => AssertDiagnostic("KRN0109",
-        Rule("        double [|d = g|];\n        p -= (float)d;"));
-
-    [Fact]
     public void KRN0110_UnsupportedStatement() => AssertDiagnostic("KRN0110",
         Rule("        [|switch (g > 0) { case true: p -= g; break; }|]"));
 

@@ -57,6 +57,22 @@ public class TestRulesBitExactTests
     }
 
     [Theory, MemberData(nameof(Lengths))]
+    public void FloatRuleComputingInDouble(int length)
+    {
+        BitExact.Check(3, length, (r, n) => SpecialValues.Floats(r, n),
+            (b, i) => MixedFloatRule.Update(ref b[0][i], in b[1][i], ref b[2][i]),
+            (b, o, n, opt) => MixedFloatRule.Update(b[0].AsSpan(o, n), b[1].AsSpan(o, n), b[2].AsSpan(o, n), options: opt));
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
+    public void DoubleRuleComputingInFloat(int length)
+    {
+        BitExact.Check(2, length, (r, n) => SpecialValues.Doubles(r, n),
+            (b, i) => MixedDoubleRule.Update(ref b[0][i], in b[1][i]),
+            (b, o, n, opt) => MixedDoubleRule.Update(b[0].AsSpan(o, n), b[1].AsSpan(o, n), options: opt));
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
     public void SignWithoutNaN(int length)
     {
         // Math.Sign throws on NaN in scalar form, so the inputs here hold ±0, ±Inf and subnormals but no NaN.

@@ -125,4 +125,45 @@ namespace Kernels.Tests.Rules
             l = Math.Log(x);
         }
     }
+
+    /// <summary>A float rule that computes in double per element: widening, double math, narrowing, masks over both lane types.</summary>
+    public static partial class MixedFloatRule
+    {
+        [UpdateRule]
+        public static void Update(ref float p, in float g, ref float v, double lr = 0.1, double beta = 0.999)
+        {
+            double gd = g;
+            double vd = beta * v + (1 - beta) * gd * gd;
+            v = (float)vd;
+            bool big = vd > 1e-3;
+            double update = big ? lr * gd / Math.Sqrt(vd) : lr * gd;
+            if (g > 0 && big)
+                p = (float)(p - update);
+            else
+                p -= (float)update * 0.5f;
+            double t = 0;
+            if (p < 0)
+                t = p * 2.0;
+            p += (float)t;
+        }
+    }
+
+    /// <summary>A double rule that narrows to float per element.</summary>
+    public static partial class MixedDoubleRule
+    {
+        [UpdateRule]
+        public static void Update(ref double p, in double g, float scale = 0.5f)
+        {
+            float f = (float)g;
+            f = f * scale + MathF.Sqrt(MathF.Abs(f));
+            if (f > 1)
+                p = p + f;
+            else
+                p -= (double)f * 2;
+            float q = 0;
+            if (p < 0)
+                q = f;
+            p += q;
+        }
+    }
 }
