@@ -272,11 +272,21 @@ internal static class IlgpuEmitter
             w.Line($"internal readonly {(input.TypeName == "bool" ? "int" : input.TypeName)} {input.Name};");
         if (spec.KernelInputs.Count > 0)
             w.Line();
-        w.Line("/// <summary>Packs the values.</summary>");
-        w.Open($"internal Inputs({string.Join(", ", spec.KernelInputs.Select(k => $"{k.TypeName} {k.Name}"))})");
-        foreach (KernelInputSpec input in spec.KernelInputs)
-            w.Line(input.TypeName == "bool" ? $"this.{input.Name} = {input.Name} ? 1 : 0;" : $"this.{input.Name} = {input.Name};");
-        w.Close();
+        if (spec.KernelInputs.Count == 0)
+        {
+            w.Line("// The rule has no step-invariant values; one field keeps the kernel parameter a plain, non-empty struct.");
+            w.Line("#pragma warning disable CS0649 // never assigned: always 0");
+            w.Line("internal readonly int unused;");
+            w.Line("#pragma warning restore CS0649");
+        }
+        else
+        {
+            w.Line("/// <summary>Packs the values.</summary>");
+            w.Open($"internal Inputs({string.Join(", ", spec.KernelInputs.Select(k => $"{k.TypeName} {k.Name}"))})");
+            foreach (KernelInputSpec input in spec.KernelInputs)
+                w.Line(input.TypeName == "bool" ? $"this.{input.Name} = {input.Name} ? 1 : 0;" : $"this.{input.Name} = {input.Name};");
+            w.Close();
+        }
         w.Close();
         w.Line();
 
@@ -316,7 +326,7 @@ internal static class IlgpuEmitter
             string load = $"{names.ViewOf(b)}[{names.Index}]";
             w.Line($"{t} {b.Name} = {(b.Guard is null ? load : $"{b.Guard} ? {load} : 0")};");
         }
-        new BodyEmitter(w, null, t, names.MaskPrefix).Emit(IlgpuKnownMethods.Rewrite(spec.Body, spec.IsDouble));
+        new BodyEmitter(w, null, t, names.MaskPrefix).Emit(IlgpuKnownMethods.Rewrite(spec.Body));
         foreach (ParameterSpec b in buffers.Where(b => b.Role == ParameterRole.Ref && b.IsWritten))
         {
             string store = $"{names.ViewOf(b)}[{names.Index}] = {b.Name};";

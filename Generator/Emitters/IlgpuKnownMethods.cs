@@ -16,34 +16,38 @@ internal static class IlgpuKnownMethods
 {
     public const string GpuMath = "global::Kernels.Gpu.GpuMath";
 
-    public static string MethodFor(Intrinsic function, bool isDouble) => function switch
+    /// <summary>
+    /// The method the kernel calls. <c>GpuMath</c> has the float and double overloads of each function, so C#
+    /// resolves the call exactly as it resolved the rule's (mixed float/double rules included).
+    /// </summary>
+    public static string MethodFor(CallExpr call) => call.Function switch
     {
-        Intrinsic.Sqrt => isDouble ? "global::System.Math.Sqrt" : "global::System.MathF.Sqrt",
-        _ => GpuMath + "." + function,
+        Intrinsic.Sqrt => call.SourceName,
+        _ => GpuMath + "." + call.Function,
     };
 
-    public static EquatableArray<ElementStmt> Rewrite(EquatableArray<ElementStmt> body, bool isDouble) =>
-        body.Select(s => Rewrite(s, isDouble)).ToEquatableArray();
+    public static EquatableArray<ElementStmt> Rewrite(EquatableArray<ElementStmt> body) =>
+        body.Select(s => Rewrite(s)).ToEquatableArray();
 
-    private static ElementStmt Rewrite(ElementStmt statement, bool isDouble) => statement switch
+    private static ElementStmt Rewrite(ElementStmt statement) => statement switch
     {
-        AssignStmt a => a with { Value = Rewrite(a.Value, isDouble) },
-        UniformIfStmt u => u with { Then = Rewrite(u.Then, isDouble), Else = Rewrite(u.Else, isDouble) },
-        ElementIfStmt e => e with { Condition = Rewrite(e.Condition, isDouble), Then = Rewrite(e.Then, isDouble), Else = Rewrite(e.Else, isDouble) },
+        AssignStmt a => a with { Value = Rewrite(a.Value) },
+        UniformIfStmt u => u with { Then = Rewrite(u.Then), Else = Rewrite(u.Else) },
+        ElementIfStmt e => e with { Condition = Rewrite(e.Condition), Then = Rewrite(e.Then), Else = Rewrite(e.Else) },
         _ => statement,
     };
 
-    private static ElementExpr Rewrite(ElementExpr expression, bool isDouble) => expression switch
+    private static ElementExpr Rewrite(ElementExpr expression) => expression switch
     {
         CallExpr c => c with
         {
-            SourceName = MethodFor(c.Function, isDouble),
-            Arguments = c.Arguments.Select(a => Rewrite(a, isDouble)).ToEquatableArray(),
+            SourceName = MethodFor(c),
+            Arguments = c.Arguments.Select(a => Rewrite(a)).ToEquatableArray(),
         },
-        UnaryExpr u => u with { Operand = Rewrite(u.Operand, isDouble) },
-        BinaryExpr b => b with { Left = Rewrite(b.Left, isDouble), Right = Rewrite(b.Right, isDouble) },
-        SelectExpr s => s with { Condition = Rewrite(s.Condition, isDouble), WhenTrue = Rewrite(s.WhenTrue, isDouble), WhenFalse = Rewrite(s.WhenFalse, isDouble) },
-        UniformSelectExpr s => s with { WhenTrue = Rewrite(s.WhenTrue, isDouble), WhenFalse = Rewrite(s.WhenFalse, isDouble) },
+        UnaryExpr u => u with { Operand = Rewrite(u.Operand) },
+        BinaryExpr b => b with { Left = Rewrite(b.Left), Right = Rewrite(b.Right) },
+        SelectExpr s => s with { Condition = Rewrite(s.Condition), WhenTrue = Rewrite(s.WhenTrue), WhenFalse = Rewrite(s.WhenFalse) },
+        UniformSelectExpr s => s with { WhenTrue = Rewrite(s.WhenTrue), WhenFalse = Rewrite(s.WhenFalse) },
         _ => expression,
     };
 }
