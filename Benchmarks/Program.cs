@@ -9,7 +9,8 @@ namespace Kernels.Benchmarks;
 /// <summary>
 /// Entry point. Suite switches (all optional, the rest goes to BenchmarkDotNet):
 /// <c>--quick</c> (few iterations), <c>--dry</c> (each case once: proves it starts), <c>--sizes 16M,64M</c>
-/// (a subset of the sizes), <c>--verify</c> (check every column against the naive loop, then exit).
+/// (a subset of the sizes), <c>--verify</c> (check every column against the naive loop, then exit),
+/// <c>--probe [AdamW|Multi] [--rounds 20]</c> (interleaved min/median timing of the non-TorchSharp columns, then exit).
 /// Without <c>--filter</c> every benchmark runs.
 /// </summary>
 public static class Program
@@ -20,6 +21,8 @@ public static class Program
         var rest = new List<string>();
         RunMode mode = RunMode.Full;
         bool verify = false;
+        string? probe = null;
+        int rounds = 20;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -27,6 +30,8 @@ public static class Program
                 case "--quick": mode = RunMode.Quick; break;
                 case "--dry": mode = RunMode.Dry; break;
                 case "--verify": verify = true; break;
+                case "--probe": probe = i + 1 < args.Length && !args[i + 1].StartsWith('-') ? args[++i] : ""; break;
+                case "--rounds" when i + 1 < args.Length: rounds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--sizes" when i + 1 < args.Length: BenchSettings.Sizes = BenchSettings.ParseSizes(args[++i]); break;
                 default: rest.Add(args[i]); break;
             }
@@ -34,6 +39,8 @@ public static class Program
 
         if (verify)
             return Verification.Run();
+        if (probe is not null)
+            return Probe.Run(probe.Length == 0 ? null : probe, rounds);
 
         if (!rest.Any(a => a is "--filter" or "-f" or "--list" or "--help" or "-h" or "--info"))
             rest.AddRange(["--filter", "*"]);

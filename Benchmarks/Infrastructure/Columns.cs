@@ -41,12 +41,15 @@ public static class CaseFacts
         return MultiTensorBenchmark.ThreadsOf(method, cores);
     }
 
-    /// <summary>Mean time of a case in nanoseconds, or null when it did not run.</summary>
-    public static double? MeanNs(Summary summary, BenchmarkCase benchmarkCase) =>
-        summary[benchmarkCase]?.ResultStatistics?.Mean;
+    /// <summary>
+    /// Median time of a case in nanoseconds, or null when it did not run. The median, not the mean: on a shared
+    /// machine a burst of load from another process drags the mean of a few iterations far more than the median.
+    /// </summary>
+    public static double? TimeNs(Summary summary, BenchmarkCase benchmarkCase) =>
+        summary[benchmarkCase]?.ResultStatistics?.Median;
 }
 
-/// <summary>Effective bandwidth: bytes the step must move (every buffer read once, every written one once) ÷ mean time.</summary>
+/// <summary>Effective bandwidth: bytes the step must move (every buffer read once, every written one once) ÷ median time.</summary>
 public sealed class EffectiveBandwidthColumn : IColumn
 {
     /// <inheritdoc />
@@ -64,7 +67,7 @@ public sealed class EffectiveBandwidthColumn : IColumn
     /// <inheritdoc />
     public UnitType UnitType => UnitType.Dimensionless;
     /// <inheritdoc />
-    public string Legend => "Effective bandwidth: bytes one step must move (4 per fp32 buffer read + 4 per buffer written, per element) / mean time; 1 GB = 1e9 bytes";
+    public string Legend => "Effective bandwidth: bytes one step must move (4 per fp32 buffer read + 4 per buffer written, per element) / median time; 1 GB = 1e9 bytes";
     /// <inheritdoc />
     public bool IsAvailable(Summary summary) => true;
     /// <inheritdoc />
@@ -76,12 +79,12 @@ public sealed class EffectiveBandwidthColumn : IColumn
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         double? bytes = CaseFacts.BytesPerStep(benchmarkCase);
-        double? ns = CaseFacts.MeanNs(summary, benchmarkCase);
+        double? ns = CaseFacts.TimeNs(summary, benchmarkCase);
         return bytes is null || ns is null or <= 0 ? "-" : (bytes.Value / ns.Value).ToString("F1", CultureInfo.InvariantCulture);
     }
 }
 
-/// <summary>Fraction of the roofline twin's speed: baseline mean ÷ this mean (1.00 = as fast as the bandwidth limit).</summary>
+/// <summary>Fraction of the roofline twin's speed: baseline median ÷ this median (1.00 = as fast as the bandwidth limit).</summary>
 public sealed class RooflineFractionColumn : IColumn
 {
     /// <inheritdoc />
@@ -99,7 +102,7 @@ public sealed class RooflineFractionColumn : IColumn
     /// <inheritdoc />
     public UnitType UnitType => UnitType.Dimensionless;
     /// <inheritdoc />
-    public string Legend => "Speed as a fraction of the row group's baseline (the roofline twin; in the multi-tensor suite, the flat tensor): baseline mean / this mean";
+    public string Legend => "Speed as a fraction of the row group's baseline (the roofline twin; in the multi-tensor suite, the flat tensor): baseline median / this median";
     /// <inheritdoc />
     public bool IsAvailable(Summary summary) => true;
     /// <inheritdoc />
@@ -113,7 +116,7 @@ public sealed class RooflineFractionColumn : IColumn
         var baseline = summary.GetBaseline(summary.GetLogicalGroupKey(benchmarkCase));
         if (baseline is null)
             return "-";
-        double? mine = CaseFacts.MeanNs(summary, benchmarkCase), theirs = CaseFacts.MeanNs(summary, baseline);
+        double? mine = CaseFacts.TimeNs(summary, benchmarkCase), theirs = CaseFacts.TimeNs(summary, baseline);
         return mine is null or <= 0 || theirs is null ? "-" : (theirs.Value / mine.Value).ToString("F2", CultureInfo.InvariantCulture);
     }
 }

@@ -36,7 +36,7 @@ public static class SummaryWriter
             foreach (var group in summary.BenchmarksCases.GroupBy(c => c.Parameters.DisplayInfo))
             {
                 var cases = group.ToDictionary(c => c.Descriptor.WorkloadMethod.Name, c => c);
-                double? Mean(string method) => cases.TryGetValue(method, out var c) ? CaseFacts.MeanNs(summary, c) : null;
+                double? Mean(string method) => cases.TryGetValue(method, out var c) ? CaseFacts.TimeNs(summary, c) : null;
                 var any = group.First();
                 if (typeof(OptimizerBenchmark).IsAssignableFrom(any.Descriptor.Type))
                 {
@@ -66,7 +66,7 @@ public static class SummaryWriter
                     foreach (var c in group)
                     {
                         string method = c.Descriptor.WorkloadMethod.Name;
-                        double? m = CaseFacts.MeanNs(summary, c);
+                        double? m = CaseFacts.TimeNs(summary, c);
                         double? bytes = CaseFacts.BytesPerStep(c);
                         bool torchRow = method.Contains("Torch", StringComparison.Ordinal);
                         multiRows.Add(Row(

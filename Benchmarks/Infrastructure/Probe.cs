@@ -1,0 +1,142 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Reflection;
+using Kernels.Benchmarks.Optimizers;
+
+namespace Kernels.Benchmarks.Infrastructure;
+
+/// <summary>
+/// <c>--probe</c>: a cross-check of BenchmarkDotNet's numbers that is robust to a noisy, shared machine. The columns
+/// of one optimizer run interleaved (roofline, generated, hand-written, TensorPrimitives, roofline, …) for a number of
+/// rounds, so a burst of load from another process hits every column alike; it prints the minimum and the median per
+/// column. For a memory-bound loop the minimum is the best estimate of what the code can do.
+/// </summary>
+public static class Probe
+{
+    /// <summary>Runs the probe for the optimizers whose class name contains <paramref name="filter"/> (all when null).</summary>
+    public static int Run(string? filter, int rounds)
+    {
+        if (filter is not null && filter.Contains("multi", StringComparison.OrdinalIgnoreCase))
+            return RunMultiTensor(rounds);
+        OptimizerBenchmark[] suites = [new AdamWBenchmark(), new SgdMomentumBenchmark(), new LionBenchmark(), new AdagradBenchmark(), new RMSpropBenchmark()];
+        foreach (var suite in suites.Where(s => filter is null || s.GetType().Name.Contains(filter, StringComparison.OrdinalIgnoreCase)))
+        {
+            int bytesPerElement = suite.GetType().GetCustomAttribute<StreamedBytesAttribute>()!.BytesPerElement;
+            foreach (int size in BenchSettings.Sizes)
+            {
+                foreach (Cores cores in new[] { Cores.One, Cores.All })
+                {
+                    suite.Size = size;
+                    suite.Cores = cores;
+                    suite.SetupTensorPrimitives();
+                    try
+                    {
+                        var columns = new (string Name, Action Run)[]
+                        {
+                            ("RooflineTwin", suite.RooflineTwin), ("Generated", suite.Generated),
+                            ("HandFused", suite.HandFused), ("TensorPrimitives", suite.TensorPrimitives),
+                        };
+                        // Repeat each call so one sample lasts at least ~2 ms (64K steps are microseconds).
+                        int repeat = Math.Max(1, (int)(2_000_000.0 / (size * (double)bytesPerElement / 20.0)));
+                        var samples = columns.ToDictionary(c => c.Name, _ => new List<double>());
+                        // Warm-up: until every column has been called 200 times and for at least 1.5 s, so tiered JIT has
+                        // promoted each loop to its optimised (tier-1) code before anything is recorded.
+                        long warmStart = Stopwatch.GetTimestamp();
+                        int warmRounds = Math.Max(3, (200 + repeat - 1) / repeat);
+                        for (int round = 0; round < warmRounds || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 1.5; round++)
+                        {
+                            foreach (var (_, run) in columns)
+                            {
+                                for (int r = 0; r < repeat; r++)
+                                    run();
+                            }
+                        }
+                        for (int round = 0; round < rounds; round++)
+                        {
+                            foreach (var (name, run) in columns)
+                            {
+                                long start = Stopwatch.GetTimestamp();
+                                for (int r = 0; r < repeat; r++)
+                                    run();
+                                double ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds / repeat;
+                                if (round >= 0)
+                                    samples[name].Add(ns);
+                            }
+                        }
+                        double rooflineMin = samples["RooflineTwin"].Min();
+                        double rooflineMedian = Median(samples["RooflineTwin"]);
+                        Console.WriteLine($"{suite.GetType().Name} {BenchSettings.FormatSize(size)} {cores} ({rounds} interleaved rounds, x{repeat} per sample)");
+                        foreach (var (name, list) in samples)
+                        {
+                            double min = list.Min(), median = Median(list);
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                $"  {name,-17} min {min / 1e6,9:F3} ms  {size * (double)bytesPerElement / min,6:F1} GB/s  of roofline {rooflineMin / min:F2} | median {median / 1e6,9:F3} ms  of roofline {rooflineMedian / median:F2}"));
+                        }
+                    }
+                    finally
+                    {
+                        suite.Cleanup();
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>The multi-tensor suite's generated rows, interleaved: flat, 1000-tensor loop, parallel over tensors.</summary>
+    private static int RunMultiTensor(int rounds)
+    {
+        foreach (Cores cores in new[] { Cores.One, Cores.All })
+        {
+            var flat = new MultiTensorBenchmark { Cores = cores };
+            var multi = new MultiTensorBenchmark { Cores = cores };
+            flat.SetupFlat();
+            multi.SetupTensors();
+            try
+            {
+                var columns = new List<(string Name, Action Run)> { ("FlatGenerated", flat.FlatGenerated), ("MultiTensorGenerated", multi.MultiTensorGenerated) };
+                if (cores == Cores.All)
+                    columns.Add(("MultiTensorParallelOverTensors", multi.MultiTensorParallelOverTensors));
+                var samples = columns.ToDictionary(c => c.Name, _ => new List<double>());
+                long warmStart = Stopwatch.GetTimestamp();
+                for (int round = 0; round < 10 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 1.5; round++)
+                {
+                    foreach (var (_, run) in columns)
+                        run();
+                }
+                for (int round = 0; round < rounds; round++)
+                {
+                    foreach (var (name, run) in columns)
+                    {
+                        long start = Stopwatch.GetTimestamp();
+                        run();
+                        samples[name].Add(Stopwatch.GetElapsedTime(start).TotalNanoseconds);
+                    }
+                }
+                double flatMin = samples["FlatGenerated"].Min(), flatMedian = Median(samples["FlatGenerated"]);
+                Console.WriteLine($"MultiTensorBenchmark {cores} ({rounds} interleaved rounds)");
+                foreach (var (name, list) in samples)
+                {
+                    double min = list.Min(), median = Median(list);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  {name,-31} min {min / 1e6,9:F3} ms  {MultiTensorBenchmark.TotalElements * 28.0 / min,6:F1} GB/s  of flat {flatMin / min:F2} | median {median / 1e6,9:F3} ms  of flat {flatMedian / median:F2}"));
+                }
+            }
+            finally
+            {
+                flat.Cleanup();
+                multi.Cleanup();
+            }
+        }
+        return 0;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
