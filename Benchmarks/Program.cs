@@ -18,6 +18,8 @@ public static class Program
     /// <summary>Runs the suite.</summary>
     public static int Main(string[] args)
     {
+        if (args.Contains("--gpu"))
+            return Gpu.GpuBenchmark.Run(args); // ILGPU kernels on a CUDA device (issue 4): Benchmarks/Gpu/GpuBenchmark.cs
         var rest = new List<string>();
         RunMode mode = RunMode.Full;
         bool verify = false;
