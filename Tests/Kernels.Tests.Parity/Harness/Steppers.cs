@@ -168,6 +168,12 @@ public sealed class TorchSharpOptimizerStepper : IStepper
 }
 
 /// <summary>A double-precision reference written in plain C# (for optimizers with no PyTorch kernel).</summary>
+/// <remarks>
+/// Each step is computed in double from the current state; the parameter and state are then rounded to float32,
+/// as the reference implementations keep them in float32 tensors. Without that rounding the comparison would
+/// measure float32 storage (half an ulp of the parameter per step, accumulated over the run) rather than the
+/// kernel's arithmetic.
+/// </remarks>
 public sealed class DoubleStepper : IStepper
 {
     private readonly Dictionary<string, double[]> _buffers;
@@ -185,8 +191,19 @@ public sealed class DoubleStepper : IStepper
     /// <summary>A buffer by name.</summary>
     public double[] this[string name] => _buffers[name];
 
+    /// <summary>A hyperparameter as a float32 tensor operation sees it (torch rounds a Python float to the tensor's dtype).</summary>
+    public static double F(double value) => (float)value;
+
     /// <inheritdoc/>
-    public void Step(int step, float[] grad) => _step(step, grad, this);
+    public void Step(int step, float[] grad)
+    {
+        _step(step, grad, this);
+        foreach (double[] buffer in _buffers.Values)
+        {
+            for (int i = 0; i < buffer.Length; i++)
+                buffer[i] = (float)buffer[i];
+        }
+    }
 
     /// <inheritdoc/>
     public void Read(string name, double[] destination) => _buffers[name].CopyTo(destination, 0);
