@@ -19,15 +19,19 @@ public abstract class Racer
     /// <summary>One step on <paramref name="param"/> given its gradient; <paramref name="step"/> starts at 1.</summary>
     public abstract void Step(Span<float> param, ReadOnlySpan<float> grad, int step);
 
-    public static Racer[] All(double scale) => new Racer[]
+    /// <param name="sgdScale">Scales the SGD family's learning rates (bounded by the landscape's sharpest curvature).</param>
+    /// <param name="adaptiveScale">Scales the per-coordinate (Adam family, Lion) learning rates.</param>
+    public static Racer[] All(double sgdScale, double adaptiveScale) => new Racer[]
     {
-        new SgdRacer("SGD", 0.012 * scale, momentum: 0, nesterov: false),
-        new SgdRacer("SGD + momentum 0.9", 0.012 * scale, momentum: 0.9, nesterov: false),
-        new SgdRacer("Nesterov 0.9", 0.012 * scale, momentum: 0.9, nesterov: true),
-        new AdamRacer("Adam", 0.05 * scale, decoupled: false),
-        new AdamRacer("AdamW (wd 0.01)", 0.05 * scale, decoupled: true),
-        new LionRacer("Lion", 0.005 * scale),
-        new AdaBeliefRacer("AdaBelief (user rule)", 0.05 * scale),
+        // Momentum runs at lr (1 - momentum) so that all three take the same effective step along a
+        // consistent gradient (lr / (1 - momentum)): any difference is how they handle the walls.
+        new SgdRacer("SGD", 0.019 * sgdScale, momentum: 0, nesterov: false),
+        new SgdRacer("SGD + momentum 0.9", 0.0019 * sgdScale, momentum: 0.9, nesterov: false),
+        new SgdRacer("Nesterov 0.9", 0.0019 * sgdScale, momentum: 0.9, nesterov: true),
+        new AdamRacer("Adam", 0.05 * adaptiveScale, decoupled: false),
+        new AdamRacer("AdamW (wd 0.01)", 0.05 * adaptiveScale, decoupled: true),
+        new LionRacer("Lion", 0.005 * adaptiveScale),
+        new AdaBeliefRacer("AdaBelief (user rule)", 0.05 * adaptiveScale),
     };
 
     private sealed class SgdRacer(string name, double lr, double momentum, bool nesterov) : Racer(name, lr)
