@@ -58,18 +58,26 @@ public static class GpuKernels
     }
 
     /// <summary>
-    /// Compiles <paramref name="kernel"/> to PTX for <paramref name="architecture"/> exactly as <see cref="Load"/> would for a
-    /// CUDA device of that architecture; needs no GPU (used by the tests and for inspection).
+    /// Compiles <paramref name="kernel"/> to PTX for <paramref name="architecture"/> and returns the kernel object
+    /// <see cref="Load"/> would hand a CUDA device of that architecture (strict PTX); needs no GPU (used by the
+    /// tests and for inspection).
     /// </summary>
-    public static string CompileToPtx(Context context, MethodInfo kernel, CudaArchitecture architecture, CudaInstructionSet instructionSet)
+    /// <exception cref="NotSupportedException">This ILGPU version hides what the strict form needs (<see cref="CanLoadStrictPtx"/> is false).</exception>
+    public static PTXCompiledKernel CompileStrictPtxKernel(Context context, MethodInfo kernel, CudaArchitecture architecture, CudaInstructionSet instructionSet)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(kernel);
+        if (!CanLoadStrictPtx)
+            throw new NotSupportedException("This ILGPU version does not expose the PTX kernel constructor the strict loader needs.");
         RegisterMathRemappings();
         using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture, instructionSet, null);
-        var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
-        return StrictPtx(compiled.PTXAssembly);
+        CompiledKernel compiled = backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
+        return (PTXCompiledKernel)WithoutContraction(compiled);
     }
+
+    /// <summary>The PTX of <see cref="CompileStrictPtxKernel"/>.</summary>
+    public static string CompileToPtx(Context context, MethodInfo kernel, CudaArchitecture architecture, CudaInstructionSet instructionSet) =>
+        CompileStrictPtxKernel(context, kernel, architecture, instructionSet).PTXAssembly;
 
     /// <summary>Adds an explicit round-to-nearest to every f32/f64 <c>add</c>, <c>sub</c> and <c>mul</c>: PTX never contracts those into an FMA.</summary>
     public static string StrictPtx(string ptx) => s_contractible.Replace(ptx, "$1.rn.$2");
