@@ -67,4 +67,25 @@ public sealed class GeneratorTests
         Assert.Contains("global::Kernels.Gpu.GpuMath.Max(", gpu);
         Assert.DoesNotContain("global::System.MathF.FusedMultiplyAdd(", gpu);
     }
+
+    [Fact]
+    public void Adding_an_unrelated_file_does_not_regenerate_the_gpu_part()
+    {
+        var parse = new CSharpParseOptions(LanguageVersion.Latest);
+        var references = Basic.Reference.Assemblies.Net100.References.All
+            .Append(MetadataReference.CreateFromFile(typeof(UpdateRuleAttribute).Assembly.Location))
+            .Append(MetadataReference.CreateFromFile(typeof(ILGPU.Runtime.Accelerator).Assembly.Location));
+        CSharpCompilation compilation = CSharpCompilation.Create("User", new[] { CSharpSyntaxTree.ParseText(Rule, parse) }, references,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new UpdateRuleGenerator().AsSourceGenerator() }, parseOptions: parse,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+        driver = driver.RunGenerators(compilation);
+        driver = driver.RunGenerators(compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText("namespace User { public class Unrelated { } }", parse)));
+
+        GeneratorRunResult run = driver.GetRunResult().Results.Single();
+        Assert.Equal(2, run.GeneratedSources.Length);
+        var outputs = run.TrackedOutputSteps.SelectMany(step => step.Value).SelectMany(step => step.Outputs).ToList();
+        Assert.NotEmpty(outputs);
+        Assert.All(outputs, output => Assert.True(output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, output.Reason.ToString()));
+    }
 }
