@@ -18,8 +18,8 @@ public interface IStepper : IDisposable
 
 /// <summary>The kernel under test: float arrays updated by a built-in rule.</summary>
 /// <remarks>
-/// <paramref name="step"/> receives the step count, the gradient and the buffers (<c>"param"</c> and the state).
-/// Until the generator emits the span overloads, the rules are called element by element (<see cref="ScalarLoop"/>).
+/// The step delegate receives the step count, the gradient and this stepper (for <c>"param"</c> and the state
+/// buffers); each test calls either the generated span overload or the scalar rule element by element.
 /// </remarks>
 public sealed class KernelStepper : IStepper
 {
@@ -55,13 +55,6 @@ public sealed class KernelStepper : IStepper
         float[] buffer = _buffers[name];
         for (int i = 0; i < buffer.Length; i++)
             destination[i] = buffer[i];
-    }
-
-    /// <summary>Calls <paramref name="element"/> for every index: the scalar rule applied element by element.</summary>
-    public static void ScalarLoop(int length, Action<int> element)
-    {
-        for (int i = 0; i < length; i++)
-            element(i);
     }
 
     /// <inheritdoc/>
