@@ -39,7 +39,7 @@ internal sealed class HoistedNames
     {
         var builder = new StringBuilder();
         Describe(expression, builder);
-        string baseName = builder.Length == 0 || builder.Length > MaxLength ? fallback : LowerFirst(builder.ToString());
+        string baseName = builder.Length == 0 ? fallback : LowerFirst(Shorten(builder.ToString()));
         if (convertedTo is not null && _taken.Contains(baseName))
             baseName += "As" + UpperFirst(convertedTo);
         return ClaimName(baseName);
@@ -53,6 +53,17 @@ internal sealed class HoistedNames
         for (int n = 2; !_taken.Add(name); n++)
             name = baseName + n.ToString(CultureInfo.InvariantCulture);
         return name;
+    }
+
+    /// <summary>A long description is cut at a word (capital letter) boundary rather than replaced by a generic name.</summary>
+    private static string Shorten(string description)
+    {
+        if (description.Length <= MaxLength)
+            return description;
+        int cut = MaxLength;
+        while (cut > 8 && !char.IsUpper(description[cut]))
+            cut--;
+        return description.Substring(0, cut);
     }
 
     private static void Describe(ExpressionSyntax e, StringBuilder sb)

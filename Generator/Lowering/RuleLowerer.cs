@@ -284,7 +284,7 @@ internal sealed class RuleLowerer
                 continue;
             }
             string name = DeclareElementLocal(local);
-            string source = $"{declaration.Declaration.Type} {declarator};";
+            string source = OneLine($"{declaration.Declaration.Type} {declarator};");
             if (declarator.Initializer is null)
                 output.Add(new DeclareStmt(name, kind, source));
             else
@@ -366,7 +366,7 @@ internal sealed class RuleLowerer
             return;
         }
 
-        string source = "if (" + ifStatement.Condition + ")";
+        string source = OneLine("if (" + ifStatement.Condition + ")");
         if (!_varying.DependsOnVarying(ifStatement.Condition))
         {
             string condition = HoistCondition(ifStatement.Condition);
@@ -715,8 +715,13 @@ internal sealed class RuleLowerer
     }
 
 
-    private static ExpressionSyntax? LiteralFor(object value) =>
-        value is double or float or int or long ? SyntaxFactory.ParseExpression(Literals.Format(value, "double").TrimEnd('d')) : null;
+    // Names a constant after its shortest round-trip text in its own type (1e-15f → c1Em15, not its double widening).
+    private static ExpressionSyntax? LiteralFor(object value) => value switch
+    {
+        float f => SyntaxFactory.ParseExpression(Literals.Format(f, "float").TrimEnd('f')),
+        double or int or long => SyntaxFactory.ParseExpression(Literals.Format(value, "double").TrimEnd('d')),
+        _ => null,
+    };
 
     private string Declare(string keyword, string text, ExpressionSyntax source, string? convertedTo = null)
     {
@@ -938,12 +943,10 @@ internal sealed class RuleLowerer
         _ => statement.Kind().ToString(),
     };
 
-    private static string SourceOf(StatementSyntax statement)
-    {
-        string text = statement.WithoutTrivia().ToString();
-        int newline = text.IndexOf('\n');
-        return newline < 0 ? text : text.Substring(0, newline).TrimEnd() + " …";
-    }
+    /// <summary>The statement as one line for the comment above its emitted form (a statement split over lines is joined).</summary>
+    private static string SourceOf(StatementSyntax statement) => OneLine(statement.WithoutTrivia().ToString());
+
+    private static string OneLine(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s*\r?\n\s*", " ");
 
     private static string Indent(string text) =>
         string.Join("\n", text.Split('\n').Select(line => "    " + line.TrimEnd('\r')));
