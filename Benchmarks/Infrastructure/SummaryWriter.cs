@@ -86,7 +86,7 @@ public static class SummaryWriter
             sb.AppendLine("OfHandFused = hand-written fused time / generated time (target >= 0.97). The other columns are how many times");
             sb.AppendLine("faster the generated step is than TensorPrimitives (target >= 4x), the naive loop, and TorchSharp (target >= 8x for AdamW at 16M).");
             sb.AppendLine();
-            sb.AppendLine(Row("Optimizer", "Size", "Cores", "Thr", "Generated", "GB/s", "OfRoofline", "OfHandFused", "vs TensorPrimitives", "vs Naive", "vs TorchSharp", "Torch thr"));
+            sb.AppendLine(Row("Optimizer", "Size", "Cores", "Thr", "Generated (median)", "GB/s", "OfRoofline", "OfHandFused", "vs TensorPrimitives", "vs Naive", "vs TorchSharp", "Torch thr"));
             sb.AppendLine(Row("---", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"));
             optimizerRows.ForEach(r => sb.AppendLine(r));
             sb.AppendLine();
@@ -97,7 +97,7 @@ public static class SummaryWriter
             sb.AppendLine();
             sb.AppendLine("OfFlat = flat generated time / this time (target >= 0.90 for the generated multi-tensor step); OfFlatTorch = the same against TorchSharp's flat step.");
             sb.AppendLine();
-            sb.AppendLine(Row("Cores", "Method", "Thr", "Mean", "GB/s", "OfFlat", "OfFlatTorch"));
+            sb.AppendLine(Row("Cores", "Method", "Thr", "Median", "GB/s", "OfFlat", "OfFlatTorch"));
             sb.AppendLine(Row("---", "---", "---:", "---:", "---:", "---:", "---:"));
             multiRows.ForEach(r => sb.AppendLine(r));
         }
