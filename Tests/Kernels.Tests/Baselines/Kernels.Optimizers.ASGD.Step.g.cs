@@ -51,6 +51,65 @@ namespace Kernels.Optimizers
                 global::Kernels.ParallelStep.Run<float, StepKernel>(kernel, length, threads, StepKernel.ChunkAlignment, param, grad, ax);
         }
 
+        /// <summary>
+        /// Runs <see cref="Step(ref float, in float, ref float, double, double, double, double, bool)"/> over many tensors at once (entry <c>i</c> of every list is tensor <c>i</c>):
+        /// step-invariant values are computed once, and the tensors are spread over the cores as one concatenation, so a
+        /// model of many small tensors steps as fast as one flat buffer. Bit-identical to the span overload per tensor.
+        /// </summary>
+        /// <param name="param">One buffer per tensor, read and written.</param>
+        /// <param name="grad">One buffer per tensor, read only.</param>
+        /// <param name="ax">One buffer per tensor, read and written.</param>
+        /// <param name="eta">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="mu">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="lambd">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="weightDecay">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="maximize">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="options">Threading: by default the tensors are split across all cores when they hold at least <see cref="global::Kernels.StepOptions.DefaultParallelThreshold"/> elements in all.</param>
+        /// <exception cref="global::System.ArgumentException">A list holds a different number of tensors than <paramref name="param"/>, a tensor's buffers differ in length, or a written buffer overlaps another buffer of its tensor. Nothing is written.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
+        public static void Step(global::System.ReadOnlySpan<global::System.Memory<float>> param, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> grad, global::System.ReadOnlySpan<global::System.Memory<float>> ax, double eta, double mu, double lambd = 1e-4, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions options = default)
+        {
+            // Step-invariant values: the rule's uniform part, computed once for every tensor.
+            bool weightDecayIsNotZero = weightDecay != 0;
+            float weightDecayAsFloat = (float)weightDecay;
+            float oneMinusLambdTimesEta = (float)(1 - lambd * eta);
+            float minusEta = (float)(-eta);
+            bool muIsNotOne = mu != 1;
+            float muAsFloat = (float)mu;
+
+            // Argument checks, before any element of any tensor is written.
+            int count = param.Length;
+            if (grad.Length != count)
+                throw new global::System.ArgumentException($"'grad' holds {grad.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(grad));
+            if (ax.Length != count)
+                throw new global::System.ArgumentException($"'ax' holds {ax.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(ax));
+            for (int tensor = 0; tensor < count; tensor++)
+            {
+                int length = param[tensor].Length;
+                if (grad[tensor].Length != length)
+                    throw new global::System.ArgumentException($"'grad[{tensor}]' has {grad[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(grad));
+                if (ax[tensor].Length != length)
+                    throw new global::System.ArgumentException($"'ax[{tensor}]' has {ax[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(ax));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)grad[tensor].Span))
+                    throw new global::System.ArgumentException("'grad' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(grad));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)ax[tensor].Span))
+                    throw new global::System.ArgumentException("'ax' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(ax));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)ax[tensor].Span))
+                    throw new global::System.ArgumentException("'ax' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(ax));
+            }
+
+            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
+            long total = global::Kernels.MultiTensorStep.TotalLength(global::Kernels.MultiTensorStep.AsReadOnly(param));
+            int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), StepKernel.ChunkAlignment);
+            if (threads <= 1)
+            {
+                for (int tensor = 0; tensor < count; tensor++)
+                    kernel.Run(param[tensor].Span, grad[tensor].Span, ax[tensor].Span);
+            }
+            else
+                global::Kernels.MultiTensorStep.Run<float, StepKernel>(kernel, threads, StepKernel.ChunkAlignment, global::Kernels.MultiTensorStep.AsReadOnly(param), grad, global::Kernels.MultiTensorStep.AsReadOnly(ax));
+        }
+
         /// <summary>The fused loops of <see cref="Step(ref float, in float, ref float, double, double, double, double, bool)"/>, carrying one call's step-invariant values.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
         private readonly struct StepKernel : global::Kernels.IChunkKernel<float>

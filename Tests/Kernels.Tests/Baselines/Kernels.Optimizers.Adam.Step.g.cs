@@ -84,6 +84,102 @@ namespace Kernels.Optimizers
                 global::Kernels.ParallelStep.Run<float, StepKernel>(kernel, length, threads, StepKernel.ChunkAlignment, param, grad, expAvg, expAvgSq, maxExpAvgSq);
         }
 
+        /// <summary>
+        /// Runs <see cref="Step(ref float, in float, ref float, ref float, ref float, int, double, double, double, double, double, bool, bool)"/> over many tensors at once (entry <c>i</c> of every list is tensor <c>i</c>):
+        /// step-invariant values are computed once, and the tensors are spread over the cores as one concatenation, so a
+        /// model of many small tensors steps as fast as one flat buffer. Bit-identical to the span overload per tensor.
+        /// </summary>
+        /// <param name="param">One buffer per tensor, read and written.</param>
+        /// <param name="grad">One buffer per tensor, read only.</param>
+        /// <param name="expAvg">One buffer per tensor, read and written.</param>
+        /// <param name="expAvgSq">One buffer per tensor, read and written.</param>
+        /// <param name="maxExpAvgSq">One buffer per tensor, read and written only when the rule's condition for it holds; otherwise the list may be empty.</param>
+        /// <param name="step">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="lr">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="beta1">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="beta2">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="eps">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="weightDecay">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="amsgrad">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="maximize">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="options">Threading: by default the tensors are split across all cores when they hold at least <see cref="global::Kernels.StepOptions.DefaultParallelThreshold"/> elements in all.</param>
+        /// <exception cref="global::System.ArgumentException">A list holds a different number of tensors than <paramref name="param"/>, a tensor's buffers differ in length, or a written buffer overlaps another buffer of its tensor. Nothing is written.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
+        public static void Step(global::System.ReadOnlySpan<global::System.Memory<float>> param, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> grad, global::System.ReadOnlySpan<global::System.Memory<float>> expAvg, global::System.ReadOnlySpan<global::System.Memory<float>> expAvgSq, global::System.ReadOnlySpan<global::System.Memory<float>> maxExpAvgSq, int step, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false, bool maximize = false, global::Kernels.StepOptions options = default)
+        {
+            // Step-invariant values: the rule's uniform part, computed once for every tensor.
+            bool weightDecayIsNotZero = weightDecay != 0;
+            float weightDecayAsFloat = (float)weightDecay;
+            float weight = (float)(1 - beta1);
+            bool absWeightLessThanHalf = global::System.Math.Abs(weight) < 0.5f;
+            float weightMinusOne = weight - 1;
+            float oneMinusBeta2 = (float)(1 - beta2);
+            float beta2AsFloat = (float)beta2;
+            double biasCorrection1 = 1 - global::System.Math.Pow(beta1, step);
+            double biasCorrection2Sqrt = global::System.Math.Pow(1 - global::System.Math.Pow(beta2, step), 0.5);
+            float biasCorrection2SqrtAsFloat = (float)biasCorrection2Sqrt;
+            float epsAsFloat = (float)eps;
+            float minusLrOverBiasCorrection1 = (float)(-lr / biasCorrection1);
+            bool usesMaxExpAvgSq = amsgrad;
+
+            // Argument checks, before any element of any tensor is written.
+            int count = param.Length;
+            if (grad.Length != count)
+                throw new global::System.ArgumentException($"'grad' holds {grad.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(grad));
+            if (expAvg.Length != count)
+                throw new global::System.ArgumentException($"'expAvg' holds {expAvg.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(expAvg));
+            if (expAvgSq.Length != count)
+                throw new global::System.ArgumentException($"'expAvgSq' holds {expAvgSq.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(expAvgSq));
+            if (usesMaxExpAvgSq && maxExpAvgSq.Length != count)
+                throw new global::System.ArgumentException($"'maxExpAvgSq' holds {maxExpAvgSq.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(maxExpAvgSq));
+            for (int tensor = 0; tensor < count; tensor++)
+            {
+                int length = param[tensor].Length;
+                if (grad[tensor].Length != length)
+                    throw new global::System.ArgumentException($"'grad[{tensor}]' has {grad[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(grad));
+                if (expAvg[tensor].Length != length)
+                    throw new global::System.ArgumentException($"'expAvg[{tensor}]' has {expAvg[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(expAvg));
+                if (expAvgSq[tensor].Length != length)
+                    throw new global::System.ArgumentException($"'expAvgSq[{tensor}]' has {expAvgSq[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(expAvgSq));
+                if (usesMaxExpAvgSq && maxExpAvgSq[tensor].Length != length)
+                    throw new global::System.ArgumentException($"'maxExpAvgSq[{tensor}]' has {maxExpAvgSq[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(maxExpAvgSq));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)grad[tensor].Span))
+                    throw new global::System.ArgumentException("'grad' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(grad));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)expAvg[tensor].Span))
+                    throw new global::System.ArgumentException("'expAvg' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvg));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)expAvgSq[tensor].Span))
+                    throw new global::System.ArgumentException("'expAvgSq' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvgSq));
+                if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
+                    throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(maxExpAvgSq));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)expAvg[tensor].Span))
+                    throw new global::System.ArgumentException("'expAvg' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvg));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)expAvgSq[tensor].Span))
+                    throw new global::System.ArgumentException("'expAvgSq' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvgSq));
+                if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
+                    throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(maxExpAvgSq));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvg[tensor].Span, (global::System.ReadOnlySpan<float>)expAvgSq[tensor].Span))
+                    throw new global::System.ArgumentException("'expAvgSq' overlaps 'expAvg'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvgSq));
+                if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvg[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
+                    throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'expAvg'; a buffer the step writes must not share memory with another per-element buffer.", nameof(maxExpAvgSq));
+                if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvgSq[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
+                    throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'expAvgSq'; a buffer the step writes must not share memory with another per-element buffer.", nameof(maxExpAvgSq));
+            }
+
+            // Buffers this configuration does not use are never touched.
+            if (!usesMaxExpAvgSq) maxExpAvgSq = default;
+
+            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
+            long total = global::Kernels.MultiTensorStep.TotalLength(global::Kernels.MultiTensorStep.AsReadOnly(param));
+            int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), StepKernel.ChunkAlignment);
+            if (threads <= 1)
+            {
+                for (int tensor = 0; tensor < count; tensor++)
+                    kernel.Run(param[tensor].Span, grad[tensor].Span, expAvg[tensor].Span, expAvgSq[tensor].Span, maxExpAvgSq.IsEmpty ? default : maxExpAvgSq[tensor].Span);
+            }
+            else
+                global::Kernels.MultiTensorStep.Run<float, StepKernel>(kernel, threads, StepKernel.ChunkAlignment, global::Kernels.MultiTensorStep.AsReadOnly(param), grad, global::Kernels.MultiTensorStep.AsReadOnly(expAvg), global::Kernels.MultiTensorStep.AsReadOnly(expAvgSq), global::Kernels.MultiTensorStep.AsReadOnly(maxExpAvgSq));
+        }
+
         /// <summary>The fused loops of <see cref="Step(ref float, in float, ref float, ref float, ref float, int, double, double, double, double, double, bool, bool)"/>, carrying one call's step-invariant values.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
         private readonly struct StepKernel : global::Kernels.IChunkKernel<float>

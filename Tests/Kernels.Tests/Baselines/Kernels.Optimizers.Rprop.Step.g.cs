@@ -61,6 +61,77 @@ namespace Kernels.Optimizers
                 global::Kernels.ParallelStep.Run<float, StepKernel>(kernel, length, threads, StepKernel.ChunkAlignment, param, grad, prev, stepSize);
         }
 
+        /// <summary>
+        /// Runs <see cref="Step(ref float, in float, ref float, ref float, double, double, double, double, bool)"/> over many tensors at once (entry <c>i</c> of every list is tensor <c>i</c>):
+        /// step-invariant values are computed once, and the tensors are spread over the cores as one concatenation, so a
+        /// model of many small tensors steps as fast as one flat buffer. Bit-identical to the span overload per tensor.
+        /// </summary>
+        /// <param name="param">One buffer per tensor, read and written.</param>
+        /// <param name="grad">One buffer per tensor, read only.</param>
+        /// <param name="prev">One buffer per tensor, read and written.</param>
+        /// <param name="stepSize">One buffer per tensor, read and written.</param>
+        /// <param name="etaMinus">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="etaPlus">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="stepSizeMin">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="stepSizeMax">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="maximize">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="options">Threading: by default the tensors are split across all cores when they hold at least <see cref="global::Kernels.StepOptions.DefaultParallelThreshold"/> elements in all.</param>
+        /// <exception cref="global::System.ArgumentException">A list holds a different number of tensors than <paramref name="param"/>, a tensor's buffers differ in length, or a written buffer overlaps another buffer of its tensor. Nothing is written.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
+        public static void Step(global::System.ReadOnlySpan<global::System.Memory<float>> param, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> grad, global::System.ReadOnlySpan<global::System.Memory<float>> prev, global::System.ReadOnlySpan<global::System.Memory<float>> stepSize, double etaMinus = 0.5, double etaPlus = 1.2, double stepSizeMin = 1e-6, double stepSizeMax = 50, bool maximize = false, global::Kernels.StepOptions options = default)
+        {
+            // Step-invariant values: the rule's uniform part, computed once for every tensor.
+            float zero = 0f;
+            float etaPlusAsFloat = (float)etaPlus;
+            float etaMinusAsFloat = (float)etaMinus;
+            float one = 1f;
+            float stepSizeMinAsFloat = (float)stepSizeMin;
+            float stepSizeMaxAsFloat = (float)stepSizeMax;
+            float minusOne = -1f;
+
+            // Argument checks, before any element of any tensor is written.
+            int count = param.Length;
+            if (grad.Length != count)
+                throw new global::System.ArgumentException($"'grad' holds {grad.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(grad));
+            if (prev.Length != count)
+                throw new global::System.ArgumentException($"'prev' holds {prev.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(prev));
+            if (stepSize.Length != count)
+                throw new global::System.ArgumentException($"'stepSize' holds {stepSize.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(stepSize));
+            for (int tensor = 0; tensor < count; tensor++)
+            {
+                int length = param[tensor].Length;
+                if (grad[tensor].Length != length)
+                    throw new global::System.ArgumentException($"'grad[{tensor}]' has {grad[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(grad));
+                if (prev[tensor].Length != length)
+                    throw new global::System.ArgumentException($"'prev[{tensor}]' has {prev[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(prev));
+                if (stepSize[tensor].Length != length)
+                    throw new global::System.ArgumentException($"'stepSize[{tensor}]' has {stepSize[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(stepSize));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)grad[tensor].Span))
+                    throw new global::System.ArgumentException("'grad' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(grad));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)prev[tensor].Span))
+                    throw new global::System.ArgumentException("'prev' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(prev));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)stepSize[tensor].Span))
+                    throw new global::System.ArgumentException("'stepSize' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(stepSize));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)prev[tensor].Span))
+                    throw new global::System.ArgumentException("'prev' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(prev));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)stepSize[tensor].Span))
+                    throw new global::System.ArgumentException("'stepSize' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(stepSize));
+                if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)prev[tensor].Span, (global::System.ReadOnlySpan<float>)stepSize[tensor].Span))
+                    throw new global::System.ArgumentException("'stepSize' overlaps 'prev'; a buffer the step writes must not share memory with another per-element buffer.", nameof(stepSize));
+            }
+
+            var kernel = new StepKernel(maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+            long total = global::Kernels.MultiTensorStep.TotalLength(global::Kernels.MultiTensorStep.AsReadOnly(param));
+            int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), StepKernel.ChunkAlignment);
+            if (threads <= 1)
+            {
+                for (int tensor = 0; tensor < count; tensor++)
+                    kernel.Run(param[tensor].Span, grad[tensor].Span, prev[tensor].Span, stepSize[tensor].Span);
+            }
+            else
+                global::Kernels.MultiTensorStep.Run<float, StepKernel>(kernel, threads, StepKernel.ChunkAlignment, global::Kernels.MultiTensorStep.AsReadOnly(param), grad, global::Kernels.MultiTensorStep.AsReadOnly(prev), global::Kernels.MultiTensorStep.AsReadOnly(stepSize));
+        }
+
         /// <summary>The fused loops of <see cref="Step(ref float, in float, ref float, ref float, double, double, double, double, bool)"/>, carrying one call's step-invariant values.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
         private readonly struct StepKernel : global::Kernels.IChunkKernel<float>
