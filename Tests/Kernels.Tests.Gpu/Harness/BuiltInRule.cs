@@ -83,7 +83,7 @@ public sealed class BuiltInRule
             {
                 string method = gpuClass.Name[..^"Gpu".Length];
                 MethodInfo[] overloads = owner.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static).Where(m => m.Name == method).ToArray();
-                MethodInfo span = overloads.Single(m => m.GetParameters() is { Length: > 0 } p && IsSpan(p[0].ParameterType));
+                MethodInfo span = overloads.Single(m => m.GetParameters() is { Length: > 0 } p && IsElementSpan(p[0].ParameterType));
                 MethodInfo gpu = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[0].ParameterType == typeof(AcceleratorStream) && p[1].ParameterType != typeof(GpuTensorTable));
                 MethodInfo multi = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[1].ParameterType == typeof(GpuTensorTable));
                 rules.Add(new BuiltInRule(owner, gpuClass, span, gpu, multi));
@@ -104,6 +104,9 @@ public sealed class BuiltInRule
     public static BuiltInRule Named(string name) => BuiltIns.Concat(TestRules).Single(r => r.Name == name);
 
     public static bool IsSpan(Type t) => t.IsGenericType && (t.GetGenericTypeDefinition() == typeof(Span<>) || t.GetGenericTypeDefinition() == typeof(ReadOnlySpan<>));
+
+    // A span of elements (the span overload), not a span of buffers (the CPU multi-tensor overload).
+    private static bool IsElementSpan(Type t) => IsSpan(t) && t.GetGenericArguments()[0].IsPrimitive;
 
     /// <summary>
     /// Uniform configurations that reach the rule's branches: the defaults; each bool set on its own; every bool
