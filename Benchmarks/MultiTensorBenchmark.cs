@@ -13,7 +13,8 @@ namespace Kernels.Benchmarks;
 /// (16,384,000 parameters), the flat generated step being the baseline. A model is many tensors; the generated
 /// overload is one call per tensor, and each 16K tensor is below <see cref="StepOptions.DefaultParallelThreshold"/>,
 /// so a plain loop runs each tensor on the calling thread: the "parallel over tensors" row shows what a caller gets by
-/// spreading the tensors over the cores instead.
+/// spreading the tensors over the cores instead, and the multi-tensor overload (one call over lists of tensors) what
+/// the generator offers for it.
 /// </summary>
 [StreamedBytes(28, "read p,g,m,v; write p,m,v")]
 public unsafe class MultiTensorBenchmark
@@ -30,6 +31,8 @@ public unsafe class MultiTensorBenchmark
     private const int StepNumber = 10;
     private NativeBuffers? _flat;
     private NativeBuffers[]? _tensors;
+    private Memory<float>[]? _param, _expAvg, _expAvgSq;
+    private ReadOnlyMemory<float>[]? _grad;
     private TorchStep? _torch;
 
     /// <summary>One thread, or every core.</summary>
@@ -41,6 +44,7 @@ public unsafe class MultiTensorBenchmark
     {
         nameof(FlatGenerated) => Chunks.ThreadsFor(TotalElements, cores),
         nameof(MultiTensorGenerated) => Chunks.ThreadsFor(TensorSize, cores),
+        nameof(MultiTensorOverload) => Chunks.ThreadsFor(TotalElements, cores),
         nameof(MultiTensorParallelOverTensors) => cores == Cores.All ? Environment.ProcessorCount : 1,
         _ => OptimizerBenchmark.TorchThreads(cores),
     };
@@ -60,8 +64,16 @@ public unsafe class MultiTensorBenchmark
     public void SetupFlat() => _flat = Make(TotalElements, 1);
 
     /// <summary>1000 separately allocated tensors.</summary>
-    [GlobalSetup(Targets = new[] { nameof(MultiTensorGenerated), nameof(MultiTensorParallelOverTensors) })]
-    public void SetupTensors() => _tensors = Enumerable.Range(0, TensorCount).Select(i => Make(TensorSize, (uint)(10 * i + 1))).ToArray();
+    [GlobalSetup(Targets = new[] { nameof(MultiTensorGenerated), nameof(MultiTensorParallelOverTensors), nameof(MultiTensorOverload) })]
+    public void SetupTensors()
+    {
+        _tensors = Enumerable.Range(0, TensorCount).Select(i => Make(TensorSize, (uint)(10 * i + 1))).ToArray();
+        Memory<float> Wrap(NativeBuffers b, int index) => new NativeMemoryManager(b[index], b.Length).Memory;
+        _param = _tensors.Select(t => Wrap(t, 0)).ToArray();
+        _grad = _tensors.Select(t => (ReadOnlyMemory<float>)Wrap(t, 1)).ToArray();
+        _expAvg = _tensors.Select(t => Wrap(t, 2)).ToArray();
+        _expAvgSq = _tensors.Select(t => Wrap(t, 3)).ToArray();
+    }
 
     /// <summary>TorchSharp AdamW over one flat parameter.</summary>
     [GlobalSetup(Target = nameof(FlatTorchSharp))]
@@ -89,6 +101,8 @@ public unsafe class MultiTensorBenchmark
         _torch?.Dispose();
         _flat = null;
         _tensors = null;
+        _param = _expAvg = _expAvgSq = null;
+        _grad = null;
         _torch = null;
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -109,6 +123,11 @@ public unsafe class MultiTensorBenchmark
         foreach (var t in _tensors!)
             Step(t, options);
     }
+
+    /// <summary>The generated multi-tensor overload: one call over the lists of tensors (it splits their concatenation across threads).</summary>
+    [Benchmark]
+    public void MultiTensorOverload() =>
+        AdamW.Step(_param, _grad, _expAvg, _expAvgSq, default, StepNumber, options: Chunks.OptionsFor(Cores));
 
     /// <summary>The tensors spread over the cores (Parallel.For), each stepped on its thread (all-cores rows only).</summary>
     [Benchmark]

@@ -97,7 +97,10 @@ public static class Probe
             multi.SetupTensors();
             try
             {
-                var columns = new List<(string Name, Action Run)> { ("FlatGenerated", flat.FlatGenerated), ("MultiTensorGenerated", multi.MultiTensorGenerated) };
+                var columns = new List<(string Name, Action Run)>
+                {
+                    ("FlatGenerated", flat.FlatGenerated), ("MultiTensorGenerated", multi.MultiTensorGenerated), ("MultiTensorOverload", multi.MultiTensorOverload),
+                };
                 if (cores == Cores.All)
                     columns.Add(("MultiTensorParallelOverTensors", multi.MultiTensorParallelOverTensors));
                 var samples = columns.ToDictionary(c => c.Name, _ => new List<double>());
