@@ -18,12 +18,12 @@ internal sealed class BodyEmitter
     private readonly string _maskPrefix;
     private int _maskCount;
 
-    public BodyEmitter(SourceWriter writer, string? vector, string element, string maskPrefix)
+    public BodyEmitter(SourceWriter writer, string? vector, string element, string maskPrefix, System.Func<string, string>? condition = null)
     {
         _writer = writer;
         _vector = vector;
         _element = element;
-        _printer = new ExpressionPrinter(vector, element);
+        _printer = new ExpressionPrinter(vector, element, condition);
         _maskPrefix = maskPrefix;
     }
 
@@ -64,8 +64,8 @@ internal sealed class BodyEmitter
                 break;
 
             case UniformIfStmt u:
-                _writer.Line("// " + u.Source + "  (step-invariant: one branch per call)");
-                _writer.Open($"if ({u.Condition})");
+                _writer.Line("// " + u.Source + "  (step-invariant: decided once per call, not per element)");
+                _writer.Open($"if ({_printer.Condition(u.Condition)})");
                 Emit(u.Then, mask);
                 _writer.Close();
                 if (u.Else.Count > 0)

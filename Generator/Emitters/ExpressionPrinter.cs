@@ -12,12 +12,19 @@ internal sealed class ExpressionPrinter
 {
     private readonly string? _vector;      // "Vector512", or null for scalar
     private readonly string _element;      // "float" / "double"
+    private readonly System.Func<string, string> _condition;
 
-    public ExpressionPrinter(string? vector, string element)
+    /// <param name="vector">"Vector512", "Vector256", "Vector128", or null for scalar code.</param>
+    /// <param name="element">The rule's element type.</param>
+    /// <param name="condition">How a hoisted bool that decides a branch is written (e.g. as a generic flag's <c>T.Value</c>).</param>
+    public ExpressionPrinter(string? vector, string element, System.Func<string, string>? condition = null)
     {
         _vector = vector;
         _element = element;
+        _condition = condition ?? (name => name);
     }
+
+    public string Condition(string name) => _condition(name);
 
     private bool IsVector => _vector is not null;
 
@@ -62,7 +69,7 @@ internal sealed class ExpressionPrinter
 
             case UniformSelectExpr s:
                 precedence = 0;
-                return $"{s.Condition} ? {Wrap(s.WhenTrue, 0, false)} : {Wrap(s.WhenFalse, 0, false)}";
+                return $"{_condition(s.Condition)} ? {Wrap(s.WhenTrue, 0, false)} : {Wrap(s.WhenFalse, 0, false)}";
 
             case CallExpr c:
                 precedence = 11;

@@ -229,33 +229,54 @@ internal static class RuleEmitter
         w.Line($"    Run({string.Join(", ", buffers.Select((b, i) => $"buffers.Slice({i}, start, length)"))});");
         w.Line();
 
-        // Run: pick the widest accelerated vector, then the scalar tail.
+        // Run: turn each step-invariant flag into a generic struct argument (one JIT instantiation per
+        // combination used, its branches folded away), then pick the widest accelerated vector and the tail.
         string spanParams = string.Join(", ", buffers.Select(b => b.Role == ParameterRole.In
             ? $"global::System.ReadOnlySpan<{t}> {b.Name}" : $"global::System.Span<{t}> {b.Name}"));
-        w.Open($"public void Run({spanParams})");
+        string spanArgs = string.Join(", ", buffers.Select(b => b.Name));
+        Flags flags = new(spec, names);
+        for (int level = 0; level < flags.Count; level++)
+        {
+            string[] known = flags.TypeParameters.Take(level).ToArray();
+            string Instantiate(string value) => "<" + string.Join(", ", known.Append(value)) + ">";
+            if (level == 0)
+                w.Open($"public void Run({spanParams})");
+            else
+                w.Open($"private void Run<{string.Join(", ", known)}>({spanParams}){Flags.Constraints(known)}");
+            w.Line($"if (this.{flags.Names[level]})");
+            w.Line($"    Run{Instantiate("global::Kernels.True")}({spanArgs});");
+            w.Line("else");
+            w.Line($"    Run{Instantiate("global::Kernels.False")}({spanArgs});");
+            w.Close();
+            w.Line();
+        }
+        if (flags.Count == 0)
+            w.Open($"public void Run({spanParams})");
+        else
+            w.Open($"private void Run{flags.Generic}({spanParams}){flags.Where}");
         w.Line($"int {names.Length} = {buffers[0].Name}.Length;");
         foreach (ParameterSpec b in buffers)
             w.Line($"ref {t} {names.RefOf(b)} = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference({b.Name});");
         string refArgs = string.Join(", ", buffers.Select(b => "ref " + names.RefOf(b)));
         w.Line($"int {names.I} = 0;");
         w.Line($"if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)");
-        w.Line($"    {names.I} = Run512({refArgs}, {names.Length});");
+        w.Line($"    {names.I} = Run512{flags.Generic}({refArgs}, {names.Length});");
         w.Line($"else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)");
-        w.Line($"    {names.I} = Run256({refArgs}, {names.Length});");
+        w.Line($"    {names.I} = Run256{flags.Generic}({refArgs}, {names.Length});");
         w.Line($"else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)");
-        w.Line($"    {names.I} = Run128({refArgs}, {names.Length});");
-        w.Line($"RunScalar({refArgs}, {names.I}, {names.Length});");
+        w.Line($"    {names.I} = Run128{flags.Generic}({refArgs}, {names.Length});");
+        w.Line($"RunScalar{flags.Generic}({refArgs}, {names.I}, {names.Length});");
         w.Close();
 
         foreach (string width in s_widths)
         {
             w.Line();
-            EmitVectorLoop(w, spec, names, width);
+            EmitVectorLoop(w, spec, names, width, flags);
             w.Line();
-            EmitVectorBlock(w, spec, names, width);
+            EmitVectorBlock(w, spec, names, width, flags);
         }
         w.Line();
-        EmitScalarLoop(w, spec, names);
+        EmitScalarLoop(w, spec, names, flags);
         w.Close();
     }
 
@@ -327,7 +348,7 @@ internal static class RuleEmitter
     private static string RefParams(RuleSpec spec, InternalNames names) =>
         string.Join(", ", Buffers(spec).Select(b => $"ref {spec.ElementType} {names.RefOf(b)}"));
 
-    private static void EmitVectorLoop(SourceWriter w, RuleSpec spec, InternalNames names, string width)
+    private static void EmitVectorLoop(SourceWriter w, RuleSpec spec, InternalNames names, string width, Flags flags)
     {
         string t = spec.ElementType;
         string vec = $"global::System.Runtime.Intrinsics.{width}";
@@ -340,7 +361,7 @@ internal static class RuleEmitter
             ? $"/// <summary>Blocks of {width}<double>.Count elements (the rule mixes float and double), {Unroll} per iteration; returns the index of the first element left for the tail.</summary>"
             : $"/// <summary>Whole {width} vectors, {Unroll} per iteration; returns the index of the first element left for the tail.</summary>");
         HashSet<string> masks = UniformMasks(spec);
-        w.Open($"private int Run{bits}({RefParams(spec, names)}, int {names.Length})");
+        w.Open($"private int Run{bits}{flags.Generic}({RefParams(spec, names)}, int {names.Length}){flags.Where}");
         if (spec.KernelInputs.Count > 0)
         {
             w.Line("// Step-invariant values, broadcast once.");
@@ -348,9 +369,10 @@ internal static class RuleEmitter
             {
                 if (input.TypeName == "bool")
                 {
-                    w.Line($"bool {input.Name} = this.{input.Name};");
+                    if (!flags.Contains(input.Name))
+                        w.Line($"bool {input.Name} = this.{input.Name};");
                     if (masks.Contains(input.Name))
-                        w.Line($"var {input.Name}Mask = {input.Name} ? {vec}<{t}>.AllBitsSet : {vec}<{t}>.Zero;");
+                        w.Line($"var {input.Name}Mask = this.{input.Name} ? {vec}<{t}>.AllBitsSet : {vec}<{t}>.Zero;");
                 }
                 else
                 {
@@ -359,48 +381,46 @@ internal static class RuleEmitter
             }
         }
         string refArgs = string.Join(", ", buffers.Select(b => "ref " + names.RefOf(b)));
-        string inputArgs = string.Join("", spec.KernelInputs.SelectMany(k => k.TypeName == "bool" && masks.Contains(k.Name) ? new[] { ", " + k.Name, ", " + k.Name + "Mask" } : new[] { ", " + k.Name }));
+        string inputArgs = string.Join("", BlockInputs(spec, flags, masks).Select(i => ", " + i.Name));
         w.Line($"int {names.I} = 0;");
         w.Open($"for (; {names.I} <= {names.Length} - {Unroll} * {count}; {names.I} += {Unroll} * {count})");
         for (int u = 0; u < Unroll; u++)
         {
             string offset = u == 0 ? $"(nuint){names.I}" : $"(nuint)({names.I} + {u} * {count})";
-            w.Line($"Block{bits}({refArgs}, {offset}{inputArgs});");
+            w.Line($"Block{bits}{flags.Generic}({refArgs}, {offset}{inputArgs});");
         }
         w.Close();
         w.Line($"for (; {names.I} <= {names.Length} - {count}; {names.I} += {count})");
-        w.Line($"    Block{bits}({refArgs}, (nuint){names.I}{inputArgs});");
+        w.Line($"    Block{bits}{flags.Generic}({refArgs}, (nuint){names.I}{inputArgs});");
         w.Line($"return {names.I};");
         w.Close();
     }
 
-    private static void EmitVectorBlock(SourceWriter w, RuleSpec spec, InternalNames names, string width)
+    private static void EmitVectorBlock(SourceWriter w, RuleSpec spec, InternalNames names, string width, Flags flags)
     {
         string t = spec.ElementType;
         string vec = $"global::System.Runtime.Intrinsics.{width}";
         string bits = width.Substring("Vector".Length);
         List<ParameterSpec> buffers = Buffers(spec);
         HashSet<string> masks = UniformMasks(spec);
-        string inputParams = string.Join("", spec.KernelInputs.SelectMany(k => k.TypeName != "bool"
-            ? new[] { $", {vec}<{k.TypeName}> {k.Name}" }
-            : masks.Contains(k.Name) ? new[] { $", bool {k.Name}", $", {vec}<{t}> {k.Name}Mask" } : new[] { $", bool {k.Name}" }));
+        string inputParams = string.Join("", BlockInputs(spec, flags, masks).Select(i => $", {(i.Type == "bool" ? "bool" : $"{vec}<{i.Type}>")} {i.Name}"));
 
         w.Line($"/// <summary>The rule on one {width}: load, compute, store.</summary>");
         w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-        w.Open($"private static void Block{bits}({RefParams(spec, names)}, nuint {names.At}{inputParams})");
+        w.Open($"private static void Block{bits}{flags.Generic}({RefParams(spec, names)}, nuint {names.At}{inputParams}){flags.Where}");
         if (IsMixed(spec) && t == "float")
         {
             // Half a vector of floats per block, in the lower half (the upper half is zero and never stored).
             string half = HalfWidth(width);
-            EmitLoads(w, spec, names, b => $"{vec}.Create(global::System.Runtime.Intrinsics.{half}.LoadUnsafe(ref {names.RefOf(b)}, {names.At}), global::System.Runtime.Intrinsics.{half}<float>.Zero)", $"{vec}<{t}>.Zero", "var");
-            new BodyEmitter(w, width, t, names.MaskPrefix).Emit(spec.Body);
-            EmitStores(w, spec, b => $"global::System.Runtime.Intrinsics.{half}.StoreUnsafe({vec}.GetLower({b.Name}), ref {names.RefOf(b)}, {names.At});");
+            EmitLoads(w, spec, names, b => $"{vec}.Create(global::System.Runtime.Intrinsics.{half}.LoadUnsafe(ref {names.RefOf(b)}, {names.At}), global::System.Runtime.Intrinsics.{half}<float>.Zero)", $"{vec}<{t}>.Zero", "var", flags);
+            new BodyEmitter(w, width, t, names.MaskPrefix, flags.Condition).Emit(spec.Body);
+            EmitStores(w, spec, b => $"global::System.Runtime.Intrinsics.{half}.StoreUnsafe({vec}.GetLower({b.Name}), ref {names.RefOf(b)}, {names.At});", flags);
         }
         else
         {
-            EmitLoads(w, spec, names, b => $"{vec}.LoadUnsafe(ref {names.RefOf(b)}, {names.At})", $"{vec}<{t}>.Zero", "var");
-            new BodyEmitter(w, width, t, names.MaskPrefix).Emit(spec.Body);
-            EmitStores(w, spec, b => $"{vec}.StoreUnsafe({b.Name}, ref {names.RefOf(b)}, {names.At});");
+            EmitLoads(w, spec, names, b => $"{vec}.LoadUnsafe(ref {names.RefOf(b)}, {names.At})", $"{vec}<{t}>.Zero", "var", flags);
+            new BodyEmitter(w, width, t, names.MaskPrefix, flags.Condition).Emit(spec.Body);
+            EmitStores(w, spec, b => $"{vec}.StoreUnsafe({b.Name}, ref {names.RefOf(b)}, {names.At});", flags);
         }
         w.Close();
     }
@@ -412,37 +432,94 @@ internal static class RuleEmitter
         _ => "Vector64",
     };
 
-    private static void EmitScalarLoop(SourceWriter w, RuleSpec spec, InternalNames names)
+    private static void EmitScalarLoop(SourceWriter w, RuleSpec spec, InternalNames names, Flags flags)
     {
         string t = spec.ElementType;
         w.Line("/// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>");
-        w.Open($"private void RunScalar({RefParams(spec, names)}, int {names.I}, int {names.Length})");
-        foreach (KernelInputSpec input in spec.KernelInputs)
+        w.Open($"private void RunScalar{flags.Generic}({RefParams(spec, names)}, int {names.I}, int {names.Length}){flags.Where}");
+        foreach (KernelInputSpec input in spec.KernelInputs.Where(k => !flags.Contains(k.Name)))
             w.Line($"{input.TypeName} {input.Name} = this.{input.Name};");
         w.Open($"for (; {names.I} < {names.Length}; {names.I}++)");
-        EmitLoads(w, spec, names, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I})", "0", t);
-        new BodyEmitter(w, null, t, names.MaskPrefix).Emit(spec.Body);
-        EmitStores(w, spec, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I}) = {b.Name};");
+        EmitLoads(w, spec, names, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I})", "0", t, flags);
+        new BodyEmitter(w, null, t, names.MaskPrefix, flags.Condition).Emit(spec.Body);
+        EmitStores(w, spec, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I}) = {b.Name};", flags);
         w.Close();
         w.Close();
     }
 
-    private static void EmitLoads(SourceWriter w, RuleSpec spec, InternalNames names, System.Func<ParameterSpec, string> load, string zero, string type)
+    private static void EmitLoads(SourceWriter w, RuleSpec spec, InternalNames names, System.Func<ParameterSpec, string> load, string zero, string type, Flags flags)
     {
         foreach (ParameterSpec b in Buffers(spec))
         {
             // ref buffers are always loaded: a store must write back the old value in lanes a masked assignment skips.
             if (b.Role == ParameterRole.In && !b.IsRead)
                 continue;
-            string value = b.Guard is null ? load(b) : $"{b.Guard} ? {load(b)} : {zero}";
+            string value = b.Guard is null ? load(b) : $"{flags.Condition(b.Guard)} ? {load(b)} : {zero}";
             w.Line($"{type} {b.Name} = {value};");
         }
     }
 
-    private static void EmitStores(SourceWriter w, RuleSpec spec, System.Func<ParameterSpec, string> store)
+    private static void EmitStores(SourceWriter w, RuleSpec spec, System.Func<ParameterSpec, string> store, Flags flags)
     {
         foreach (ParameterSpec b in Buffers(spec).Where(b => b.Role == ParameterRole.Ref && b.IsWritten))
-            w.Line(b.Guard is null ? store(b) : $"if ({b.Guard}) {store(b)}");
+            w.Line(b.Guard is null ? store(b) : $"if ({flags.Condition(b.Guard)}) {store(b)}");
+    }
+
+    /// <summary>What a vector block takes besides the buffers: broadcasts, masks, and the bools that are not flags.</summary>
+    private static IEnumerable<(string Name, string Type)> BlockInputs(RuleSpec spec, Flags flags, HashSet<string> masks)
+    {
+        foreach (KernelInputSpec k in spec.KernelInputs)
+        {
+            if (k.TypeName != "bool")
+                yield return (k.Name, k.TypeName);
+            else
+            {
+                if (!flags.Contains(k.Name))
+                    yield return (k.Name, "bool");
+                if (masks.Contains(k.Name))
+                    yield return (k.Name + "Mask", spec.ElementType);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The hoisted bools that decide branches (uniform <c>if</c>s, uniform <c>?:</c>, buffer guards), each
+    /// passed to the loops as a generic <see cref="T:Kernels.IFlag"/> struct argument: the JIT compiles one
+    /// loop per combination actually used, with those branches folded away (it does not unswitch loops itself).
+    /// </summary>
+    private sealed class Flags
+    {
+        private readonly Dictionary<string, string> _typeParameters = new();
+
+        public Flags(RuleSpec spec, InternalNames names)
+        {
+            var used = new HashSet<string>(Statements(spec.Body).OfType<UniformIfStmt>().Select(u => u.Condition)
+                .Concat(Expressions(spec.Body).OfType<UniformSelectExpr>().Select(u => u.Condition))
+                .Concat(Buffers(spec).Where(b => b.Guard is not null).Select(b => b.Guard!)));
+            Names = spec.KernelInputs.Where(k => k.TypeName == "bool" && used.Contains(k.Name)).Select(k => k.Name).ToList();
+            TypeParameters = Names.Select(n => names.TypeParameterFor(n)).ToList();
+            for (int i = 0; i < Names.Count; i++)
+                _typeParameters[Names[i]] = TypeParameters[i];
+        }
+
+        public List<string> Names { get; }
+
+        public List<string> TypeParameters { get; }
+
+        public int Count => Names.Count;
+
+        public bool Contains(string name) => _typeParameters.ContainsKey(name);
+
+        /// <summary><c>&lt;TA, TB&gt;</c>, or nothing without flags.</summary>
+        public string Generic => Count == 0 ? "" : "<" + string.Join(", ", TypeParameters) + ">";
+
+        public string Where => Constraints(TypeParameters);
+
+        public static string Constraints(IEnumerable<string> typeParameters) =>
+            string.Concat(typeParameters.Select(p => $" where {p} : struct, global::Kernels.IFlag"));
+
+        /// <summary>A flag reads as its type argument's constant; any other bool as itself.</summary>
+        public string Condition(string name) => _typeParameters.TryGetValue(name, out string? type) ? type + ".Value" : name;
     }
 
     /// <summary>Names the CPU code declares, chosen so they never collide with the rule's own names.</summary>
@@ -475,6 +552,8 @@ internal static class RuleEmitter
         public string I { get; }
         public string At { get; }
         public string MaskPrefix { get; }
+
+        public string TypeParameterFor(string flag) => Pick("T" + char.ToUpperInvariant(EmitterCommon.Raw(flag)[0]) + EmitterCommon.Raw(flag).Substring(1));
 
         public string RefOf(ParameterSpec buffer)
         {

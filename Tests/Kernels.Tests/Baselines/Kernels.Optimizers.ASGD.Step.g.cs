@@ -141,55 +141,76 @@ namespace Kernels.Optimizers
 
             public void Run(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> ax)
             {
+                if (this.maximize)
+                    Run<global::Kernels.True>(param, grad, ax);
+                else
+                    Run<global::Kernels.False>(param, grad, ax);
+            }
+
+            private void Run<TMaximize>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> ax) where TMaximize : struct, global::Kernels.IFlag
+            {
+                if (this.weightDecayIsNotZero)
+                    Run<TMaximize, global::Kernels.True>(param, grad, ax);
+                else
+                    Run<TMaximize, global::Kernels.False>(param, grad, ax);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> ax) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
+            {
+                if (this.muIsNotOne)
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.True>(param, grad, ax);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.False>(param, grad, ax);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> ax) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMuIsNotOne : struct, global::Kernels.IFlag
+            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref float axRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(ax);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512(ref paramRef, ref gradRef, ref axRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256(ref paramRef, ref gradRef, ref axRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128(ref paramRef, ref gradRef, ref axRef, length);
-                RunScalar(ref paramRef, ref gradRef, ref axRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512(ref float paramRef, ref float gradRef, ref float axRef, int length)
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMuIsNotOne : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.weightDecayAsFloat);
                 var oneMinusLambdTimesEta = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusLambdTimesEta);
                 var minusEta = global::System.Runtime.Intrinsics.Vector512.Create(this.minusEta);
-                bool muIsNotOne = this.muIsNotOne;
                 var muAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.muAsFloat);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref paramRef, ref gradRef, ref axRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
-                    Block512(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
-                    Block512(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
-                    Block512(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref paramRef, ref gradRef, ref axRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float paramRef, ref float gradRef, ref float axRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector512<float> minusEta, bool muIsNotOne, global::System.Runtime.Intrinsics.Vector512<float> muAsFloat)
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector512<float> minusEta, global::System.Runtime.Intrinsics.Vector512<float> muAsFloat) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMuIsNotOne : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var ax = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref axRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector512<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -198,8 +219,8 @@ namespace Kernels.Optimizers
                 param = param * oneMinusLambdTimesEta;
                 // param = MathF.FusedMultiplyAdd(g, (float)(-eta), param);
                 param = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(g, minusEta, param);
-                // if (mu != 1)  (step-invariant: one branch per call)
-                if (muIsNotOne)
+                // if (mu != 1)  (step-invariant: decided once per call, not per element)
+                if (TMuIsNotOne.Value)
                 {
                     // ax = ax + (param - ax) * (float)mu;
                     ax = ax + (param - ax) * muAsFloat;
@@ -214,40 +235,37 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256(ref float paramRef, ref float gradRef, ref float axRef, int length)
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMuIsNotOne : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.weightDecayAsFloat);
                 var oneMinusLambdTimesEta = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusLambdTimesEta);
                 var minusEta = global::System.Runtime.Intrinsics.Vector256.Create(this.minusEta);
-                bool muIsNotOne = this.muIsNotOne;
                 var muAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.muAsFloat);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref paramRef, ref gradRef, ref axRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
-                    Block256(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
-                    Block256(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
-                    Block256(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref paramRef, ref gradRef, ref axRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float paramRef, ref float gradRef, ref float axRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector256<float> minusEta, bool muIsNotOne, global::System.Runtime.Intrinsics.Vector256<float> muAsFloat)
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector256<float> minusEta, global::System.Runtime.Intrinsics.Vector256<float> muAsFloat) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMuIsNotOne : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var ax = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref axRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector256<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -256,8 +274,8 @@ namespace Kernels.Optimizers
                 param = param * oneMinusLambdTimesEta;
                 // param = MathF.FusedMultiplyAdd(g, (float)(-eta), param);
                 param = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(g, minusEta, param);
-                // if (mu != 1)  (step-invariant: one branch per call)
-                if (muIsNotOne)
+                // if (mu != 1)  (step-invariant: decided once per call, not per element)
+                if (TMuIsNotOne.Value)
                 {
                     // ax = ax + (param - ax) * (float)mu;
                     ax = ax + (param - ax) * muAsFloat;
@@ -272,40 +290,37 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128(ref float paramRef, ref float gradRef, ref float axRef, int length)
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMuIsNotOne : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.weightDecayAsFloat);
                 var oneMinusLambdTimesEta = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusLambdTimesEta);
                 var minusEta = global::System.Runtime.Intrinsics.Vector128.Create(this.minusEta);
-                bool muIsNotOne = this.muIsNotOne;
                 var muAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.muAsFloat);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref paramRef, ref gradRef, ref axRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
-                    Block128(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
-                    Block128(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
-                    Block128(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref paramRef, ref gradRef, ref axRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float paramRef, ref float gradRef, ref float axRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector128<float> minusEta, bool muIsNotOne, global::System.Runtime.Intrinsics.Vector128<float> muAsFloat)
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector128<float> minusEta, global::System.Runtime.Intrinsics.Vector128<float> muAsFloat) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMuIsNotOne : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var ax = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref axRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector128<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -314,8 +329,8 @@ namespace Kernels.Optimizers
                 param = param * oneMinusLambdTimesEta;
                 // param = MathF.FusedMultiplyAdd(g, (float)(-eta), param);
                 param = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(g, minusEta, param);
-                // if (mu != 1)  (step-invariant: one branch per call)
-                if (muIsNotOne)
+                // if (mu != 1)  (step-invariant: decided once per call, not per element)
+                if (TMuIsNotOne.Value)
                 {
                     // ax = ax + (param - ax) * (float)mu;
                     ax = ax + (param - ax) * muAsFloat;
@@ -330,14 +345,11 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar(ref float paramRef, ref float gradRef, ref float axRef, int i, int length)
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMuIsNotOne : struct, global::Kernels.IFlag
             {
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 float weightDecayAsFloat = this.weightDecayAsFloat;
                 float oneMinusLambdTimesEta = this.oneMinusLambdTimesEta;
                 float minusEta = this.minusEta;
-                bool muIsNotOne = this.muIsNotOne;
                 float muAsFloat = this.muAsFloat;
                 for (; i < length; i++)
                 {
@@ -345,9 +357,9 @@ namespace Kernels.Optimizers
                     float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
                     float ax = global::System.Runtime.CompilerServices.Unsafe.Add(ref axRef, i);
                     // float g = maximize ? -grad : grad;
-                    float g = maximize ? -grad : grad;
-                    // if (weightDecay != 0)  (step-invariant: one branch per call)
-                    if (weightDecayIsNotZero)
+                    float g = TMaximize.Value ? -grad : grad;
+                    // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                    if (TWeightDecayIsNotZero.Value)
                     {
                         // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                         g = global::System.MathF.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -356,8 +368,8 @@ namespace Kernels.Optimizers
                     param = param * oneMinusLambdTimesEta;
                     // param = MathF.FusedMultiplyAdd(g, (float)(-eta), param);
                     param = global::System.MathF.FusedMultiplyAdd(g, minusEta, param);
-                    // if (mu != 1)  (step-invariant: one branch per call)
-                    if (muIsNotOne)
+                    // if (mu != 1)  (step-invariant: decided once per call, not per element)
+                    if (TMuIsNotOne.Value)
                     {
                         // ax = ax + (param - ax) * (float)mu;
                         ax = ax + (param - ax) * muAsFloat;

@@ -161,6 +161,22 @@ namespace Kernels.Optimizers
 
             public void Run(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> accDelta)
             {
+                if (this.maximize)
+                    Run<global::Kernels.True>(param, grad, squareAvg, accDelta);
+                else
+                    Run<global::Kernels.False>(param, grad, squareAvg, accDelta);
+            }
+
+            private void Run<TMaximize>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> accDelta) where TMaximize : struct, global::Kernels.IFlag
+            {
+                if (this.weightDecayIsNotZero)
+                    Run<TMaximize, global::Kernels.True>(param, grad, squareAvg, accDelta);
+                else
+                    Run<TMaximize, global::Kernels.False>(param, grad, squareAvg, accDelta);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> accDelta) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
+            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
@@ -168,20 +184,18 @@ namespace Kernels.Optimizers
                 ref float accDeltaRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(accDelta);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length);
-                RunScalar(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, int length)
+            private int Run512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.weightDecayAsFloat);
                 var oneMinusRho = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusRho);
                 var rhoAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.rhoAsFloat);
@@ -190,28 +204,28 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector512<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr)
+            private static void Block512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector512<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var squareAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref squareAvgRef, at);
                 var accDelta = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref accDeltaRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector512<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -232,11 +246,9 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, int length)
+            private int Run256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.weightDecayAsFloat);
                 var oneMinusRho = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusRho);
                 var rhoAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.rhoAsFloat);
@@ -245,28 +257,28 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector256<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr)
+            private static void Block256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector256<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var squareAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref squareAvgRef, at);
                 var accDelta = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref accDeltaRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector256<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -287,11 +299,9 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, int length)
+            private int Run128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.weightDecayAsFloat);
                 var oneMinusRho = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusRho);
                 var rhoAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.rhoAsFloat);
@@ -300,28 +310,28 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector128<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr)
+            private static void Block128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector128<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var squareAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref squareAvgRef, at);
                 var accDelta = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref accDeltaRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector128<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -342,10 +352,8 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, int i, int length)
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 float weightDecayAsFloat = this.weightDecayAsFloat;
                 float oneMinusRho = this.oneMinusRho;
                 float rhoAsFloat = this.rhoAsFloat;
@@ -358,9 +366,9 @@ namespace Kernels.Optimizers
                     float squareAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref squareAvgRef, i);
                     float accDelta = global::System.Runtime.CompilerServices.Unsafe.Add(ref accDeltaRef, i);
                     // float g = maximize ? -grad : grad;
-                    float g = maximize ? -grad : grad;
-                    // if (weightDecay != 0)  (step-invariant: one branch per call)
-                    if (weightDecayIsNotZero)
+                    float g = TMaximize.Value ? -grad : grad;
+                    // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                    if (TWeightDecayIsNotZero.Value)
                     {
                         // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                         g = global::System.MathF.FusedMultiplyAdd(param, weightDecayAsFloat, g);

@@ -223,6 +223,46 @@ namespace Kernels.Optimizers
 
             public void Run(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq, global::System.Span<float> maxExpAvgSq)
             {
+                if (this.maximize)
+                    Run<global::Kernels.True>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+                else
+                    Run<global::Kernels.False>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+            }
+
+            private void Run<TMaximize>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq, global::System.Span<float> maxExpAvgSq) where TMaximize : struct, global::Kernels.IFlag
+            {
+                if (this.weightDecayIsNotZero)
+                    Run<TMaximize, global::Kernels.True>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+                else
+                    Run<TMaximize, global::Kernels.False>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq, global::System.Span<float> maxExpAvgSq) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
+            {
+                if (this.absWeightLessThanHalf)
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.True>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.False>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq, global::System.Span<float> maxExpAvgSq) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
+            {
+                if (this.amsgrad)
+                    Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, global::Kernels.True>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, global::Kernels.False>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq, global::System.Span<float> maxExpAvgSq) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag
+            {
+                if (this.usesMaxExpAvgSq)
+                    Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, global::Kernels.True>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, global::Kernels.False>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq, global::System.Span<float> maxExpAvgSq) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
+            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
@@ -231,69 +271,64 @@ namespace Kernels.Optimizers
                 ref float maxExpAvgSqRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(maxExpAvgSq);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
-                RunScalar(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length)
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusLrTimesWeightDecay);
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector512.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector512.Create(this.weightMinusOne);
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusBeta2);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.beta2AsFloat);
-                bool amsgrad = this.amsgrad;
                 var biasCorrection2SqrtAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.biasCorrection2SqrtAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.epsAsFloat);
                 var minusLrOverBiasCorrection1 = global::System.Runtime.Intrinsics.Vector512.Create(this.minusLrOverBiasCorrection1);
-                bool usesMaxExpAvgSq = this.usesMaxExpAvgSq;
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, bool amsgrad, global::System.Runtime.Intrinsics.Vector512<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrOverBiasCorrection1, bool usesMaxExpAvgSq)
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgSqRef, at);
-                var maxExpAvgSq = usesMaxExpAvgSq ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                var maxExpAvgSq = TUsesMaxExpAvgSq.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector512<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // param = param * (float)(1 - lr * weightDecay);
                     param = param * oneMinusLrTimesWeightDecay;
                 }
                 // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                expAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                expAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                 // expAvgSq = MathF.FusedMultiplyAdd((float)(1 - beta2) * g, g, expAvgSq * (float)beta2);
                 expAvgSq = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(oneMinusBeta2 * g, g, expAvgSq * beta2AsFloat);
                 // float denom;
                 global::System.Runtime.Intrinsics.Vector512<float> denom = default;
-                // if (amsgrad)  (step-invariant: one branch per call)
-                if (amsgrad)
+                // if (amsgrad)  (step-invariant: decided once per call, not per element)
+                if (TAmsgrad.Value)
                 {
                     // maxExpAvgSq = MathF.Max(maxExpAvgSq, expAvgSq);
                     maxExpAvgSq = global::System.Runtime.Intrinsics.Vector512.Max(maxExpAvgSq, expAvgSq);
@@ -310,64 +345,59 @@ namespace Kernels.Optimizers
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(expAvg, ref expAvgRef, at);
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(expAvgSq, ref expAvgSqRef, at);
-                if (usesMaxExpAvgSq) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
+                if (TUsesMaxExpAvgSq.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length)
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusLrTimesWeightDecay);
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector256.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector256.Create(this.weightMinusOne);
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusBeta2);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.beta2AsFloat);
-                bool amsgrad = this.amsgrad;
                 var biasCorrection2SqrtAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.biasCorrection2SqrtAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.epsAsFloat);
                 var minusLrOverBiasCorrection1 = global::System.Runtime.Intrinsics.Vector256.Create(this.minusLrOverBiasCorrection1);
-                bool usesMaxExpAvgSq = this.usesMaxExpAvgSq;
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, bool amsgrad, global::System.Runtime.Intrinsics.Vector256<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrOverBiasCorrection1, bool usesMaxExpAvgSq)
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgSqRef, at);
-                var maxExpAvgSq = usesMaxExpAvgSq ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                var maxExpAvgSq = TUsesMaxExpAvgSq.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector256<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // param = param * (float)(1 - lr * weightDecay);
                     param = param * oneMinusLrTimesWeightDecay;
                 }
                 // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                expAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                expAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                 // expAvgSq = MathF.FusedMultiplyAdd((float)(1 - beta2) * g, g, expAvgSq * (float)beta2);
                 expAvgSq = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(oneMinusBeta2 * g, g, expAvgSq * beta2AsFloat);
                 // float denom;
                 global::System.Runtime.Intrinsics.Vector256<float> denom = default;
-                // if (amsgrad)  (step-invariant: one branch per call)
-                if (amsgrad)
+                // if (amsgrad)  (step-invariant: decided once per call, not per element)
+                if (TAmsgrad.Value)
                 {
                     // maxExpAvgSq = MathF.Max(maxExpAvgSq, expAvgSq);
                     maxExpAvgSq = global::System.Runtime.Intrinsics.Vector256.Max(maxExpAvgSq, expAvgSq);
@@ -384,64 +414,59 @@ namespace Kernels.Optimizers
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(expAvg, ref expAvgRef, at);
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(expAvgSq, ref expAvgSqRef, at);
-                if (usesMaxExpAvgSq) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
+                if (TUsesMaxExpAvgSq.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length)
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusLrTimesWeightDecay);
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector128.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector128.Create(this.weightMinusOne);
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusBeta2);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.beta2AsFloat);
-                bool amsgrad = this.amsgrad;
                 var biasCorrection2SqrtAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.biasCorrection2SqrtAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.epsAsFloat);
                 var minusLrOverBiasCorrection1 = global::System.Runtime.Intrinsics.Vector128.Create(this.minusLrOverBiasCorrection1);
-                bool usesMaxExpAvgSq = this.usesMaxExpAvgSq;
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, bool amsgrad, global::System.Runtime.Intrinsics.Vector128<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrOverBiasCorrection1, bool usesMaxExpAvgSq)
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgSqRef, at);
-                var maxExpAvgSq = usesMaxExpAvgSq ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                var maxExpAvgSq = TUsesMaxExpAvgSq.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector128<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // param = param * (float)(1 - lr * weightDecay);
                     param = param * oneMinusLrTimesWeightDecay;
                 }
                 // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                expAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                expAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                 // expAvgSq = MathF.FusedMultiplyAdd((float)(1 - beta2) * g, g, expAvgSq * (float)beta2);
                 expAvgSq = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(oneMinusBeta2 * g, g, expAvgSq * beta2AsFloat);
                 // float denom;
                 global::System.Runtime.Intrinsics.Vector128<float> denom = default;
-                // if (amsgrad)  (step-invariant: one branch per call)
-                if (amsgrad)
+                // if (amsgrad)  (step-invariant: decided once per call, not per element)
+                if (TAmsgrad.Value)
                 {
                     // maxExpAvgSq = MathF.Max(maxExpAvgSq, expAvgSq);
                     maxExpAvgSq = global::System.Runtime.Intrinsics.Vector128.Max(maxExpAvgSq, expAvgSq);
@@ -458,48 +483,43 @@ namespace Kernels.Optimizers
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(expAvg, ref expAvgRef, at);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(expAvgSq, ref expAvgSqRef, at);
-                if (usesMaxExpAvgSq) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
+                if (TUsesMaxExpAvgSq.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int i, int length)
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
             {
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 float oneMinusLrTimesWeightDecay = this.oneMinusLrTimesWeightDecay;
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 float weight = this.weight;
                 float weightMinusOne = this.weightMinusOne;
                 float oneMinusBeta2 = this.oneMinusBeta2;
                 float beta2AsFloat = this.beta2AsFloat;
-                bool amsgrad = this.amsgrad;
                 float biasCorrection2SqrtAsFloat = this.biasCorrection2SqrtAsFloat;
                 float epsAsFloat = this.epsAsFloat;
                 float minusLrOverBiasCorrection1 = this.minusLrOverBiasCorrection1;
-                bool usesMaxExpAvgSq = this.usesMaxExpAvgSq;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
                     float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
                     float expAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i);
                     float expAvgSq = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgSqRef, i);
-                    float maxExpAvgSq = usesMaxExpAvgSq ? global::System.Runtime.CompilerServices.Unsafe.Add(ref maxExpAvgSqRef, i) : 0;
+                    float maxExpAvgSq = TUsesMaxExpAvgSq.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref maxExpAvgSqRef, i) : 0;
                     // float g = maximize ? -grad : grad;
-                    float g = maximize ? -grad : grad;
-                    // if (weightDecay != 0)  (step-invariant: one branch per call)
-                    if (weightDecayIsNotZero)
+                    float g = TMaximize.Value ? -grad : grad;
+                    // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                    if (TWeightDecayIsNotZero.Value)
                     {
                         // param = param * (float)(1 - lr * weightDecay);
                         param = param * oneMinusLrTimesWeightDecay;
                     }
                     // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                    expAvg = absWeightLessThanHalf ? global::System.MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.MathF.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                    expAvg = TAbsWeightLessThanHalf.Value ? global::System.MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.MathF.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                     // expAvgSq = MathF.FusedMultiplyAdd((float)(1 - beta2) * g, g, expAvgSq * (float)beta2);
                     expAvgSq = global::System.MathF.FusedMultiplyAdd(oneMinusBeta2 * g, g, expAvgSq * beta2AsFloat);
                     // float denom;
                     float denom = default;
-                    // if (amsgrad)  (step-invariant: one branch per call)
-                    if (amsgrad)
+                    // if (amsgrad)  (step-invariant: decided once per call, not per element)
+                    if (TAmsgrad.Value)
                     {
                         // maxExpAvgSq = MathF.Max(maxExpAvgSq, expAvgSq);
                         maxExpAvgSq = global::System.MathF.Max(maxExpAvgSq, expAvgSq);
@@ -516,7 +536,7 @@ namespace Kernels.Optimizers
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i) = param;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i) = expAvg;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgSqRef, i) = expAvgSq;
-                    if (usesMaxExpAvgSq) global::System.Runtime.CompilerServices.Unsafe.Add(ref maxExpAvgSqRef, i) = maxExpAvgSq;
+                    if (TUsesMaxExpAvgSq.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref maxExpAvgSqRef, i) = maxExpAvgSq;
                 }
             }
         }

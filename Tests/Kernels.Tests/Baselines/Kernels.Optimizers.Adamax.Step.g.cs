@@ -175,6 +175,30 @@ namespace Kernels.Optimizers
 
             public void Run(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expInf)
             {
+                if (this.maximize)
+                    Run<global::Kernels.True>(param, grad, expAvg, expInf);
+                else
+                    Run<global::Kernels.False>(param, grad, expAvg, expInf);
+            }
+
+            private void Run<TMaximize>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expInf) where TMaximize : struct, global::Kernels.IFlag
+            {
+                if (this.weightDecayIsNotZero)
+                    Run<TMaximize, global::Kernels.True>(param, grad, expAvg, expInf);
+                else
+                    Run<TMaximize, global::Kernels.False>(param, grad, expAvg, expInf);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expInf) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
+            {
+                if (this.absWeightLessThanHalf)
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.True>(param, grad, expAvg, expInf);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.False>(param, grad, expAvg, expInf);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expInf) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
+            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
@@ -182,22 +206,19 @@ namespace Kernels.Optimizers
                 ref float expInfRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expInf);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length);
-                RunScalar(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, int length)
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.weightDecayAsFloat);
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector512.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector512.Create(this.weightMinusOne);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.beta2AsFloat);
@@ -206,34 +227,34 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusClr)
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusClr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgRef, at);
                 var expInf = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expInfRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector512<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(param, weightDecayAsFloat, g);
                 }
                 // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                expAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                expAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                 // expInf = MathF.Max(expInf * (float)beta2, MathF.Abs(g) + (float)eps);
                 expInf = global::System.Runtime.Intrinsics.Vector512.Max(expInf * beta2AsFloat, global::System.Runtime.Intrinsics.Vector512.Abs(g) + epsAsFloat);
                 // param = param + (float)(-clr) * expAvg / expInf;
@@ -244,13 +265,10 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, int length)
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.weightDecayAsFloat);
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector256.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector256.Create(this.weightMinusOne);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.beta2AsFloat);
@@ -259,34 +277,34 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusClr)
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusClr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgRef, at);
                 var expInf = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expInfRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector256<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(param, weightDecayAsFloat, g);
                 }
                 // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                expAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                expAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                 // expInf = MathF.Max(expInf * (float)beta2, MathF.Abs(g) + (float)eps);
                 expInf = global::System.Runtime.Intrinsics.Vector256.Max(expInf * beta2AsFloat, global::System.Runtime.Intrinsics.Vector256.Abs(g) + epsAsFloat);
                 // param = param + (float)(-clr) * expAvg / expInf;
@@ -297,13 +315,10 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, int length)
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.weightDecayAsFloat);
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector128.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector128.Create(this.weightMinusOne);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.beta2AsFloat);
@@ -312,34 +327,34 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusClr)
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusClr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgRef, at);
                 var expInf = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expInfRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector128<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(param, weightDecayAsFloat, g);
                 }
                 // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                expAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                expAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                 // expInf = MathF.Max(expInf * (float)beta2, MathF.Abs(g) + (float)eps);
                 expInf = global::System.Runtime.Intrinsics.Vector128.Max(expInf * beta2AsFloat, global::System.Runtime.Intrinsics.Vector128.Abs(g) + epsAsFloat);
                 // param = param + (float)(-clr) * expAvg / expInf;
@@ -350,12 +365,9 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, int i, int length)
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 float weightDecayAsFloat = this.weightDecayAsFloat;
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 float weight = this.weight;
                 float weightMinusOne = this.weightMinusOne;
                 float beta2AsFloat = this.beta2AsFloat;
@@ -368,15 +380,15 @@ namespace Kernels.Optimizers
                     float expAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i);
                     float expInf = global::System.Runtime.CompilerServices.Unsafe.Add(ref expInfRef, i);
                     // float g = maximize ? -grad : grad;
-                    float g = maximize ? -grad : grad;
-                    // if (weightDecay != 0)  (step-invariant: one branch per call)
-                    if (weightDecayIsNotZero)
+                    float g = TMaximize.Value ? -grad : grad;
+                    // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                    if (TWeightDecayIsNotZero.Value)
                     {
                         // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                         g = global::System.MathF.FusedMultiplyAdd(param, weightDecayAsFloat, g);
                     }
                     // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                    expAvg = absWeightLessThanHalf ? global::System.MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.MathF.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                    expAvg = TAbsWeightLessThanHalf.Value ? global::System.MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.MathF.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                     // expInf = MathF.Max(expInf * (float)beta2, MathF.Abs(g) + (float)eps);
                     expInf = global::System.MathF.Max(expInf * beta2AsFloat, global::System.MathF.Abs(g) + epsAsFloat);
                     // param = param + (float)(-clr) * expAvg / expInf;

@@ -157,26 +157,40 @@ namespace Kernels.Optimizers
 
             public void Run(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg)
             {
+                if (this.maximize)
+                    Run<global::Kernels.True>(param, grad, expAvg);
+                else
+                    Run<global::Kernels.False>(param, grad, expAvg);
+            }
+
+            private void Run<TMaximize>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg) where TMaximize : struct, global::Kernels.IFlag
+            {
+                if (this.weightDecayIsNotZero)
+                    Run<TMaximize, global::Kernels.True>(param, grad, expAvg);
+                else
+                    Run<TMaximize, global::Kernels.False>(param, grad, expAvg);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
+            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref float expAvgRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expAvg);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512(ref paramRef, ref gradRef, ref expAvgRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256(ref paramRef, ref gradRef, ref expAvgRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128(ref paramRef, ref gradRef, ref expAvgRef, length);
-                RunScalar(ref paramRef, ref gradRef, ref expAvgRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512(ref float paramRef, ref float gradRef, ref float expAvgRef, int length)
+            private int Run512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusLrTimesWeightDecay);
                 var oneMinusBeta1 = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusBeta1);
                 var beta1AsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.beta1AsFloat);
@@ -189,27 +203,27 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> minusOne, global::System.Runtime.Intrinsics.Vector512<float> minusLr, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat)
+            private static void Block512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> minusOne, global::System.Runtime.Intrinsics.Vector512<float> minusLr, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector512<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // param = param * (float)(1 - lr * weightDecay);
                     param = param * oneMinusLrTimesWeightDecay;
@@ -227,11 +241,9 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256(ref float paramRef, ref float gradRef, ref float expAvgRef, int length)
+            private int Run256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusLrTimesWeightDecay);
                 var oneMinusBeta1 = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusBeta1);
                 var beta1AsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.beta1AsFloat);
@@ -244,27 +256,27 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> minusOne, global::System.Runtime.Intrinsics.Vector256<float> minusLr, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat)
+            private static void Block256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> minusOne, global::System.Runtime.Intrinsics.Vector256<float> minusLr, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector256<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // param = param * (float)(1 - lr * weightDecay);
                     param = param * oneMinusLrTimesWeightDecay;
@@ -282,11 +294,9 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128(ref float paramRef, ref float gradRef, ref float expAvgRef, int length)
+            private int Run128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusLrTimesWeightDecay);
                 var oneMinusBeta1 = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusBeta1);
                 var beta1AsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.beta1AsFloat);
@@ -299,27 +309,27 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> minusOne, global::System.Runtime.Intrinsics.Vector128<float> minusLr, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat)
+            private static void Block128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> minusOne, global::System.Runtime.Intrinsics.Vector128<float> minusLr, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector128<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // param = param * (float)(1 - lr * weightDecay);
                     param = param * oneMinusLrTimesWeightDecay;
@@ -337,10 +347,8 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar(ref float paramRef, ref float gradRef, ref float expAvgRef, int i, int length)
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
             {
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 float oneMinusLrTimesWeightDecay = this.oneMinusLrTimesWeightDecay;
                 float oneMinusBeta1 = this.oneMinusBeta1;
                 float beta1AsFloat = this.beta1AsFloat;
@@ -356,9 +364,9 @@ namespace Kernels.Optimizers
                     float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
                     float expAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i);
                     // float g = maximize ? -grad : grad;
-                    float g = maximize ? -grad : grad;
-                    // if (weightDecay != 0)  (step-invariant: one branch per call)
-                    if (weightDecayIsNotZero)
+                    float g = TMaximize.Value ? -grad : grad;
+                    // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                    if (TWeightDecayIsNotZero.Value)
                     {
                         // param = param * (float)(1 - lr * weightDecay);
                         param = param * oneMinusLrTimesWeightDecay;

@@ -205,6 +205,38 @@ namespace Kernels.Optimizers
 
             public void Run(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq)
             {
+                if (this.maximize)
+                    Run<global::Kernels.True>(param, grad, expAvg, expAvgSq);
+                else
+                    Run<global::Kernels.False>(param, grad, expAvg, expAvgSq);
+            }
+
+            private void Run<TMaximize>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq) where TMaximize : struct, global::Kernels.IFlag
+            {
+                if (this.weightDecayIsNotZero)
+                    Run<TMaximize, global::Kernels.True>(param, grad, expAvg, expAvgSq);
+                else
+                    Run<TMaximize, global::Kernels.False>(param, grad, expAvg, expAvgSq);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
+            {
+                if (this.decoupledWeightDecay)
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.True>(param, grad, expAvg, expAvgSq);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.False>(param, grad, expAvg, expAvgSq);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TDecoupledWeightDecay : struct, global::Kernels.IFlag
+            {
+                if (this.absWeightLessThanHalf)
+                    Run<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, global::Kernels.True>(param, grad, expAvg, expAvgSq);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, global::Kernels.False>(param, grad, expAvg, expAvgSq);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TDecoupledWeightDecay : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
+            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
@@ -212,24 +244,20 @@ namespace Kernels.Optimizers
                 ref float expAvgSqRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expAvgSq);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, length);
-                RunScalar(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, int length)
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TDecoupledWeightDecay : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
-                bool decoupledWeightDecay = this.decoupledWeightDecay;
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusLrTimesWeightDecay);
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.weightDecayAsFloat);
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector512.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector512.Create(this.weightMinusOne);
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusBeta2);
@@ -241,31 +269,31 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, nuint at, bool maximize, bool weightDecayIsNotZero, bool decoupledWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> biasCorrection2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrTimesOneMinusMuOverOneMinusMu, global::System.Runtime.Intrinsics.Vector512<float> minusLrTimesMuNextOverOneMinusMuProduct)
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> biasCorrection2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrTimesOneMinusMuOverOneMinusMu, global::System.Runtime.Intrinsics.Vector512<float> minusLrTimesMuNextOverOneMinusMuProduct) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TDecoupledWeightDecay : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgSqRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector512<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
-                    // if (decoupledWeightDecay)  (step-invariant: one branch per call)
-                    if (decoupledWeightDecay)
+                    // if (decoupledWeightDecay)  (step-invariant: decided once per call, not per element)
+                    if (TDecoupledWeightDecay.Value)
                     {
                         // param = param * (float)(1 - lr * weightDecay);
                         param = param * oneMinusLrTimesWeightDecay;
@@ -277,7 +305,7 @@ namespace Kernels.Optimizers
                     }
                 }
                 // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                expAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                expAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                 // expAvgSq = MathF.FusedMultiplyAdd((float)(1 - beta2) * g, g, expAvgSq * (float)beta2);
                 expAvgSq = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(oneMinusBeta2 * g, g, expAvgSq * beta2AsFloat);
                 // float denom = MathF.Sqrt(expAvgSq / (float)biasCorrection2) + (float)eps;
@@ -292,15 +320,11 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, int length)
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TDecoupledWeightDecay : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
-                bool decoupledWeightDecay = this.decoupledWeightDecay;
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusLrTimesWeightDecay);
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.weightDecayAsFloat);
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector256.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector256.Create(this.weightMinusOne);
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusBeta2);
@@ -312,31 +336,31 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, nuint at, bool maximize, bool weightDecayIsNotZero, bool decoupledWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> biasCorrection2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrTimesOneMinusMuOverOneMinusMu, global::System.Runtime.Intrinsics.Vector256<float> minusLrTimesMuNextOverOneMinusMuProduct)
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> biasCorrection2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrTimesOneMinusMuOverOneMinusMu, global::System.Runtime.Intrinsics.Vector256<float> minusLrTimesMuNextOverOneMinusMuProduct) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TDecoupledWeightDecay : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgSqRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector256<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
-                    // if (decoupledWeightDecay)  (step-invariant: one branch per call)
-                    if (decoupledWeightDecay)
+                    // if (decoupledWeightDecay)  (step-invariant: decided once per call, not per element)
+                    if (TDecoupledWeightDecay.Value)
                     {
                         // param = param * (float)(1 - lr * weightDecay);
                         param = param * oneMinusLrTimesWeightDecay;
@@ -348,7 +372,7 @@ namespace Kernels.Optimizers
                     }
                 }
                 // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                expAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                expAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                 // expAvgSq = MathF.FusedMultiplyAdd((float)(1 - beta2) * g, g, expAvgSq * (float)beta2);
                 expAvgSq = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(oneMinusBeta2 * g, g, expAvgSq * beta2AsFloat);
                 // float denom = MathF.Sqrt(expAvgSq / (float)biasCorrection2) + (float)eps;
@@ -363,15 +387,11 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, int length)
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TDecoupledWeightDecay : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
-                bool decoupledWeightDecay = this.decoupledWeightDecay;
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusLrTimesWeightDecay);
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.weightDecayAsFloat);
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector128.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector128.Create(this.weightMinusOne);
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusBeta2);
@@ -383,31 +403,31 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, maximize, weightDecayIsNotZero, decoupledWeightDecay, oneMinusLrTimesWeightDecay, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weightDecayAsFloat, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2AsFloat, epsAsFloat, minusLrTimesOneMinusMuOverOneMinusMu, minusLrTimesMuNextOverOneMinusMuProduct);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, nuint at, bool maximize, bool weightDecayIsNotZero, bool decoupledWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> biasCorrection2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrTimesOneMinusMuOverOneMinusMu, global::System.Runtime.Intrinsics.Vector128<float> minusLrTimesMuNextOverOneMinusMuProduct)
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> biasCorrection2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrTimesOneMinusMuOverOneMinusMu, global::System.Runtime.Intrinsics.Vector128<float> minusLrTimesMuNextOverOneMinusMuProduct) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TDecoupledWeightDecay : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgSqRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector128<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
-                    // if (decoupledWeightDecay)  (step-invariant: one branch per call)
-                    if (decoupledWeightDecay)
+                    // if (decoupledWeightDecay)  (step-invariant: decided once per call, not per element)
+                    if (TDecoupledWeightDecay.Value)
                     {
                         // param = param * (float)(1 - lr * weightDecay);
                         param = param * oneMinusLrTimesWeightDecay;
@@ -419,7 +439,7 @@ namespace Kernels.Optimizers
                     }
                 }
                 // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                expAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                expAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                 // expAvgSq = MathF.FusedMultiplyAdd((float)(1 - beta2) * g, g, expAvgSq * (float)beta2);
                 expAvgSq = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(oneMinusBeta2 * g, g, expAvgSq * beta2AsFloat);
                 // float denom = MathF.Sqrt(expAvgSq / (float)biasCorrection2) + (float)eps;
@@ -434,14 +454,10 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, int i, int length)
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TDecoupledWeightDecay, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TDecoupledWeightDecay : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
             {
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
-                bool decoupledWeightDecay = this.decoupledWeightDecay;
                 float oneMinusLrTimesWeightDecay = this.oneMinusLrTimesWeightDecay;
                 float weightDecayAsFloat = this.weightDecayAsFloat;
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 float weight = this.weight;
                 float weightMinusOne = this.weightMinusOne;
                 float oneMinusBeta2 = this.oneMinusBeta2;
@@ -457,12 +473,12 @@ namespace Kernels.Optimizers
                     float expAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i);
                     float expAvgSq = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgSqRef, i);
                     // float g = maximize ? -grad : grad;
-                    float g = maximize ? -grad : grad;
-                    // if (weightDecay != 0)  (step-invariant: one branch per call)
-                    if (weightDecayIsNotZero)
+                    float g = TMaximize.Value ? -grad : grad;
+                    // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                    if (TWeightDecayIsNotZero.Value)
                     {
-                        // if (decoupledWeightDecay)  (step-invariant: one branch per call)
-                        if (decoupledWeightDecay)
+                        // if (decoupledWeightDecay)  (step-invariant: decided once per call, not per element)
+                        if (TDecoupledWeightDecay.Value)
                         {
                             // param = param * (float)(1 - lr * weightDecay);
                             param = param * oneMinusLrTimesWeightDecay;
@@ -474,7 +490,7 @@ namespace Kernels.Optimizers
                         }
                     }
                     // expAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : MathF.FusedMultiplyAdd(weight - 1, g - expAvg, g);
-                    expAvg = absWeightLessThanHalf ? global::System.MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.MathF.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
+                    expAvg = TAbsWeightLessThanHalf.Value ? global::System.MathF.FusedMultiplyAdd(weight, g - expAvg, expAvg) : global::System.MathF.FusedMultiplyAdd(weightMinusOne, g - expAvg, g);
                     // expAvgSq = MathF.FusedMultiplyAdd((float)(1 - beta2) * g, g, expAvgSq * (float)beta2);
                     expAvgSq = global::System.MathF.FusedMultiplyAdd(oneMinusBeta2 * g, g, expAvgSq * beta2AsFloat);
                     // float denom = MathF.Sqrt(expAvgSq / (float)biasCorrection2) + (float)eps;

@@ -227,6 +227,62 @@ namespace Kernels.Optimizers
 
             public void Run(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer)
             {
+                if (this.maximize)
+                    Run<global::Kernels.True>(param, grad, squareAvg, gradAvg, momentumBuffer);
+                else
+                    Run<global::Kernels.False>(param, grad, squareAvg, gradAvg, momentumBuffer);
+            }
+
+            private void Run<TMaximize>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag
+            {
+                if (this.weightDecayIsNotZero)
+                    Run<TMaximize, global::Kernels.True>(param, grad, squareAvg, gradAvg, momentumBuffer);
+                else
+                    Run<TMaximize, global::Kernels.False>(param, grad, squareAvg, gradAvg, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
+            {
+                if (this.centered)
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.True>(param, grad, squareAvg, gradAvg, momentumBuffer);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.False>(param, grad, squareAvg, gradAvg, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TCentered>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag
+            {
+                if (this.absWeightLessThanHalf)
+                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, global::Kernels.True>(param, grad, squareAvg, gradAvg, momentumBuffer);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, global::Kernels.False>(param, grad, squareAvg, gradAvg, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag
+            {
+                if (this.momentumGreaterThanZero)
+                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, global::Kernels.True>(param, grad, squareAvg, gradAvg, momentumBuffer);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, global::Kernels.False>(param, grad, squareAvg, gradAvg, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag
+            {
+                if (this.usesGradAvg)
+                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, global::Kernels.True>(param, grad, squareAvg, gradAvg, momentumBuffer);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, global::Kernels.False>(param, grad, squareAvg, gradAvg, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag
+            {
+                if (this.usesMomentumBuffer)
+                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, global::Kernels.True>(param, grad, squareAvg, gradAvg, momentumBuffer);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, global::Kernels.False>(param, grad, squareAvg, gradAvg, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
@@ -235,59 +291,52 @@ namespace Kernels.Optimizers
                 ref float momentumBufferRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(momentumBuffer);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
-                RunScalar(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length)
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.weightDecayAsFloat);
                 var oneMinusAlpha = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusAlpha);
                 var alphaAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.alphaAsFloat);
-                bool centered = this.centered;
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector512.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector512.Create(this.weightMinusOne);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.epsAsFloat);
-                bool momentumGreaterThanZero = this.momentumGreaterThanZero;
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.momentumAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector512.Create(this.minusLr);
-                bool usesGradAvg = this.usesGradAvg;
-                bool usesMomentumBuffer = this.usesMomentumBuffer;
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector512<float> alphaAsFloat, bool centered, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, bool momentumGreaterThanZero, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr, bool usesGradAvg, bool usesMomentumBuffer)
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector512<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var squareAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref squareAvgRef, at);
-                var gradAvg = usesGradAvg ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                var momentumBuffer = usesMomentumBuffer ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                var gradAvg = TUsesGradAvg.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector512<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -296,11 +345,11 @@ namespace Kernels.Optimizers
                 squareAvg = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(oneMinusAlpha * g, g, squareAvg * alphaAsFloat);
                 // float avg;
                 global::System.Runtime.Intrinsics.Vector512<float> avg = default;
-                // if (centered)  (step-invariant: one branch per call)
-                if (centered)
+                // if (centered)  (step-invariant: decided once per call, not per element)
+                if (TCentered.Value)
                 {
                     // gradAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : MathF.FusedMultiplyAdd(weight - 1, g - gradAvg, g);
-                    gradAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weightMinusOne, g - gradAvg, g);
+                    gradAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weightMinusOne, g - gradAvg, g);
                     // avg = MathF.Sqrt(MathF.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg)) + (float)eps;
                     avg = global::System.Runtime.Intrinsics.Vector512.Sqrt(global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg)) + epsAsFloat;
                 }
@@ -309,8 +358,8 @@ namespace Kernels.Optimizers
                     // avg = MathF.Sqrt(squareAvg) + (float)eps;
                     avg = global::System.Runtime.Intrinsics.Vector512.Sqrt(squareAvg) + epsAsFloat;
                 }
-                // if (momentum > 0)  (step-invariant: one branch per call)
-                if (momentumGreaterThanZero)
+                // if (momentum > 0)  (step-invariant: decided once per call, not per element)
+                if (TMomentumGreaterThanZero.Value)
                 {
                     // momentumBuffer = momentumBuffer * (float)momentum + g / avg;
                     momentumBuffer = momentumBuffer * momentumAsFloat + g / avg;
@@ -324,55 +373,48 @@ namespace Kernels.Optimizers
                 }
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(squareAvg, ref squareAvgRef, at);
-                if (usesGradAvg) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gradAvg, ref gradAvgRef, at);
-                if (usesMomentumBuffer) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TUsesGradAvg.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gradAvg, ref gradAvgRef, at);
+                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length)
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.weightDecayAsFloat);
                 var oneMinusAlpha = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusAlpha);
                 var alphaAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.alphaAsFloat);
-                bool centered = this.centered;
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector256.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector256.Create(this.weightMinusOne);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.epsAsFloat);
-                bool momentumGreaterThanZero = this.momentumGreaterThanZero;
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.momentumAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector256.Create(this.minusLr);
-                bool usesGradAvg = this.usesGradAvg;
-                bool usesMomentumBuffer = this.usesMomentumBuffer;
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector256<float> alphaAsFloat, bool centered, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, bool momentumGreaterThanZero, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr, bool usesGradAvg, bool usesMomentumBuffer)
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector256<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var squareAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref squareAvgRef, at);
-                var gradAvg = usesGradAvg ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
-                var momentumBuffer = usesMomentumBuffer ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                var gradAvg = TUsesGradAvg.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector256<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -381,11 +423,11 @@ namespace Kernels.Optimizers
                 squareAvg = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(oneMinusAlpha * g, g, squareAvg * alphaAsFloat);
                 // float avg;
                 global::System.Runtime.Intrinsics.Vector256<float> avg = default;
-                // if (centered)  (step-invariant: one branch per call)
-                if (centered)
+                // if (centered)  (step-invariant: decided once per call, not per element)
+                if (TCentered.Value)
                 {
                     // gradAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : MathF.FusedMultiplyAdd(weight - 1, g - gradAvg, g);
-                    gradAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weightMinusOne, g - gradAvg, g);
+                    gradAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weightMinusOne, g - gradAvg, g);
                     // avg = MathF.Sqrt(MathF.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg)) + (float)eps;
                     avg = global::System.Runtime.Intrinsics.Vector256.Sqrt(global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg)) + epsAsFloat;
                 }
@@ -394,8 +436,8 @@ namespace Kernels.Optimizers
                     // avg = MathF.Sqrt(squareAvg) + (float)eps;
                     avg = global::System.Runtime.Intrinsics.Vector256.Sqrt(squareAvg) + epsAsFloat;
                 }
-                // if (momentum > 0)  (step-invariant: one branch per call)
-                if (momentumGreaterThanZero)
+                // if (momentum > 0)  (step-invariant: decided once per call, not per element)
+                if (TMomentumGreaterThanZero.Value)
                 {
                     // momentumBuffer = momentumBuffer * (float)momentum + g / avg;
                     momentumBuffer = momentumBuffer * momentumAsFloat + g / avg;
@@ -409,55 +451,48 @@ namespace Kernels.Optimizers
                 }
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(squareAvg, ref squareAvgRef, at);
-                if (usesGradAvg) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gradAvg, ref gradAvgRef, at);
-                if (usesMomentumBuffer) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TUsesGradAvg.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gradAvg, ref gradAvgRef, at);
+                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length)
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.weightDecayAsFloat);
                 var oneMinusAlpha = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusAlpha);
                 var alphaAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.alphaAsFloat);
-                bool centered = this.centered;
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 var weight = global::System.Runtime.Intrinsics.Vector128.Create(this.weight);
                 var weightMinusOne = global::System.Runtime.Intrinsics.Vector128.Create(this.weightMinusOne);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.epsAsFloat);
-                bool momentumGreaterThanZero = this.momentumGreaterThanZero;
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.momentumAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector128.Create(this.minusLr);
-                bool usesGradAvg = this.usesGradAvg;
-                bool usesMomentumBuffer = this.usesMomentumBuffer;
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector128<float> alphaAsFloat, bool centered, bool absWeightLessThanHalf, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, bool momentumGreaterThanZero, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr, bool usesGradAvg, bool usesMomentumBuffer)
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector128<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var squareAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref squareAvgRef, at);
-                var gradAvg = usesGradAvg ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                var momentumBuffer = usesMomentumBuffer ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                var gradAvg = TUsesGradAvg.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector128<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -466,11 +501,11 @@ namespace Kernels.Optimizers
                 squareAvg = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(oneMinusAlpha * g, g, squareAvg * alphaAsFloat);
                 // float avg;
                 global::System.Runtime.Intrinsics.Vector128<float> avg = default;
-                // if (centered)  (step-invariant: one branch per call)
-                if (centered)
+                // if (centered)  (step-invariant: decided once per call, not per element)
+                if (TCentered.Value)
                 {
                     // gradAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : MathF.FusedMultiplyAdd(weight - 1, g - gradAvg, g);
-                    gradAvg = absWeightLessThanHalf ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weightMinusOne, g - gradAvg, g);
+                    gradAvg = TAbsWeightLessThanHalf.Value ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weightMinusOne, g - gradAvg, g);
                     // avg = MathF.Sqrt(MathF.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg)) + (float)eps;
                     avg = global::System.Runtime.Intrinsics.Vector128.Sqrt(global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg)) + epsAsFloat;
                 }
@@ -479,8 +514,8 @@ namespace Kernels.Optimizers
                     // avg = MathF.Sqrt(squareAvg) + (float)eps;
                     avg = global::System.Runtime.Intrinsics.Vector128.Sqrt(squareAvg) + epsAsFloat;
                 }
-                // if (momentum > 0)  (step-invariant: one branch per call)
-                if (momentumGreaterThanZero)
+                // if (momentum > 0)  (step-invariant: decided once per call, not per element)
+                if (TMomentumGreaterThanZero.Value)
                 {
                     // momentumBuffer = momentumBuffer * (float)momentum + g / avg;
                     momentumBuffer = momentumBuffer * momentumAsFloat + g / avg;
@@ -494,39 +529,32 @@ namespace Kernels.Optimizers
                 }
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(squareAvg, ref squareAvgRef, at);
-                if (usesGradAvg) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(gradAvg, ref gradAvgRef, at);
-                if (usesMomentumBuffer) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TUsesGradAvg.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(gradAvg, ref gradAvgRef, at);
+                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int i, int length)
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 float weightDecayAsFloat = this.weightDecayAsFloat;
                 float oneMinusAlpha = this.oneMinusAlpha;
                 float alphaAsFloat = this.alphaAsFloat;
-                bool centered = this.centered;
-                bool absWeightLessThanHalf = this.absWeightLessThanHalf;
                 float weight = this.weight;
                 float weightMinusOne = this.weightMinusOne;
                 float epsAsFloat = this.epsAsFloat;
-                bool momentumGreaterThanZero = this.momentumGreaterThanZero;
                 float momentumAsFloat = this.momentumAsFloat;
                 float minusLr = this.minusLr;
-                bool usesGradAvg = this.usesGradAvg;
-                bool usesMomentumBuffer = this.usesMomentumBuffer;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
                     float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
                     float squareAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref squareAvgRef, i);
-                    float gradAvg = usesGradAvg ? global::System.Runtime.CompilerServices.Unsafe.Add(ref gradAvgRef, i) : 0;
-                    float momentumBuffer = usesMomentumBuffer ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;
+                    float gradAvg = TUsesGradAvg.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref gradAvgRef, i) : 0;
+                    float momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;
                     // float g = maximize ? -grad : grad;
-                    float g = maximize ? -grad : grad;
-                    // if (weightDecay != 0)  (step-invariant: one branch per call)
-                    if (weightDecayIsNotZero)
+                    float g = TMaximize.Value ? -grad : grad;
+                    // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                    if (TWeightDecayIsNotZero.Value)
                     {
                         // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                         g = global::System.MathF.FusedMultiplyAdd(param, weightDecayAsFloat, g);
@@ -535,11 +563,11 @@ namespace Kernels.Optimizers
                     squareAvg = global::System.MathF.FusedMultiplyAdd(oneMinusAlpha * g, g, squareAvg * alphaAsFloat);
                     // float avg;
                     float avg = default;
-                    // if (centered)  (step-invariant: one branch per call)
-                    if (centered)
+                    // if (centered)  (step-invariant: decided once per call, not per element)
+                    if (TCentered.Value)
                     {
                         // gradAvg = Math.Abs(weight) < 0.5f ? MathF.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : MathF.FusedMultiplyAdd(weight - 1, g - gradAvg, g);
-                        gradAvg = absWeightLessThanHalf ? global::System.MathF.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : global::System.MathF.FusedMultiplyAdd(weightMinusOne, g - gradAvg, g);
+                        gradAvg = TAbsWeightLessThanHalf.Value ? global::System.MathF.FusedMultiplyAdd(weight, g - gradAvg, gradAvg) : global::System.MathF.FusedMultiplyAdd(weightMinusOne, g - gradAvg, g);
                         // avg = MathF.Sqrt(MathF.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg)) + (float)eps;
                         avg = global::System.MathF.Sqrt(global::System.MathF.FusedMultiplyAdd(-gradAvg, gradAvg, squareAvg)) + epsAsFloat;
                     }
@@ -548,8 +576,8 @@ namespace Kernels.Optimizers
                         // avg = MathF.Sqrt(squareAvg) + (float)eps;
                         avg = global::System.MathF.Sqrt(squareAvg) + epsAsFloat;
                     }
-                    // if (momentum > 0)  (step-invariant: one branch per call)
-                    if (momentumGreaterThanZero)
+                    // if (momentum > 0)  (step-invariant: decided once per call, not per element)
+                    if (TMomentumGreaterThanZero.Value)
                     {
                         // momentumBuffer = momentumBuffer * (float)momentum + g / avg;
                         momentumBuffer = momentumBuffer * momentumAsFloat + g / avg;
@@ -563,8 +591,8 @@ namespace Kernels.Optimizers
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i) = param;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref squareAvgRef, i) = squareAvg;
-                    if (usesGradAvg) global::System.Runtime.CompilerServices.Unsafe.Add(ref gradAvgRef, i) = gradAvg;
-                    if (usesMomentumBuffer) global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) = momentumBuffer;
+                    if (TUsesGradAvg.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref gradAvgRef, i) = gradAvg;
+                    if (TUsesMomentumBuffer.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) = momentumBuffer;
                 }
             }
         }

@@ -165,6 +165,14 @@ namespace Kernels.Optimizers
 
             public void Run(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> prev, global::System.Span<float> stepSize)
             {
+                if (this.maximize)
+                    Run<global::Kernels.True>(param, grad, prev, stepSize);
+                else
+                    Run<global::Kernels.False>(param, grad, prev, stepSize);
+            }
+
+            private void Run<TMaximize>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> prev, global::System.Span<float> stepSize) where TMaximize : struct, global::Kernels.IFlag
+            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
@@ -172,19 +180,18 @@ namespace Kernels.Optimizers
                 ref float stepSizeRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(stepSize);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length);
+                    i = Run512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length);
+                    i = Run256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length);
-                RunScalar(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, i, length);
+                    i = Run128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length);
+                RunScalar<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, int length)
+            private int Run512<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, int length) where TMaximize : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
                 var zero = global::System.Runtime.Intrinsics.Vector512.Create(this.zero);
                 var etaPlusAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.etaPlusAsFloat);
                 var etaMinusAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.etaMinusAsFloat);
@@ -195,26 +202,26 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block512(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block512(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block512(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, bool maximize, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusOne)
+            private static void Block512<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusOne) where TMaximize : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var prev = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref prevRef, at);
                 var stepSize = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref stepSizeRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector512<float> g = maximize ? -grad : grad;
+                global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
                 // float product = g * prev;
                 global::System.Runtime.Intrinsics.Vector512<float> product = g * prev;
                 // float factor = product > 0 ? (float)etaPlus : product < 0 ? (float)etaMinus : 1f;
@@ -235,10 +242,9 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, int length)
+            private int Run256<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, int length) where TMaximize : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
                 var zero = global::System.Runtime.Intrinsics.Vector256.Create(this.zero);
                 var etaPlusAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.etaPlusAsFloat);
                 var etaMinusAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.etaMinusAsFloat);
@@ -249,26 +255,26 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block256(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block256(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block256(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, bool maximize, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusOne)
+            private static void Block256<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusOne) where TMaximize : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var prev = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref prevRef, at);
                 var stepSize = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref stepSizeRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector256<float> g = maximize ? -grad : grad;
+                global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
                 // float product = g * prev;
                 global::System.Runtime.Intrinsics.Vector256<float> product = g * prev;
                 // float factor = product > 0 ? (float)etaPlus : product < 0 ? (float)etaMinus : 1f;
@@ -289,10 +295,9 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, int length)
+            private int Run128<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, int length) where TMaximize : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
                 var zero = global::System.Runtime.Intrinsics.Vector128.Create(this.zero);
                 var etaPlusAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.etaPlusAsFloat);
                 var etaMinusAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.etaMinusAsFloat);
@@ -303,26 +308,26 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block128(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block128(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block128(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, bool maximize, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusOne)
+            private static void Block128<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusOne) where TMaximize : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var prev = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref prevRef, at);
                 var stepSize = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref stepSizeRef, at);
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector128<float> g = maximize ? -grad : grad;
+                global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
                 // float product = g * prev;
                 global::System.Runtime.Intrinsics.Vector128<float> product = g * prev;
                 // float factor = product > 0 ? (float)etaPlus : product < 0 ? (float)etaMinus : 1f;
@@ -343,9 +348,8 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, int i, int length)
+            private void RunScalar<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag
             {
-                bool maximize = this.maximize;
                 float zero = this.zero;
                 float etaPlusAsFloat = this.etaPlusAsFloat;
                 float etaMinusAsFloat = this.etaMinusAsFloat;
@@ -360,7 +364,7 @@ namespace Kernels.Optimizers
                     float prev = global::System.Runtime.CompilerServices.Unsafe.Add(ref prevRef, i);
                     float stepSize = global::System.Runtime.CompilerServices.Unsafe.Add(ref stepSizeRef, i);
                     // float g = maximize ? -grad : grad;
-                    float g = maximize ? -grad : grad;
+                    float g = TMaximize.Value ? -grad : grad;
                     // float product = g * prev;
                     float product = g * prev;
                     // float factor = product > 0 ? (float)etaPlus : product < 0 ? (float)etaMinus : 1f;

@@ -161,67 +161,109 @@ namespace Kernels.Optimizers
 
             public void Run(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer)
             {
+                if (this.maximize)
+                    Run<global::Kernels.True>(param, grad, momentumBuffer);
+                else
+                    Run<global::Kernels.False>(param, grad, momentumBuffer);
+            }
+
+            private void Run<TMaximize>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag
+            {
+                if (this.weightDecayIsNotZero)
+                    Run<TMaximize, global::Kernels.True>(param, grad, momentumBuffer);
+                else
+                    Run<TMaximize, global::Kernels.False>(param, grad, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag
+            {
+                if (this.momentumIsNotZero)
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.True>(param, grad, momentumBuffer);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, global::Kernels.False>(param, grad, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag
+            {
+                if (this.stepIsOne)
+                    Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, global::Kernels.True>(param, grad, momentumBuffer);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, global::Kernels.False>(param, grad, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag
+            {
+                if (this.nesterov)
+                    Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, global::Kernels.True>(param, grad, momentumBuffer);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, global::Kernels.False>(param, grad, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag
+            {
+                if (this.usesMomentumBuffer)
+                    Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, global::Kernels.True>(param, grad, momentumBuffer);
+                else
+                    Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, global::Kernels.False>(param, grad, momentumBuffer);
+            }
+
+            private void Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref float momentumBufferRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(momentumBuffer);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512(ref paramRef, ref gradRef, ref momentumBufferRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256(ref paramRef, ref gradRef, ref momentumBufferRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128(ref paramRef, ref gradRef, ref momentumBufferRef, length);
-                RunScalar(ref paramRef, ref gradRef, ref momentumBufferRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length)
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.weightDecayAsFloat);
-                bool momentumIsNotZero = this.momentumIsNotZero;
-                bool stepIsOne = this.stepIsOne;
                 var oneMinusDampening = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusDampening);
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.momentumAsFloat);
-                bool nesterov = this.nesterov;
                 var minusLr = global::System.Runtime.Intrinsics.Vector512.Create(this.minusLr);
-                bool usesMomentumBuffer = this.usesMomentumBuffer;
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
-                    Block512(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
-                    Block512(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
-                    Block512(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, bool momentumIsNotZero, bool stepIsOne, global::System.Runtime.Intrinsics.Vector512<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, bool nesterov, global::System.Runtime.Intrinsics.Vector512<float> minusLr, bool usesMomentumBuffer)
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
-                var momentumBuffer = usesMomentumBuffer ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector512<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(param, weightDecayAsFloat, g);
                 }
-                // if (momentum != 0)  (step-invariant: one branch per call)
-                if (momentumIsNotZero)
+                // if (momentum != 0)  (step-invariant: decided once per call, not per element)
+                if (TMomentumIsNotZero.Value)
                 {
-                    // if (step == 1)  (step-invariant: one branch per call)
-                    if (stepIsOne)
+                    // if (step == 1)  (step-invariant: decided once per call, not per element)
+                    if (TStepIsOne.Value)
                     {
                         // momentumBuffer = g;
                         momentumBuffer = g;
@@ -232,61 +274,55 @@ namespace Kernels.Optimizers
                         momentumBuffer = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(g, oneMinusDampening, momentumBuffer * momentumAsFloat);
                     }
                     // g = nesterov ? MathF.FusedMultiplyAdd(momentumBuffer, (float)momentum, g) : momentumBuffer;
-                    g = nesterov ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(momentumBuffer, momentumAsFloat, g) : momentumBuffer;
+                    g = TNesterov.Value ? global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(momentumBuffer, momentumAsFloat, g) : momentumBuffer;
                 }
                 // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(g, minusLr, param);
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(param, ref paramRef, at);
-                if (usesMomentumBuffer) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length)
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.weightDecayAsFloat);
-                bool momentumIsNotZero = this.momentumIsNotZero;
-                bool stepIsOne = this.stepIsOne;
                 var oneMinusDampening = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusDampening);
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.momentumAsFloat);
-                bool nesterov = this.nesterov;
                 var minusLr = global::System.Runtime.Intrinsics.Vector256.Create(this.minusLr);
-                bool usesMomentumBuffer = this.usesMomentumBuffer;
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
-                    Block256(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
-                    Block256(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
-                    Block256(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, bool momentumIsNotZero, bool stepIsOne, global::System.Runtime.Intrinsics.Vector256<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, bool nesterov, global::System.Runtime.Intrinsics.Vector256<float> minusLr, bool usesMomentumBuffer)
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
-                var momentumBuffer = usesMomentumBuffer ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector256<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(param, weightDecayAsFloat, g);
                 }
-                // if (momentum != 0)  (step-invariant: one branch per call)
-                if (momentumIsNotZero)
+                // if (momentum != 0)  (step-invariant: decided once per call, not per element)
+                if (TMomentumIsNotZero.Value)
                 {
-                    // if (step == 1)  (step-invariant: one branch per call)
-                    if (stepIsOne)
+                    // if (step == 1)  (step-invariant: decided once per call, not per element)
+                    if (TStepIsOne.Value)
                     {
                         // momentumBuffer = g;
                         momentumBuffer = g;
@@ -297,61 +333,55 @@ namespace Kernels.Optimizers
                         momentumBuffer = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(g, oneMinusDampening, momentumBuffer * momentumAsFloat);
                     }
                     // g = nesterov ? MathF.FusedMultiplyAdd(momentumBuffer, (float)momentum, g) : momentumBuffer;
-                    g = nesterov ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(momentumBuffer, momentumAsFloat, g) : momentumBuffer;
+                    g = TNesterov.Value ? global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(momentumBuffer, momentumAsFloat, g) : momentumBuffer;
                 }
                 // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(g, minusLr, param);
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(param, ref paramRef, at);
-                if (usesMomentumBuffer) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length)
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.weightDecayAsFloat);
-                bool momentumIsNotZero = this.momentumIsNotZero;
-                bool stepIsOne = this.stepIsOne;
                 var oneMinusDampening = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusDampening);
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.momentumAsFloat);
-                bool nesterov = this.nesterov;
                 var minusLr = global::System.Runtime.Intrinsics.Vector128.Create(this.minusLr);
-                bool usesMomentumBuffer = this.usesMomentumBuffer;
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
-                    Block128(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
-                    Block128(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
-                    Block128(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, bool maximize, bool weightDecayIsNotZero, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, bool momentumIsNotZero, bool stepIsOne, global::System.Runtime.Intrinsics.Vector128<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, bool nesterov, global::System.Runtime.Intrinsics.Vector128<float> minusLr, bool usesMomentumBuffer)
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
-                var momentumBuffer = usesMomentumBuffer ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 // float g = maximize ? -grad : grad;
-                global::System.Runtime.Intrinsics.Vector128<float> g = maximize ? -grad : grad;
-                // if (weightDecay != 0)  (step-invariant: one branch per call)
-                if (weightDecayIsNotZero)
+                global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
+                // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                if (TWeightDecayIsNotZero.Value)
                 {
                     // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                     g = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(param, weightDecayAsFloat, g);
                 }
-                // if (momentum != 0)  (step-invariant: one branch per call)
-                if (momentumIsNotZero)
+                // if (momentum != 0)  (step-invariant: decided once per call, not per element)
+                if (TMomentumIsNotZero.Value)
                 {
-                    // if (step == 1)  (step-invariant: one branch per call)
-                    if (stepIsOne)
+                    // if (step == 1)  (step-invariant: decided once per call, not per element)
+                    if (TStepIsOne.Value)
                     {
                         // momentumBuffer = g;
                         momentumBuffer = g;
@@ -362,45 +392,39 @@ namespace Kernels.Optimizers
                         momentumBuffer = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(g, oneMinusDampening, momentumBuffer * momentumAsFloat);
                     }
                     // g = nesterov ? MathF.FusedMultiplyAdd(momentumBuffer, (float)momentum, g) : momentumBuffer;
-                    g = nesterov ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(momentumBuffer, momentumAsFloat, g) : momentumBuffer;
+                    g = TNesterov.Value ? global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(momentumBuffer, momentumAsFloat, g) : momentumBuffer;
                 }
                 // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(g, minusLr, param);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(param, ref paramRef, at);
-                if (usesMomentumBuffer) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int i, int length)
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
             {
-                bool maximize = this.maximize;
-                bool weightDecayIsNotZero = this.weightDecayIsNotZero;
                 float weightDecayAsFloat = this.weightDecayAsFloat;
-                bool momentumIsNotZero = this.momentumIsNotZero;
-                bool stepIsOne = this.stepIsOne;
                 float oneMinusDampening = this.oneMinusDampening;
                 float momentumAsFloat = this.momentumAsFloat;
-                bool nesterov = this.nesterov;
                 float minusLr = this.minusLr;
-                bool usesMomentumBuffer = this.usesMomentumBuffer;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
                     float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
-                    float momentumBuffer = usesMomentumBuffer ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;
+                    float momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;
                     // float g = maximize ? -grad : grad;
-                    float g = maximize ? -grad : grad;
-                    // if (weightDecay != 0)  (step-invariant: one branch per call)
-                    if (weightDecayIsNotZero)
+                    float g = TMaximize.Value ? -grad : grad;
+                    // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
+                    if (TWeightDecayIsNotZero.Value)
                     {
                         // g = MathF.FusedMultiplyAdd(param, (float)weightDecay, g);
                         g = global::System.MathF.FusedMultiplyAdd(param, weightDecayAsFloat, g);
                     }
-                    // if (momentum != 0)  (step-invariant: one branch per call)
-                    if (momentumIsNotZero)
+                    // if (momentum != 0)  (step-invariant: decided once per call, not per element)
+                    if (TMomentumIsNotZero.Value)
                     {
-                        // if (step == 1)  (step-invariant: one branch per call)
-                        if (stepIsOne)
+                        // if (step == 1)  (step-invariant: decided once per call, not per element)
+                        if (TStepIsOne.Value)
                         {
                             // momentumBuffer = g;
                             momentumBuffer = g;
@@ -411,12 +435,12 @@ namespace Kernels.Optimizers
                             momentumBuffer = global::System.MathF.FusedMultiplyAdd(g, oneMinusDampening, momentumBuffer * momentumAsFloat);
                         }
                         // g = nesterov ? MathF.FusedMultiplyAdd(momentumBuffer, (float)momentum, g) : momentumBuffer;
-                        g = nesterov ? global::System.MathF.FusedMultiplyAdd(momentumBuffer, momentumAsFloat, g) : momentumBuffer;
+                        g = TNesterov.Value ? global::System.MathF.FusedMultiplyAdd(momentumBuffer, momentumAsFloat, g) : momentumBuffer;
                     }
                     // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                     param = global::System.MathF.FusedMultiplyAdd(g, minusLr, param);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i) = param;
-                    if (usesMomentumBuffer) global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) = momentumBuffer;
+                    if (TUsesMomentumBuffer.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) = momentumBuffer;
                 }
             }
         }
