@@ -136,6 +136,9 @@ internal sealed class RuleLowerer
     {
         if (_guards.TryGetValue(buffer, out string? existing))
             return existing;
+        // Touched exactly when one hoisted condition holds (`if (amsgrad)`): that condition is the guard.
+        if (paths.Count == 1 && paths[0].Count == 1 && paths[0].Single() is (string condition, true))
+            return _guards[buffer] = condition;
         List<string> terms = paths.Select(p => PathText(p.OrderBy(c => c.Condition, System.StringComparer.Ordinal))).ToList();
         string expression = string.Join(" || ", terms.Select(t => terms.Count > 1 && t.Contains("&&") ? "(" + t + ")" : t));
         string name = _names.ClaimName("uses" + char.ToUpperInvariant(buffer.TrimStart('@')[0]) + buffer.TrimStart('@').Substring(1));

@@ -40,7 +40,6 @@ namespace Kernels.Optimizers
             float biasCorrection2SqrtAsFloat = (float)biasCorrection2Sqrt;
             float epsAsFloat = (float)eps;
             float minusLrOverBiasCorrection1 = (float)(-lr / biasCorrection1);
-            bool usesMaxExpAvgSq = amsgrad;
 
             // Argument checks, before any element is written.
             int length = param.Length;
@@ -50,7 +49,7 @@ namespace Kernels.Optimizers
                 throw new global::System.ArgumentException($"'expAvg' has {expAvg.Length} elements but 'param' has {length}; every per-element span of a step must have the same length.", nameof(expAvg));
             if (expAvgSq.Length != length)
                 throw new global::System.ArgumentException($"'expAvgSq' has {expAvgSq.Length} elements but 'param' has {length}; every per-element span of a step must have the same length.", nameof(expAvgSq));
-            if (usesMaxExpAvgSq && maxExpAvgSq.Length != length)
+            if (amsgrad && maxExpAvgSq.Length != length)
                 throw new global::System.ArgumentException($"'maxExpAvgSq' has {maxExpAvgSq.Length} elements but 'param' has {length}; every per-element span of a step must have the same length.", nameof(maxExpAvgSq));
             if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)grad))
                 throw new global::System.ArgumentException("'grad' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(grad));
@@ -58,25 +57,25 @@ namespace Kernels.Optimizers
                 throw new global::System.ArgumentException("'expAvg' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(expAvg));
             if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)expAvgSq))
                 throw new global::System.ArgumentException("'expAvgSq' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(expAvgSq));
-            if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)maxExpAvgSq))
+            if (amsgrad && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)maxExpAvgSq))
                 throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(maxExpAvgSq));
             if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)expAvg))
                 throw new global::System.ArgumentException("'expAvg' overlaps 'grad'; a span the step writes must not share memory with another per-element span.", nameof(expAvg));
             if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)expAvgSq))
                 throw new global::System.ArgumentException("'expAvgSq' overlaps 'grad'; a span the step writes must not share memory with another per-element span.", nameof(expAvgSq));
-            if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)maxExpAvgSq))
+            if (amsgrad && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)maxExpAvgSq))
                 throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'grad'; a span the step writes must not share memory with another per-element span.", nameof(maxExpAvgSq));
             if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvg, (global::System.ReadOnlySpan<float>)expAvgSq))
                 throw new global::System.ArgumentException("'expAvgSq' overlaps 'expAvg'; a span the step writes must not share memory with another per-element span.", nameof(expAvgSq));
-            if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvg, (global::System.ReadOnlySpan<float>)maxExpAvgSq))
+            if (amsgrad && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvg, (global::System.ReadOnlySpan<float>)maxExpAvgSq))
                 throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'expAvg'; a span the step writes must not share memory with another per-element span.", nameof(maxExpAvgSq));
-            if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvgSq, (global::System.ReadOnlySpan<float>)maxExpAvgSq))
+            if (amsgrad && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvgSq, (global::System.ReadOnlySpan<float>)maxExpAvgSq))
                 throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'expAvgSq'; a span the step writes must not share memory with another per-element span.", nameof(maxExpAvgSq));
 
             // Buffers this configuration does not use are never touched.
-            if (!usesMaxExpAvgSq) maxExpAvgSq = default;
+            if (!amsgrad) maxExpAvgSq = default;
 
-            var kernel = new StepKernel(maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
+            var kernel = new StepKernel(maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
             int threads = options.ThreadCountFor(length, StepKernel.ChunkAlignment);
             if (threads <= 1)
                 kernel.Run(param, grad, expAvg, expAvgSq, maxExpAvgSq);
@@ -120,7 +119,6 @@ namespace Kernels.Optimizers
             float biasCorrection2SqrtAsFloat = (float)biasCorrection2Sqrt;
             float epsAsFloat = (float)eps;
             float minusLrOverBiasCorrection1 = (float)(-lr / biasCorrection1);
-            bool usesMaxExpAvgSq = amsgrad;
 
             // Argument checks, before any element of any tensor is written.
             int count = param.Length;
@@ -130,7 +128,7 @@ namespace Kernels.Optimizers
                 throw new global::System.ArgumentException($"'expAvg' holds {expAvg.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(expAvg));
             if (expAvgSq.Length != count)
                 throw new global::System.ArgumentException($"'expAvgSq' holds {expAvgSq.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(expAvgSq));
-            if (usesMaxExpAvgSq && maxExpAvgSq.Length != count)
+            if (amsgrad && maxExpAvgSq.Length != count)
                 throw new global::System.ArgumentException($"'maxExpAvgSq' holds {maxExpAvgSq.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(maxExpAvgSq));
             for (int tensor = 0; tensor < count; tensor++)
             {
@@ -141,7 +139,7 @@ namespace Kernels.Optimizers
                     throw new global::System.ArgumentException($"'expAvg[{tensor}]' has {expAvg[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(expAvg));
                 if (expAvgSq[tensor].Length != length)
                     throw new global::System.ArgumentException($"'expAvgSq[{tensor}]' has {expAvgSq[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(expAvgSq));
-                if (usesMaxExpAvgSq && maxExpAvgSq[tensor].Length != length)
+                if (amsgrad && maxExpAvgSq[tensor].Length != length)
                     throw new global::System.ArgumentException($"'maxExpAvgSq[{tensor}]' has {maxExpAvgSq[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(maxExpAvgSq));
                 if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)grad[tensor].Span))
                     throw new global::System.ArgumentException("'grad' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(grad));
@@ -149,26 +147,26 @@ namespace Kernels.Optimizers
                     throw new global::System.ArgumentException("'expAvg' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvg));
                 if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)expAvgSq[tensor].Span))
                     throw new global::System.ArgumentException("'expAvgSq' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvgSq));
-                if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
+                if (amsgrad && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
                     throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(maxExpAvgSq));
                 if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)expAvg[tensor].Span))
                     throw new global::System.ArgumentException("'expAvg' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvg));
                 if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)expAvgSq[tensor].Span))
                     throw new global::System.ArgumentException("'expAvgSq' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvgSq));
-                if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
+                if (amsgrad && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
                     throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(maxExpAvgSq));
                 if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvg[tensor].Span, (global::System.ReadOnlySpan<float>)expAvgSq[tensor].Span))
                     throw new global::System.ArgumentException("'expAvgSq' overlaps 'expAvg'; a buffer the step writes must not share memory with another per-element buffer.", nameof(expAvgSq));
-                if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvg[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
+                if (amsgrad && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvg[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
                     throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'expAvg'; a buffer the step writes must not share memory with another per-element buffer.", nameof(maxExpAvgSq));
-                if (usesMaxExpAvgSq && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvgSq[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
+                if (amsgrad && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)expAvgSq[tensor].Span, (global::System.ReadOnlySpan<float>)maxExpAvgSq[tensor].Span))
                     throw new global::System.ArgumentException("'maxExpAvgSq' overlaps 'expAvgSq'; a buffer the step writes must not share memory with another per-element buffer.", nameof(maxExpAvgSq));
             }
 
             // Buffers this configuration does not use are never touched.
-            if (!usesMaxExpAvgSq) maxExpAvgSq = default;
+            if (!amsgrad) maxExpAvgSq = default;
 
-            var kernel = new StepKernel(maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, usesMaxExpAvgSq);
+            var kernel = new StepKernel(maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
             long total = global::Kernels.MultiTensorStep.TotalLength(global::Kernels.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), StepKernel.ChunkAlignment);
             if (threads <= 1)
@@ -199,9 +197,8 @@ namespace Kernels.Optimizers
             private readonly float biasCorrection2SqrtAsFloat;
             private readonly float epsAsFloat;
             private readonly float minusLrOverBiasCorrection1;
-            private readonly bool usesMaxExpAvgSq;
 
-            public StepKernel(bool maximize, bool weightDecayIsNotZero, float oneMinusLrTimesWeightDecay, bool absWeightLessThanHalf, float weight, float weightMinusOne, float oneMinusBeta2, float beta2AsFloat, bool amsgrad, float biasCorrection2SqrtAsFloat, float epsAsFloat, float minusLrOverBiasCorrection1, bool usesMaxExpAvgSq)
+            public StepKernel(bool maximize, bool weightDecayIsNotZero, float oneMinusLrTimesWeightDecay, bool absWeightLessThanHalf, float weight, float weightMinusOne, float oneMinusBeta2, float beta2AsFloat, bool amsgrad, float biasCorrection2SqrtAsFloat, float epsAsFloat, float minusLrOverBiasCorrection1)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -215,7 +212,6 @@ namespace Kernels.Optimizers
                 this.biasCorrection2SqrtAsFloat = biasCorrection2SqrtAsFloat;
                 this.epsAsFloat = epsAsFloat;
                 this.minusLrOverBiasCorrection1 = minusLrOverBiasCorrection1;
-                this.usesMaxExpAvgSq = usesMaxExpAvgSq;
             }
 
             public void Execute(in global::Kernels.PinnedBuffers<float> buffers, int start, int length) =>
@@ -255,14 +251,6 @@ namespace Kernels.Optimizers
 
             private void Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq, global::System.Span<float> maxExpAvgSq) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag
             {
-                if (this.usesMaxExpAvgSq)
-                    Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, global::Kernels.True>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
-                else
-                    Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, global::Kernels.False>(param, grad, expAvg, expAvgSq, maxExpAvgSq);
-            }
-
-            private void Run<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> expAvg, global::System.Span<float> expAvgSq, global::System.Span<float> maxExpAvgSq) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
-            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
@@ -271,16 +259,16 @@ namespace Kernels.Optimizers
                 ref float maxExpAvgSqRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(maxExpAvgSq);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
-                RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusLrTimesWeightDecay);
@@ -294,25 +282,25 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgSqRef, at);
-                var maxExpAvgSq = TUsesMaxExpAvgSq.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                var maxExpAvgSq = TAmsgrad.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
                 // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -345,11 +333,11 @@ namespace Kernels.Optimizers
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(expAvg, ref expAvgRef, at);
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(expAvgSq, ref expAvgSqRef, at);
-                if (TUsesMaxExpAvgSq.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
+                if (TAmsgrad.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusLrTimesWeightDecay);
@@ -363,25 +351,25 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgSqRef, at);
-                var maxExpAvgSq = TUsesMaxExpAvgSq.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                var maxExpAvgSq = TAmsgrad.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
                 // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -414,11 +402,11 @@ namespace Kernels.Optimizers
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(expAvg, ref expAvgRef, at);
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(expAvgSq, ref expAvgSqRef, at);
-                if (TUsesMaxExpAvgSq.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
+                if (TAmsgrad.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusLrTimesWeightDecay);
@@ -432,25 +420,25 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var expAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgSqRef, at);
-                var maxExpAvgSq = TUsesMaxExpAvgSq.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                var maxExpAvgSq = TAmsgrad.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
                 // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -483,11 +471,11 @@ namespace Kernels.Optimizers
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(expAvg, ref expAvgRef, at);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(expAvgSq, ref expAvgSqRef, at);
-                if (TUsesMaxExpAvgSq.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
+                if (TAmsgrad.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(maxExpAvgSq, ref maxExpAvgSqRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad, TUsesMaxExpAvgSq>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag where TUsesMaxExpAvgSq : struct, global::Kernels.IFlag
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TAmsgrad : struct, global::Kernels.IFlag
             {
                 float oneMinusLrTimesWeightDecay = this.oneMinusLrTimesWeightDecay;
                 float weight = this.weight;
@@ -503,7 +491,7 @@ namespace Kernels.Optimizers
                     float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
                     float expAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i);
                     float expAvgSq = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgSqRef, i);
-                    float maxExpAvgSq = TUsesMaxExpAvgSq.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref maxExpAvgSqRef, i) : 0;
+                    float maxExpAvgSq = TAmsgrad.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref maxExpAvgSqRef, i) : 0;
                     // float g = maximize ? -grad : grad;
                     float g = TMaximize.Value ? -grad : grad;
                     // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -536,7 +524,7 @@ namespace Kernels.Optimizers
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i) = param;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i) = expAvg;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgSqRef, i) = expAvgSq;
-                    if (TUsesMaxExpAvgSq.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref maxExpAvgSqRef, i) = maxExpAvgSq;
+                    if (TAmsgrad.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref maxExpAvgSqRef, i) = maxExpAvgSq;
                 }
             }
         }

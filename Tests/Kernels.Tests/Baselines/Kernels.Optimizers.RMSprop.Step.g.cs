@@ -38,8 +38,6 @@ namespace Kernels.Optimizers
             bool momentumGreaterThanZero = momentum > 0;
             float momentumAsFloat = (float)momentum;
             float minusLr = (float)(-lr);
-            bool usesGradAvg = centered;
-            bool usesMomentumBuffer = momentumGreaterThanZero;
 
             // Argument checks, before any element is written.
             int length = param.Length;
@@ -47,36 +45,36 @@ namespace Kernels.Optimizers
                 throw new global::System.ArgumentException($"'grad' has {grad.Length} elements but 'param' has {length}; every per-element span of a step must have the same length.", nameof(grad));
             if (squareAvg.Length != length)
                 throw new global::System.ArgumentException($"'squareAvg' has {squareAvg.Length} elements but 'param' has {length}; every per-element span of a step must have the same length.", nameof(squareAvg));
-            if (usesGradAvg && gradAvg.Length != length)
+            if (centered && gradAvg.Length != length)
                 throw new global::System.ArgumentException($"'gradAvg' has {gradAvg.Length} elements but 'param' has {length}; every per-element span of a step must have the same length.", nameof(gradAvg));
-            if (usesMomentumBuffer && momentumBuffer.Length != length)
+            if (momentumGreaterThanZero && momentumBuffer.Length != length)
                 throw new global::System.ArgumentException($"'momentumBuffer' has {momentumBuffer.Length} elements but 'param' has {length}; every per-element span of a step must have the same length.", nameof(momentumBuffer));
             if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)grad))
                 throw new global::System.ArgumentException("'grad' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(grad));
             if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)squareAvg))
                 throw new global::System.ArgumentException("'squareAvg' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(squareAvg));
-            if (usesGradAvg && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)gradAvg))
+            if (centered && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)gradAvg))
                 throw new global::System.ArgumentException("'gradAvg' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(gradAvg));
-            if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)momentumBuffer))
+            if (momentumGreaterThanZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)momentumBuffer))
                 throw new global::System.ArgumentException("'momentumBuffer' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(momentumBuffer));
             if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)squareAvg))
                 throw new global::System.ArgumentException("'squareAvg' overlaps 'grad'; a span the step writes must not share memory with another per-element span.", nameof(squareAvg));
-            if (usesGradAvg && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)gradAvg))
+            if (centered && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)gradAvg))
                 throw new global::System.ArgumentException("'gradAvg' overlaps 'grad'; a span the step writes must not share memory with another per-element span.", nameof(gradAvg));
-            if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)momentumBuffer))
+            if (momentumGreaterThanZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)momentumBuffer))
                 throw new global::System.ArgumentException("'momentumBuffer' overlaps 'grad'; a span the step writes must not share memory with another per-element span.", nameof(momentumBuffer));
-            if (usesGradAvg && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)squareAvg, (global::System.ReadOnlySpan<float>)gradAvg))
+            if (centered && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)squareAvg, (global::System.ReadOnlySpan<float>)gradAvg))
                 throw new global::System.ArgumentException("'gradAvg' overlaps 'squareAvg'; a span the step writes must not share memory with another per-element span.", nameof(gradAvg));
-            if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)squareAvg, (global::System.ReadOnlySpan<float>)momentumBuffer))
+            if (momentumGreaterThanZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)squareAvg, (global::System.ReadOnlySpan<float>)momentumBuffer))
                 throw new global::System.ArgumentException("'momentumBuffer' overlaps 'squareAvg'; a span the step writes must not share memory with another per-element span.", nameof(momentumBuffer));
-            if (usesGradAvg && usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)gradAvg, (global::System.ReadOnlySpan<float>)momentumBuffer))
+            if (centered && momentumGreaterThanZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)gradAvg, (global::System.ReadOnlySpan<float>)momentumBuffer))
                 throw new global::System.ArgumentException("'momentumBuffer' overlaps 'gradAvg'; a span the step writes must not share memory with another per-element span.", nameof(momentumBuffer));
 
             // Buffers this configuration does not use are never touched.
-            if (!usesGradAvg) gradAvg = default;
-            if (!usesMomentumBuffer) momentumBuffer = default;
+            if (!centered) gradAvg = default;
+            if (!momentumGreaterThanZero) momentumBuffer = default;
 
-            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
+            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr);
             int threads = options.ThreadCountFor(length, StepKernel.ChunkAlignment);
             if (threads <= 1)
                 kernel.Run(param, grad, squareAvg, gradAvg, momentumBuffer);
@@ -118,8 +116,6 @@ namespace Kernels.Optimizers
             bool momentumGreaterThanZero = momentum > 0;
             float momentumAsFloat = (float)momentum;
             float minusLr = (float)(-lr);
-            bool usesGradAvg = centered;
-            bool usesMomentumBuffer = momentumGreaterThanZero;
 
             // Argument checks, before any element of any tensor is written.
             int count = param.Length;
@@ -127,9 +123,9 @@ namespace Kernels.Optimizers
                 throw new global::System.ArgumentException($"'grad' holds {grad.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(grad));
             if (squareAvg.Length != count)
                 throw new global::System.ArgumentException($"'squareAvg' holds {squareAvg.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(squareAvg));
-            if (usesGradAvg && gradAvg.Length != count)
+            if (centered && gradAvg.Length != count)
                 throw new global::System.ArgumentException($"'gradAvg' holds {gradAvg.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(gradAvg));
-            if (usesMomentumBuffer && momentumBuffer.Length != count)
+            if (momentumGreaterThanZero && momentumBuffer.Length != count)
                 throw new global::System.ArgumentException($"'momentumBuffer' holds {momentumBuffer.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(momentumBuffer));
             for (int tensor = 0; tensor < count; tensor++)
             {
@@ -138,37 +134,37 @@ namespace Kernels.Optimizers
                     throw new global::System.ArgumentException($"'grad[{tensor}]' has {grad[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(grad));
                 if (squareAvg[tensor].Length != length)
                     throw new global::System.ArgumentException($"'squareAvg[{tensor}]' has {squareAvg[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(squareAvg));
-                if (usesGradAvg && gradAvg[tensor].Length != length)
+                if (centered && gradAvg[tensor].Length != length)
                     throw new global::System.ArgumentException($"'gradAvg[{tensor}]' has {gradAvg[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(gradAvg));
-                if (usesMomentumBuffer && momentumBuffer[tensor].Length != length)
+                if (momentumGreaterThanZero && momentumBuffer[tensor].Length != length)
                     throw new global::System.ArgumentException($"'momentumBuffer[{tensor}]' has {momentumBuffer[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(momentumBuffer));
                 if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)grad[tensor].Span))
                     throw new global::System.ArgumentException("'grad' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(grad));
                 if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)squareAvg[tensor].Span))
                     throw new global::System.ArgumentException("'squareAvg' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(squareAvg));
-                if (usesGradAvg && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)gradAvg[tensor].Span))
+                if (centered && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)gradAvg[tensor].Span))
                     throw new global::System.ArgumentException("'gradAvg' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(gradAvg));
-                if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
+                if (momentumGreaterThanZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
                     throw new global::System.ArgumentException("'momentumBuffer' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(momentumBuffer));
                 if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)squareAvg[tensor].Span))
                     throw new global::System.ArgumentException("'squareAvg' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(squareAvg));
-                if (usesGradAvg && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)gradAvg[tensor].Span))
+                if (centered && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)gradAvg[tensor].Span))
                     throw new global::System.ArgumentException("'gradAvg' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(gradAvg));
-                if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
+                if (momentumGreaterThanZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
                     throw new global::System.ArgumentException("'momentumBuffer' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(momentumBuffer));
-                if (usesGradAvg && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)squareAvg[tensor].Span, (global::System.ReadOnlySpan<float>)gradAvg[tensor].Span))
+                if (centered && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)squareAvg[tensor].Span, (global::System.ReadOnlySpan<float>)gradAvg[tensor].Span))
                     throw new global::System.ArgumentException("'gradAvg' overlaps 'squareAvg'; a buffer the step writes must not share memory with another per-element buffer.", nameof(gradAvg));
-                if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)squareAvg[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
+                if (momentumGreaterThanZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)squareAvg[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
                     throw new global::System.ArgumentException("'momentumBuffer' overlaps 'squareAvg'; a buffer the step writes must not share memory with another per-element buffer.", nameof(momentumBuffer));
-                if (usesGradAvg && usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)gradAvg[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
+                if (centered && momentumGreaterThanZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)gradAvg[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
                     throw new global::System.ArgumentException("'momentumBuffer' overlaps 'gradAvg'; a buffer the step writes must not share memory with another per-element buffer.", nameof(momentumBuffer));
             }
 
             // Buffers this configuration does not use are never touched.
-            if (!usesGradAvg) gradAvg = default;
-            if (!usesMomentumBuffer) momentumBuffer = default;
+            if (!centered) gradAvg = default;
+            if (!momentumGreaterThanZero) momentumBuffer = default;
 
-            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, usesGradAvg, usesMomentumBuffer);
+            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr);
             long total = global::Kernels.MultiTensorStep.TotalLength(global::Kernels.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), StepKernel.ChunkAlignment);
             if (threads <= 1)
@@ -200,10 +196,8 @@ namespace Kernels.Optimizers
             private readonly bool momentumGreaterThanZero;
             private readonly float momentumAsFloat;
             private readonly float minusLr;
-            private readonly bool usesGradAvg;
-            private readonly bool usesMomentumBuffer;
 
-            public StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusAlpha, float alphaAsFloat, bool centered, bool absWeightLessThanHalf, float weight, float weightMinusOne, float epsAsFloat, bool momentumGreaterThanZero, float momentumAsFloat, float minusLr, bool usesGradAvg, bool usesMomentumBuffer)
+            public StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusAlpha, float alphaAsFloat, bool centered, bool absWeightLessThanHalf, float weight, float weightMinusOne, float epsAsFloat, bool momentumGreaterThanZero, float momentumAsFloat, float minusLr)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -218,8 +212,6 @@ namespace Kernels.Optimizers
                 this.momentumGreaterThanZero = momentumGreaterThanZero;
                 this.momentumAsFloat = momentumAsFloat;
                 this.minusLr = minusLr;
-                this.usesGradAvg = usesGradAvg;
-                this.usesMomentumBuffer = usesMomentumBuffer;
             }
 
             public void Execute(in global::Kernels.PinnedBuffers<float> buffers, int start, int length) =>
@@ -267,22 +259,6 @@ namespace Kernels.Optimizers
 
             private void Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag
             {
-                if (this.usesGradAvg)
-                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, global::Kernels.True>(param, grad, squareAvg, gradAvg, momentumBuffer);
-                else
-                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, global::Kernels.False>(param, grad, squareAvg, gradAvg, momentumBuffer);
-            }
-
-            private void Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag
-            {
-                if (this.usesMomentumBuffer)
-                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, global::Kernels.True>(param, grad, squareAvg, gradAvg, momentumBuffer);
-                else
-                    Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, global::Kernels.False>(param, grad, squareAvg, gradAvg, momentumBuffer);
-            }
-
-            private void Run<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> squareAvg, global::System.Span<float> gradAvg, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
-            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
@@ -291,16 +267,16 @@ namespace Kernels.Optimizers
                 ref float momentumBufferRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(momentumBuffer);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
-                RunScalar<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.weightDecayAsFloat);
@@ -314,25 +290,25 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector512<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector512<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
                 var squareAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref squareAvgRef, at);
-                var gradAvg = TUsesGradAvg.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                var gradAvg = TCentered.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                var momentumBuffer = TMomentumGreaterThanZero.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
                 // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -373,12 +349,12 @@ namespace Kernels.Optimizers
                 }
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(squareAvg, ref squareAvgRef, at);
-                if (TUsesGradAvg.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gradAvg, ref gradAvgRef, at);
-                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TCentered.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gradAvg, ref gradAvgRef, at);
+                if (TMomentumGreaterThanZero.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.weightDecayAsFloat);
@@ -392,25 +368,25 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector256<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector256<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
                 var squareAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref squareAvgRef, at);
-                var gradAvg = TUsesGradAvg.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
-                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                var gradAvg = TCentered.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                var momentumBuffer = TMomentumGreaterThanZero.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
                 // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -451,12 +427,12 @@ namespace Kernels.Optimizers
                 }
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(squareAvg, ref squareAvgRef, at);
-                if (TUsesGradAvg.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gradAvg, ref gradAvgRef, at);
-                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TCentered.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gradAvg, ref gradAvgRef, at);
+                if (TMomentumGreaterThanZero.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.weightDecayAsFloat);
@@ -470,25 +446,25 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector128<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector128<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
                 var squareAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref squareAvgRef, at);
-                var gradAvg = TUsesGradAvg.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                var gradAvg = TCentered.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                var momentumBuffer = TMomentumGreaterThanZero.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
                 // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -529,12 +505,12 @@ namespace Kernels.Optimizers
                 }
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(param, ref paramRef, at);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(squareAvg, ref squareAvgRef, at);
-                if (TUsesGradAvg.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(gradAvg, ref gradAvgRef, at);
-                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TCentered.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(gradAvg, ref gradAvgRef, at);
+                if (TMomentumGreaterThanZero.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero, TUsesGradAvg, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag where TUsesGradAvg : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TCentered : struct, global::Kernels.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.IFlag
             {
                 float weightDecayAsFloat = this.weightDecayAsFloat;
                 float oneMinusAlpha = this.oneMinusAlpha;
@@ -549,8 +525,8 @@ namespace Kernels.Optimizers
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
                     float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
                     float squareAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref squareAvgRef, i);
-                    float gradAvg = TUsesGradAvg.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref gradAvgRef, i) : 0;
-                    float momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;
+                    float gradAvg = TCentered.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref gradAvgRef, i) : 0;
+                    float momentumBuffer = TMomentumGreaterThanZero.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;
                     // float g = maximize ? -grad : grad;
                     float g = TMaximize.Value ? -grad : grad;
                     // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -591,8 +567,8 @@ namespace Kernels.Optimizers
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i) = param;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref squareAvgRef, i) = squareAvg;
-                    if (TUsesGradAvg.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref gradAvgRef, i) = gradAvg;
-                    if (TUsesMomentumBuffer.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) = momentumBuffer;
+                    if (TCentered.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref gradAvgRef, i) = gradAvg;
+                    if (TMomentumGreaterThanZero.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) = momentumBuffer;
                 }
             }
         }

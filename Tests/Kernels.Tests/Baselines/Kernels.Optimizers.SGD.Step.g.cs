@@ -32,25 +32,24 @@ namespace Kernels.Optimizers
             float oneMinusDampening = (float)(1 - dampening);
             float momentumAsFloat = (float)momentum;
             float minusLr = (float)(-lr);
-            bool usesMomentumBuffer = momentumIsNotZero;
 
             // Argument checks, before any element is written.
             int length = param.Length;
             if (grad.Length != length)
                 throw new global::System.ArgumentException($"'grad' has {grad.Length} elements but 'param' has {length}; every per-element span of a step must have the same length.", nameof(grad));
-            if (usesMomentumBuffer && momentumBuffer.Length != length)
+            if (momentumIsNotZero && momentumBuffer.Length != length)
                 throw new global::System.ArgumentException($"'momentumBuffer' has {momentumBuffer.Length} elements but 'param' has {length}; every per-element span of a step must have the same length.", nameof(momentumBuffer));
             if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)grad))
                 throw new global::System.ArgumentException("'grad' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(grad));
-            if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)momentumBuffer))
+            if (momentumIsNotZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param, (global::System.ReadOnlySpan<float>)momentumBuffer))
                 throw new global::System.ArgumentException("'momentumBuffer' overlaps 'param'; a span the step writes must not share memory with another per-element span.", nameof(momentumBuffer));
-            if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)momentumBuffer))
+            if (momentumIsNotZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad, (global::System.ReadOnlySpan<float>)momentumBuffer))
                 throw new global::System.ArgumentException("'momentumBuffer' overlaps 'grad'; a span the step writes must not share memory with another per-element span.", nameof(momentumBuffer));
 
             // Buffers this configuration does not use are never touched.
-            if (!usesMomentumBuffer) momentumBuffer = default;
+            if (!momentumIsNotZero) momentumBuffer = default;
 
-            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
+            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr);
             int threads = options.ThreadCountFor(length, StepKernel.ChunkAlignment);
             if (threads <= 1)
                 kernel.Run(param, grad, momentumBuffer);
@@ -86,33 +85,32 @@ namespace Kernels.Optimizers
             float oneMinusDampening = (float)(1 - dampening);
             float momentumAsFloat = (float)momentum;
             float minusLr = (float)(-lr);
-            bool usesMomentumBuffer = momentumIsNotZero;
 
             // Argument checks, before any element of any tensor is written.
             int count = param.Length;
             if (grad.Length != count)
                 throw new global::System.ArgumentException($"'grad' holds {grad.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(grad));
-            if (usesMomentumBuffer && momentumBuffer.Length != count)
+            if (momentumIsNotZero && momentumBuffer.Length != count)
                 throw new global::System.ArgumentException($"'momentumBuffer' holds {momentumBuffer.Length} tensors but 'param' holds {count}; every list must have one buffer per tensor.", nameof(momentumBuffer));
             for (int tensor = 0; tensor < count; tensor++)
             {
                 int length = param[tensor].Length;
                 if (grad[tensor].Length != length)
                     throw new global::System.ArgumentException($"'grad[{tensor}]' has {grad[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(grad));
-                if (usesMomentumBuffer && momentumBuffer[tensor].Length != length)
+                if (momentumIsNotZero && momentumBuffer[tensor].Length != length)
                     throw new global::System.ArgumentException($"'momentumBuffer[{tensor}]' has {momentumBuffer[tensor].Length} elements but 'param[{tensor}]' has {length}; the buffers of a tensor must have the same length.", nameof(momentumBuffer));
                 if (global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)grad[tensor].Span))
                     throw new global::System.ArgumentException("'grad' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(grad));
-                if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
+                if (momentumIsNotZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)param[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
                     throw new global::System.ArgumentException("'momentumBuffer' overlaps 'param'; a buffer the step writes must not share memory with another per-element buffer.", nameof(momentumBuffer));
-                if (usesMomentumBuffer && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
+                if (momentumIsNotZero && global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<float>)grad[tensor].Span, (global::System.ReadOnlySpan<float>)momentumBuffer[tensor].Span))
                     throw new global::System.ArgumentException("'momentumBuffer' overlaps 'grad'; a buffer the step writes must not share memory with another per-element buffer.", nameof(momentumBuffer));
             }
 
             // Buffers this configuration does not use are never touched.
-            if (!usesMomentumBuffer) momentumBuffer = default;
+            if (!momentumIsNotZero) momentumBuffer = default;
 
-            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, usesMomentumBuffer);
+            var kernel = new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr);
             long total = global::Kernels.MultiTensorStep.TotalLength(global::Kernels.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), StepKernel.ChunkAlignment);
             if (threads <= 1)
@@ -140,9 +138,8 @@ namespace Kernels.Optimizers
             private readonly float momentumAsFloat;
             private readonly bool nesterov;
             private readonly float minusLr;
-            private readonly bool usesMomentumBuffer;
 
-            public StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, bool momentumIsNotZero, bool stepIsOne, float oneMinusDampening, float momentumAsFloat, bool nesterov, float minusLr, bool usesMomentumBuffer)
+            public StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, bool momentumIsNotZero, bool stepIsOne, float oneMinusDampening, float momentumAsFloat, bool nesterov, float minusLr)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -153,7 +150,6 @@ namespace Kernels.Optimizers
                 this.momentumAsFloat = momentumAsFloat;
                 this.nesterov = nesterov;
                 this.minusLr = minusLr;
-                this.usesMomentumBuffer = usesMomentumBuffer;
             }
 
             public void Execute(in global::Kernels.PinnedBuffers<float> buffers, int start, int length) =>
@@ -201,30 +197,22 @@ namespace Kernels.Optimizers
 
             private void Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag
             {
-                if (this.usesMomentumBuffer)
-                    Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, global::Kernels.True>(param, grad, momentumBuffer);
-                else
-                    Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, global::Kernels.False>(param, grad, momentumBuffer);
-            }
-
-            private void Run<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
-            {
                 int length = param.Length;
                 ref float paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref float gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref float momentumBufferRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(momentumBuffer);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, length);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, length);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, length);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, length);
-                RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, i, length);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, length);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, i, length);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.weightDecayAsFloat);
@@ -234,23 +222,23 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
-                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                var momentumBuffer = TMomentumIsNotZero.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
                 // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -279,11 +267,11 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(g, minusLr, param);
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(param, ref paramRef, at);
-                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TMomentumIsNotZero.Value) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.weightDecayAsFloat);
@@ -293,23 +281,23 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
-                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                var momentumBuffer = TMomentumIsNotZero.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
                 // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -338,11 +326,11 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(g, minusLr, param);
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(param, ref paramRef, at);
-                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TMomentumIsNotZero.Value) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.weightDecayAsFloat);
@@ -352,23 +340,23 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
-                var momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                var momentumBuffer = TMomentumIsNotZero.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
                 // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -397,11 +385,11 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(g, minusLr, param);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(param, ref paramRef, at);
-                if (TUsesMomentumBuffer.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
+                if (TMomentumIsNotZero.Value) global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TUsesMomentumBuffer>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag where TUsesMomentumBuffer : struct, global::Kernels.IFlag
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, int i, int length) where TMaximize : struct, global::Kernels.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.IFlag where TMomentumIsNotZero : struct, global::Kernels.IFlag where TStepIsOne : struct, global::Kernels.IFlag where TNesterov : struct, global::Kernels.IFlag
             {
                 float weightDecayAsFloat = this.weightDecayAsFloat;
                 float oneMinusDampening = this.oneMinusDampening;
@@ -411,7 +399,7 @@ namespace Kernels.Optimizers
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
                     float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
-                    float momentumBuffer = TUsesMomentumBuffer.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;
+                    float momentumBuffer = TMomentumIsNotZero.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;
                     // float g = maximize ? -grad : grad;
                     float g = TMaximize.Value ? -grad : grad;
                     // if (weightDecay != 0)  (step-invariant: decided once per call, not per element)
@@ -440,7 +428,7 @@ namespace Kernels.Optimizers
                     // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                     param = global::System.MathF.FusedMultiplyAdd(g, minusLr, param);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i) = param;
-                    if (TUsesMomentumBuffer.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) = momentumBuffer;
+                    if (TMomentumIsNotZero.Value) global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) = momentumBuffer;
                 }
             }
         }
