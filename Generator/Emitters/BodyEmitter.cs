@@ -65,15 +65,7 @@ internal sealed class BodyEmitter
 
             case UniformIfStmt u:
                 _writer.Line("// " + u.Source + "  (step-invariant: decided once per call, not per element)");
-                _writer.Open($"if ({_printer.Condition(u.Condition)})");
-                Emit(u.Then, mask);
-                _writer.Close();
-                if (u.Else.Count > 0)
-                {
-                    _writer.Open("else");
-                    Emit(u.Else, mask);
-                    _writer.Close();
-                }
+                EmitBranch(_printer.Condition(u.Condition), u.Then, u.Else, mask);
                 break;
 
             case ElementIfStmt e when IsVector:
@@ -95,16 +87,22 @@ internal sealed class BodyEmitter
 
             case ElementIfStmt e:
                 _writer.Line("// " + e.Source);
-                _writer.Open($"if ({_printer.Print(e.Condition)})");
-                Emit(e.Then, mask);
-                _writer.Close();
-                if (e.Else.Count > 0)
-                {
-                    _writer.Open("else");
-                    Emit(e.Else, mask);
-                    _writer.Close();
-                }
+                EmitBranch(_printer.Print(e.Condition), e.Then, e.Else, mask);
                 break;
+        }
+    }
+
+    /// <summary>A real <c>if</c>/<c>else</c>: uniform conditions everywhere, per-element ones in scalar code.</summary>
+    private void EmitBranch(string condition, Helpers.EquatableArray<ElementStmt> then, Helpers.EquatableArray<ElementStmt> otherwise, string? mask)
+    {
+        _writer.Open($"if ({condition})");
+        Emit(then, mask);
+        _writer.Close();
+        if (otherwise.Count > 0)
+        {
+            _writer.Open("else");
+            Emit(otherwise, mask);
+            _writer.Close();
         }
     }
 

@@ -51,17 +51,7 @@ internal static class RuleEmitter
         w.Line($"/// Runs <see cref=\"{CrefSignature(spec)}\"/> over every element of the spans in one fused,");
         w.Line($"/// vectorized pass; bit-identical to calling it element by element. Step-invariant values are computed once.");
         w.Line($"/// </summary>");
-        foreach (ParameterSpec p in spec.Parameters)
-        {
-            string doc = p.Role switch
-            {
-                ParameterRole.Ref when p.Guard is not null => "Per-element buffer, read and written only when the rule's condition for it holds (see the rule); otherwise it may be empty.",
-                ParameterRole.Ref => "Per-element buffer, read and written.",
-                ParameterRole.In => "Per-element buffer, read only.",
-                _ => "Passed to the rule unchanged (uniform for the whole step).",
-            };
-            w.Line($"/// <param name=\"{p.Name.TrimStart('@')}\">{doc}</param>");
-        }
+        EmitParameterDocs(w, spec, "Per-element buffer", " (see the rule); otherwise it may be empty");
         w.Line($"/// <param name=\"{names.Options}\">Threading: by default spans above <see cref=\"global::Kernels.StepOptions.DefaultParallelThreshold\"/> elements are split across all cores.</param>");
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A span's length differs from <paramref name=\"{first.Name.TrimStart('@')}\"/>'s, or a written span overlaps another span. Nothing is written.</exception>");
         w.Line(GeneratedCode);
@@ -87,14 +77,7 @@ internal static class RuleEmitter
             (a, b) => $"global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<{t}>){a.Name}, (global::System.ReadOnlySpan<{t}>){b.Name})", "span");
         w.Line();
 
-        List<ParameterSpec> guarded = buffers.Where(b => b.Guard is not null).ToList();
-        if (guarded.Count > 0)
-        {
-            w.Line("// Buffers this configuration does not use are never touched.");
-            foreach (ParameterSpec b in guarded)
-                w.Line($"if (!{b.Guard}) {b.Name} = default;");
-            w.Line();
-        }
+        EmitClearUnused(w, buffers);
 
         string kernel = KernelName(spec);
         string inputs = string.Join(", ", spec.KernelInputs.Select(k => k.Name));
@@ -125,20 +108,10 @@ internal static class RuleEmitter
 
         w.Line("/// <summary>");
         w.Line($"/// Runs <see cref=\"{CrefSignature(spec)}\"/> over many tensors at once (entry <c>i</c> of every list is tensor <c>i</c>):");
-        w.Line("/// step-invariant values are computed once, and the tensors are spread over the cores as one concatenation, so a");
-        w.Line("/// model of many small tensors steps as fast as one flat buffer. Bit-identical to the span overload per tensor.");
+        w.Line("/// step-invariant values are computed once, every tensor is checked before any is written, and the tensors are spread");
+        w.Line("/// over the cores as one concatenation (one parallel dispatch). Bit-identical to the span overload per tensor.");
         w.Line("/// </summary>");
-        foreach (ParameterSpec p in spec.Parameters)
-        {
-            string doc = p.Role switch
-            {
-                ParameterRole.Ref when p.Guard is not null => "One buffer per tensor, read and written only when the rule's condition for it holds; otherwise the list may be empty.",
-                ParameterRole.Ref => "One buffer per tensor, read and written.",
-                ParameterRole.In => "One buffer per tensor, read only.",
-                _ => "Passed to the rule unchanged (uniform for the whole step).",
-            };
-            w.Line($"/// <param name=\"{EmitterCommon.Raw(p.Name)}\">{doc}</param>");
-        }
+        EmitParameterDocs(w, spec, "One buffer per tensor", "; otherwise the list may be empty");
         w.Line($"/// <param name=\"{names.Options}\">Threading: by default the tensors are split across all cores when they hold at least <see cref=\"global::Kernels.StepOptions.DefaultParallelThreshold\"/> elements in all.</param>");
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A list holds a different number of tensors than <paramref name=\"{EmitterCommon.Raw(first.Name)}\"/>, a tensor's buffers differ in length, or a written buffer overlaps another buffer of its tensor. Nothing is written.</exception>");
         w.Line(GeneratedCode);
@@ -174,14 +147,7 @@ internal static class RuleEmitter
         w.Close();
         w.Line();
 
-        List<ParameterSpec> guarded = buffers.Where(b => b.Guard is not null).ToList();
-        if (guarded.Count > 0)
-        {
-            w.Line("// Buffers this configuration does not use are never touched.");
-            foreach (ParameterSpec b in guarded)
-                w.Line($"if (!{b.Guard}) {b.Name} = default;");
-            w.Line();
-        }
+        EmitClearUnused(w, buffers);
 
         string kernel = KernelName(spec);
         w.Line($"var {names.Kernel} = new {kernel}({string.Join(", ", spec.KernelInputs.Select(i => i.Name))});");
@@ -195,6 +161,33 @@ internal static class RuleEmitter
         w.Line("else");
         w.Line($"    global::Kernels.MultiTensorStep.Run<{t}, {kernel}>({names.Kernel}, {names.Threads}, {kernel}.ChunkAlignment, {string.Join(", ", buffers.Select(AsReadOnlyList))});");
         w.Close();
+    }
+
+    private static void EmitParameterDocs(SourceWriter w, RuleSpec spec, string buffer, string unusedNote)
+    {
+        foreach (ParameterSpec p in spec.Parameters)
+        {
+            string doc = p.Role switch
+            {
+                ParameterRole.Ref when p.Guard is not null => $"{buffer}, read and written only when the rule's condition for it holds{unusedNote}.",
+                ParameterRole.Ref => $"{buffer}, read and written.",
+                ParameterRole.In => $"{buffer}, read only.",
+                _ => "Passed to the rule unchanged (uniform for the whole step).",
+            };
+            w.Line($"/// <param name=\"{EmitterCommon.Raw(p.Name)}\">{doc}</param>");
+        }
+    }
+
+    /// <summary>A buffer the configuration does not use is replaced by an empty one, so nothing downstream can touch it.</summary>
+    private static void EmitClearUnused(SourceWriter w, IEnumerable<ParameterSpec> buffers)
+    {
+        List<ParameterSpec> guarded = buffers.Where(b => b.Guard is not null).ToList();
+        if (guarded.Count == 0)
+            return;
+        w.Line("// Buffers this configuration does not use are never touched.");
+        foreach (ParameterSpec b in guarded)
+            w.Line($"if (!{b.Guard}) {b.Name} = default;");
+        w.Line();
     }
 
     private static string AsReadOnlyList(ParameterSpec buffer) =>

@@ -84,8 +84,8 @@ namespace Kernels.Optimizers
 
         /// <summary>
         /// Runs <see cref="Step(ref float, in float, ref float, ref float, ref float, double, double, double, double, double, bool, bool)"/> over many tensors at once (entry <c>i</c> of every list is tensor <c>i</c>):
-        /// step-invariant values are computed once, and the tensors are spread over the cores as one concatenation, so a
-        /// model of many small tensors steps as fast as one flat buffer. Bit-identical to the span overload per tensor.
+        /// step-invariant values are computed once, every tensor is checked before any is written, and the tensors are spread
+        /// over the cores as one concatenation (one parallel dispatch). Bit-identical to the span overload per tensor.
         /// </summary>
         /// <param name="param">One buffer per tensor, read and written.</param>
         /// <param name="grad">One buffer per tensor, read only.</param>
