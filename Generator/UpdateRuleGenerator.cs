@@ -46,7 +46,7 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
         IncrementalValueProvider<bool> hasIlgpu = context.CompilationProvider.Select(static (compilation, _) =>
             compilation.GetTypeByMetadataName(IlgpuEmitter.AcceleratorMetadataName) is not null
             && compilation.GetTypeByMetadataName(IlgpuEmitter.RuntimeMetadataName) is not null);
-        context.RegisterSourceOutput(specs.Combine(hasIlgpu).Where(static pair => pair.Right), static (spc, pair) =>
+        context.RegisterSourceOutput(specs.Combine(hasIlgpu).Where(static pair => pair.Right && !pair.Left.HasErrors), static (spc, pair) =>
             spc.AddSource(IlgpuEmitter.HintName(pair.Left), IlgpuEmitter.Emit(pair.Left)));
     }
 }

@@ -161,6 +161,25 @@ internal static class DiagnosticDescriptors
         BodyCategory,
         "Hoisted declarations are emitted into a single scope.");
 
+    public static readonly DiagnosticDescriptor NoPerElementInput = new("KRN0012",
+        "Update rule has no per-element input",
+        "Update rule '{0}' has no 'in' parameter{1}; every parameter without 'ref' or 'in' is one value for the whole step",
+        DeclarationCategory, DiagnosticSeverity.Warning, isEnabledByDefault: true,
+        description: "A gradient written 'float grad' instead of 'in float grad' silently becomes a hyperparameter.",
+        helpLinkUri: "https://github.com/kernels/kernels/blob/main/docs/Diagnostics.md#krn0012");
+
+    public static readonly DiagnosticDescriptor MayThrowUnderElementCondition = Error("KRN0115",
+        "Step-invariant code that may throw under a per-element condition",
+        "'{0}' is step-invariant and may throw ({1}), but the rule evaluates it only for elements that meet a per-element condition; compute it before the condition",
+        BodyCategory,
+        "Step-invariant values are computed once, before any element; code that may throw cannot move there from under a per-element condition.");
+
+    public static readonly DiagnosticDescriptor UnsupportedSwitch = Error("KRN0117",
+        "Unsupported switch in an update rule",
+        "This switch cannot be generated: {0}",
+        BodyCategory,
+        "A switch on a step-invariant value becomes a chain of uniform branches; its sections must end with 'break'.");
+
     public static readonly DiagnosticDescriptor InternalError = new("KRN0900",
         "Kernels generator internal error",
         "The Kernels generator failed on '{0}': {1}",
@@ -178,6 +197,7 @@ internal static class DiagnosticDescriptors
             LoopOverElements, ReturnInRule, ExceptionInRule, UnknownMethod, RefLocal, Allocation,
             UnsupportedOperator, UnsupportedElementValueType, UnsupportedStatement,
             UnsupportedExpression, UniformReassignedAfterUse, SideEffect, DuplicateUniformLocal, InternalError,
+            NoPerElementInput, MayThrowUnderElementCondition, UnsupportedSwitch,
         };
         var map = new Dictionary<string, DiagnosticDescriptor>();
         foreach (DiagnosticDescriptor d in all)

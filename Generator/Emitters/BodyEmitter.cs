@@ -15,16 +15,18 @@ internal sealed class BodyEmitter
     private readonly ExpressionPrinter _printer;
     private readonly string? _vector;
     private readonly string _element;
-    private readonly string _maskPrefix;
+    private readonly System.Func<string, string> _maskName;
     private int _maskCount;
 
-    public BodyEmitter(SourceWriter writer, string? vector, string element, string maskPrefix, System.Func<string, string>? condition = null)
+    /// <param name="maskName">Turns a mask's base name (<c>maskThen1</c>) into a name that collides with nothing of the rule's.</param>
+    public BodyEmitter(SourceWriter writer, string? vector, string element, System.Func<string, string> maskName,
+        System.Func<string, string>? condition = null, System.Func<string, string>? uniformMask = null)
     {
         _writer = writer;
         _vector = vector;
         _element = element;
-        _printer = new ExpressionPrinter(vector, element, condition);
-        _maskPrefix = maskPrefix;
+        _printer = new ExpressionPrinter(vector, element, condition, uniformMask);
+        _maskName = maskName;
     }
 
     private bool IsVector => _vector is not null;
@@ -44,7 +46,7 @@ internal sealed class BodyEmitter
             case AssignStmt a:
             {
                 _writer.Line("// " + a.Source);
-                string value = _printer.Print(a.Value);
+                string value = _printer.Print(a.Value, mask);
                 if (a.Declares)
                     _writer.Line($"{TypeOf(a.Kind)} {a.Target} = {value};");
                 else if (mask is not null && IsVector)
@@ -72,13 +74,13 @@ internal sealed class BodyEmitter
             {
                 _writer.Line("// " + e.Source + "  (per element: both arms, merged by mask)");
                 string id = (++_maskCount).ToString(CultureInfo.InvariantCulture);
-                string thenMask = _maskPrefix + "Then" + id;
-                string condition = _printer.Print(e.Condition);
+                string thenMask = _maskName("maskThen" + id);
+                string condition = _printer.Print(e.Condition, mask);
                 _writer.Line($"var {thenMask} = {(mask is null ? condition : $"{mask} & ({condition})")};");
                 Emit(e.Then, thenMask);
                 if (e.Else.Count > 0)
                 {
-                    string elseMask = _maskPrefix + "Else" + id;
+                    string elseMask = _maskName("maskElse" + id);
                     _writer.Line($"var {elseMask} = {(mask is null ? "~" + thenMask : $"global::System.Runtime.Intrinsics.{_vector}.AndNot({mask}, {thenMask})")};");
                     Emit(e.Else, elseMask);
                 }

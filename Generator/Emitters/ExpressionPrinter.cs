@@ -17,12 +17,16 @@ internal sealed class ExpressionPrinter
     /// <param name="vector">"Vector512", "Vector256", "Vector128", or null for scalar code.</param>
     /// <param name="element">The rule's element type.</param>
     /// <param name="condition">How a hoisted bool that decides a branch is written (e.g. as a generic flag's <c>T.Value</c>).</param>
-    public ExpressionPrinter(string? vector, string element, System.Func<string, string>? condition = null)
+    /// <param name="uniformMask">The name of a hoisted bool's broadcast mask in vector code.</param>
+    public ExpressionPrinter(string? vector, string element, System.Func<string, string>? condition = null, System.Func<string, string>? uniformMask = null)
     {
         _vector = vector;
         _element = element;
         _condition = condition ?? (name => name);
+        _uniformMask = uniformMask ?? (name => name + "Mask");
     }
+
+    private readonly System.Func<string, string> _uniformMask;
 
     public string Condition(string name) => _condition(name);
 
@@ -33,6 +37,26 @@ internal sealed class ExpressionPrinter
     private string VectorStatics => $"global::System.Runtime.Intrinsics.{_vector}";
 
     public string Print(ElementExpr expression) => Print(expression, out _);
+
+    /// <summary>
+    /// Prints with the lanes the rule evaluates this expression for (a vector mask's C# text over the rule's
+    /// lanes; null: every lane). Only functions whose scalar form can throw look at it.
+    /// </summary>
+    public string Print(ElementExpr expression, string? activeMask)
+    {
+        string? saved = _active;
+        _active = activeMask;
+        try
+        {
+            return Print(expression, out _);
+        }
+        finally
+        {
+            _active = saved;
+        }
+    }
+
+    private string? _active;
 
     // Precedence: 0 conditional, 1 ||, 2 &&, 3 |, 4 ^, 5 &, 6 equality, 7 relational, 8 additive, 9 multiplicative, 10 unary, 11 primary.
     private string Print(ElementExpr expression, out int precedence)
@@ -45,15 +69,15 @@ internal sealed class ExpressionPrinter
 
             case UniformExpr u:
                 precedence = 11;
-                return IsVector && u.Kind == ValueKind.Mask ? u.Name + "Mask" : u.Name;
+                return IsVector && u.Kind == ValueKind.Mask ? _uniformMask(u.Name) : u.Name;
 
             case UnaryExpr { Op: UnaryOp.Negate } u:
                 precedence = 10;
-                return "-" + Wrap(u.Operand, 10, strictlyAbove: false);
+                return "-" + WrapUnaryOperand(u.Operand, '-');
 
             case UnaryExpr { Op: UnaryOp.Not } u:
                 precedence = 10;
-                return (IsVector ? "~" : "!") + Wrap(u.Operand, 10, strictlyAbove: false);
+                return (IsVector ? "~" : "!") + WrapUnaryOperand(u.Operand, IsVector ? '~' : '!');
 
             case BinaryExpr b:
                 return PrintBinary(b, out precedence);
@@ -62,7 +86,15 @@ internal sealed class ExpressionPrinter
                 if (IsVector)
                 {
                     precedence = 11;
-                    return $"{VectorStatics}.ConditionalSelect({Print(s.Condition)}, {Print(s.WhenTrue)}, {Print(s.WhenFalse)})";
+                    string condition = Print(s.Condition);
+                    if (!ContainsThrowingCall(s.WhenTrue) && !ContainsThrowingCall(s.WhenFalse))
+                        return $"{VectorStatics}.ConditionalSelect({condition}, {Print(s.WhenTrue)}, {Print(s.WhenFalse)})";
+                    // An arm that can throw may only throw in the lanes that select it, as the scalar `?:` evaluates one arm.
+                    string active = _active ?? $"{VectorTypeOf(ValueKind.Element)}.AllBitsSet";
+                    string laneCondition = s.Condition.Kind == ValueKind.Mask ? condition : Convert(condition, s.Condition.Kind, ValueKind.Mask);
+                    string whenTrue = Print(s.WhenTrue, $"({active} & {laneCondition})");
+                    string whenFalse = Print(s.WhenFalse, $"{VectorStatics}.AndNot({active}, {laneCondition})");
+                    return $"{VectorStatics}.ConditionalSelect({condition}, {whenTrue}, {whenFalse})";
                 }
                 precedence = 0;
                 return $"{Wrap(s.Condition, 1, false)} ? {Wrap(s.WhenTrue, 0, false)} : {Wrap(s.WhenFalse, 0, false)}";
@@ -131,6 +163,16 @@ internal sealed class ExpressionPrinter
         return $"{Wrap(b.Left, p, strictlyAbove: false)} {op} {Wrap(b.Right, p, strictlyAbove: true)}";
     }
 
+    /// <summary>The operand of a prefix operator: parenthesized when it begins with an operator itself (<c>-(-g)</c>, never <c>--g</c>).</summary>
+    private string WrapUnaryOperand(ElementExpr operand, char op)
+    {
+        string text = Wrap(operand, 10, strictlyAbove: false);
+        return text.Length > 0 && (text[0] is '-' or '+' or '!' or '~' || text[0] == op) ? "(" + text + ")" : text;
+    }
+
+    private static bool ContainsThrowingCall(ElementExpr expression) =>
+        Lowering.Ir.Expressions(expression).Any(e => e is CallExpr c && KnownFunctions.Of(c.Function).Throws is not null);
+
     private string Wrap(ElementExpr expression, int parent, bool strictlyAbove)
     {
         string text = Print(expression, out int precedence);
@@ -156,30 +198,23 @@ internal sealed class ExpressionPrinter
 
     private string PrintVectorCall(CallExpr c)
     {
-        string[] a = c.Arguments.Select(x => Print(x)).ToArray();
-        string v = VectorStatics;
-        return c.Function switch
+        KnownFunction function = KnownFunctions.Of(c.Function);
+        ValueKind argumentKind = c.Arguments[0].Kind;
+        var a = c.Arguments.Select(x => Print(x)).ToList();
+        // The extra argument: the active lanes for a function that can throw, else the argument's scalar type.
+        if (function.Throws is not null)
         {
-            Intrinsic.Sqrt => $"{v}.Sqrt({a[0]})",
-            Intrinsic.Abs => $"{v}.Abs({a[0]})",
-            Intrinsic.Max => $"{v}.Max({a[0]}, {a[1]})",
-            Intrinsic.Min => $"{v}.Min({a[0]}, {a[1]})",
-            Intrinsic.FusedMultiplyAdd => $"{v}.FusedMultiplyAdd({a[0]}, {a[1]}, {a[2]})",
-            Intrinsic.CopySign => $"{v}.CopySign({a[0]}, {a[1]})",
-            Intrinsic.Exp => $"{v}.Exp({a[0]})",
-            Intrinsic.Log => $"{v}.Log({a[0]})",
-            // Math.Clamp: value < min ? min : value > max ? max : value (NaN stays NaN).
-            Intrinsic.Clamp => $"{v}.ConditionalSelect({v}.LessThan({a[0]}, {a[1]}), {a[1]}, {v}.ConditionalSelect({v}.GreaterThan({a[0]}, {a[2]}), {a[2]}, {a[0]}))",
-            // Math.Sign as a number: 1, -1, or 0 (NaN gives NaN here; the scalar Math.Sign throws on NaN).
-            Intrinsic.Sign => Sign(a[0], VectorTypeOf(c.Arguments[0].Kind), c.Arguments[0].Kind, c.Kind),
-            _ => "default",
-        };
-    }
-
-    private string Sign(string x, string type, ValueKind argument, ValueKind result)
-    {
-        string v = VectorStatics;
-        string sign = $"{v}.ConditionalSelect({v}.GreaterThan({x}, {type}.Zero), {type}.One, {v}.ConditionalSelect({v}.LessThan({x}, {type}.Zero), -{type}.One, {v}.ConditionalSelect({v}.Equals({x}, {x}), {type}.Zero, {x})))";
-        return argument == result ? sign : Convert(sign, argument, result);
+            string active = _active ?? $"{VectorTypeOf(ValueKind.Element)}.AllBitsSet";
+            a.Add(argumentKind.IsOther() ? Convert(active, ValueKind.Mask, ValueKind.OtherMask) : active);
+        }
+        else
+            a.Add(argumentKind.ElementTypeOf(_element));
+        string call = function.Vector(VectorStatics, a.ToArray());
+        // Math.Sign returns an int, used as the floating type it converts to.
+        if (function.Result == KnownResult.Int && c.Kind != argumentKind)
+            return Convert(call, argumentKind, c.Kind);
+        if (function.Result == KnownResult.Mask && c.Kind != argumentKind.MaskOf())
+            return Convert(call, argumentKind.MaskOf(), c.Kind);
+        return call;
     }
 }

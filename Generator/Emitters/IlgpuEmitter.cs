@@ -63,10 +63,19 @@ internal static class IlgpuEmitter
         string.Join(", ", spec.Parameters.Where(p => p.Role == ParameterRole.Uniform).Select(EmitterCommon.UniformParameter));
 
     private static string InputsConstruction(RuleSpec spec, GpuNames names) =>
-        $"new {names.ClassPath}.Inputs({string.Join(", ", spec.KernelInputs.Select(k => k.Name))})";
+        $"new {names.ClassPath}.Inputs({string.Join(", ", spec.KernelInputs.Select(k => $"{names.Prepared}.{names.Kernel.FieldOf(k.Name)}"))})";
 
-    private static void EmitPrologue(SourceWriter w, RuleSpec spec) =>
-        EmitterCommon.EmitPrologue(w, spec, "// Step-invariant values: the rule's uniform part, computed once per call on the host.");
+    /// <summary>The rule's one <c>Prepare</c> (in the CPU file), and the buffer guards the checks need.</summary>
+    private static void EmitPrologue(SourceWriter w, RuleSpec spec, GpuNames names)
+    {
+        w.Line("// Step-invariant values: the rule's uniform part, computed once per call on the host.");
+        w.Line($"var {names.Prepared} = {names.Kernel.KernelType}.{names.Kernel.Prepare}({KernelNaming.PrepareArguments(spec)});");
+        // A guard that is a bool parameter (`amsgrad`) is at hand already; a hoisted one is read back.
+        var parameters = new HashSet<string>(spec.Parameters.Select(p => p.Name));
+        foreach (string guard in Buffers(spec).Where(b => b.Guard is not null).Select(b => b.Guard!).Distinct().Where(g => !parameters.Contains(g)))
+            w.Line($"bool {guard} = {names.Prepared}.{names.Kernel.FieldOf(guard)};");
+        w.Line();
+    }
 
     // ---- Single launch ------------------------------------------------------------------------
 
@@ -76,7 +85,7 @@ internal static class IlgpuEmitter
         ParameterSpec first = buffers[0];
 
         w.Line("/// <summary>");
-        w.Line($"/// Runs <see cref=\"{Cref(spec)}\"/> on every element of the views in one ILGPU kernel launch on");
+        w.Line($"/// Runs the update rule <c>{Cref(spec)}</c> on every element of the views in one ILGPU kernel launch on");
         w.Line($"/// <paramref name=\"{names.Stream}\"/> (asynchronous: synchronize the stream before reading results on the host).");
         w.Line("/// The step-invariant values are computed once here, on the host; the kernel is compiled once per accelerator.");
         w.Line("/// </summary>");
@@ -90,8 +99,8 @@ internal static class IlgpuEmitter
             .Concat(buffers.Select(b => $"{View(spec)} {b.Name}"))
             .Concat(new[] { UniformParameters(spec) }.Where(s => s.Length > 0)));
         w.Open($"{spec.Accessibility} static void {spec.MethodName}({parameters})");
-        w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream});");
-        EmitPrologue(w, spec);
+        w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream}, \"{names.Stream}\");");
+        EmitPrologue(w, spec, names);
 
         w.Line("// Argument checks, before anything is launched.");
         w.Line($"long {names.Length} = {first.Name}.Length;");
@@ -126,10 +135,10 @@ internal static class IlgpuEmitter
         w.Line($"{Accelerator} {names.Accelerator} = {names.Stream}.Accelerator;");
         foreach (ParameterSpec b in buffers)
         {
-            string check = $"{Checks}.RequireOn({names.Accelerator}, {b.Name}, nameof({b.Name}));";
+            string check = $"{Checks}.RequireOn({names.Accelerator}, {b.Name}, \"{Raw(b.Name)}\");";
             w.Line(b.Guard is null ? check : $"if ({b.Guard}) {check}");
         }
-        w.Line($"{Checks}.RequireLaunchable({names.Length}, nameof({lengthSource}));");
+        w.Line($"{Checks}.RequireLaunchable({names.Length}, \"{Raw(lengthSource)}\");");
         EmitterCommon.EmitOverlapChecks(w, buffers, (a, b) => $"{Checks}.Overlaps({a.Name}, {b.Name})", "view");
     }
 
@@ -155,7 +164,7 @@ internal static class IlgpuEmitter
         List<string> guards = buffers.Where(b => b.Guard is not null).Select(b => b.Guard!).Distinct().ToList();
 
         w.Line("/// <summary>");
-        w.Line($"/// Runs <see cref=\"{Cref(spec)}\"/> on many tensors packed back to back in the views, in ONE kernel launch on");
+        w.Line($"/// Runs the update rule <c>{Cref(spec)}</c> on many tensors packed back to back in the views, in ONE kernel launch on");
         w.Line($"/// <paramref name=\"{names.Stream}\"/>, each tensor with its own step-invariant values (its own step count, learning rate…):");
         w.Line($"/// build them with <see cref=\"{names.ClassName}.Prepare\"/>. Tensors sharing all their values can also be updated by the");
         w.Line("/// single-launch overload on the packed views.");
@@ -172,14 +181,14 @@ internal static class IlgpuEmitter
             .Concat(buffers.Select(b => $"{View(spec)} {b.Name}"))
             .Concat(new[] { $"global::System.ReadOnlySpan<{names.ClassPath}.Inputs> {names.PerTensor}" }));
         w.Open($"{spec.Accessibility} static void {spec.MethodName}({parameters})");
-        w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream});");
-        w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Tensors});");
+        w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream}, \"{names.Stream}\");");
+        w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Tensors}, \"{names.Tensors}\");");
         w.Line();
         w.Line("// Argument checks, before anything is launched.");
         w.Line($"if ({names.PerTensor}.Length != {names.Tensors}.Count)");
-        w.Line($"    throw new {Argument}($\"'{names.PerTensor}' has {{{names.PerTensor}.Length}} entries but '{names.Tensors}' holds {{{names.Tensors}.Count}} tensors; every tensor needs its own values.\", nameof({names.PerTensor}));");
+        w.Line($"    throw new {Argument}($\"'{names.PerTensor}' has {{{names.PerTensor}.Length}} entries but '{names.Tensors}' holds {{{names.Tensors}.Count}} tensors; every tensor needs its own values.\", \"{names.PerTensor}\");");
         w.Line($"if (!global::System.Object.ReferenceEquals({names.Tensors}.Accelerator, {names.Stream}.Accelerator))");
-        w.Line($"    throw new {Argument}(\"'{names.Tensors}' was built for another accelerator than the stream's.\", nameof({names.Tensors}));");
+        w.Line($"    throw new {Argument}(\"'{names.Tensors}' was built for another accelerator than the stream's.\", \"{names.Tensors}\");");
         if (guards.Count > 0)
         {
             w.Line("// A guarded view is needed when any tensor's values use it.");
@@ -187,7 +196,7 @@ internal static class IlgpuEmitter
                 w.Line($"bool {guard} = false;");
             w.Open($"for (int {names.Tensor} = 0; {names.Tensor} < {names.PerTensor}.Length; {names.Tensor}++)");
             foreach (string guard in guards)
-                w.Line($"{guard} |= {names.PerTensor}[{names.Tensor}].{guard} != 0;");
+                w.Line($"{guard} |= {names.PerTensor}[{names.Tensor}].{GpuNames.InputField(guard)} != 0;");
             w.Close();
         }
         w.Line($"long {names.Length} = {names.Tensors}.TotalLength;");
@@ -222,7 +231,7 @@ internal static class IlgpuEmitter
         string kernelDelegate = $"global::System.Action<{Stream}, {Index1D}, {viewTypes}, Inputs>";
         string multiDelegate = $"global::System.Action<{Stream}, {Index1D}, {viewTypes}, global::ILGPU.ArrayView<long>, global::ILGPU.ArrayView<Inputs>>";
 
-        w.Line($"/// <summary>The ILGPU kernels of <see cref=\"{Cref(spec)}\"/> and the values they take from the host.</summary>");
+        w.Line($"/// <summary>The ILGPU kernels of the update rule <c>{Cref(spec)}</c> and the values they take from the host.</summary>");
         w.Line(GeneratedCode);
         w.Open($"{spec.Accessibility} static class {names.ClassName}");
 
@@ -230,7 +239,7 @@ internal static class IlgpuEmitter
         w.Line("/// <summary>One call's step-invariant values, computed on the host (bools as 0/1: kernel parameters must be blittable).</summary>");
         w.Open("public readonly struct Inputs");
         foreach (KernelInputSpec input in spec.KernelInputs)
-            w.Line($"internal readonly {(input.TypeName == "bool" ? "int" : input.TypeName)} {input.Name};");
+            w.Line($"internal readonly {(input.TypeName == "bool" ? "int" : input.TypeName)} {GpuNames.InputField(input.Name)};");
         if (spec.KernelInputs.Count > 0)
             w.Line();
         if (spec.KernelInputs.Count == 0)
@@ -245,7 +254,7 @@ internal static class IlgpuEmitter
             w.Line("/// <summary>Packs the values.</summary>");
             w.Open($"internal Inputs({string.Join(", ", spec.KernelInputs.Select(k => $"{k.TypeName} {k.Name}"))})");
             foreach (KernelInputSpec input in spec.KernelInputs)
-                w.Line(input.TypeName == "bool" ? $"this.{input.Name} = {input.Name} ? 1 : 0;" : $"this.{input.Name} = {input.Name};");
+                w.Line(input.TypeName == "bool" ? $"this.{GpuNames.InputField(input.Name)} = {input.Name} ? 1 : 0;" : $"this.{GpuNames.InputField(input.Name)} = {input.Name};");
             w.Close();
         }
         w.Close();
@@ -256,7 +265,7 @@ internal static class IlgpuEmitter
         foreach (ParameterSpec p in spec.Parameters.Where(p => p.Role == ParameterRole.Uniform))
             w.Line($"/// <param name=\"{Raw(p.Name)}\">{ParameterDoc(p)}</param>");
         w.Open($"public static Inputs Prepare({UniformParameters(spec)})");
-        EmitPrologue(w, spec);
+        EmitPrologue(w, spec, names);
         w.Line($"return {InputsConstruction(spec, names)};");
         w.Close();
         w.Line();
@@ -277,8 +286,8 @@ internal static class IlgpuEmitter
         w.Open($"private static void Element(int {names.Index}, {viewParams}, Inputs {names.Inputs})");
         foreach (KernelInputSpec input in spec.KernelInputs)
             w.Line(input.TypeName == "bool"
-                ? $"bool {input.Name} = {names.Inputs}.{input.Name} != 0;"
-                : $"{input.TypeName} {input.Name} = {names.Inputs}.{input.Name};");
+                ? $"bool {input.Name} = {names.Inputs}.{GpuNames.InputField(input.Name)} != 0;"
+                : $"{input.TypeName} {input.Name} = {names.Inputs}.{GpuNames.InputField(input.Name)};");
         foreach (ParameterSpec b in buffers)
         {
             // ref views are always loaded: a store writes back the old value where the rule leaves it unassigned.
@@ -287,7 +296,7 @@ internal static class IlgpuEmitter
             string load = $"{names.ViewOf(b)}[{names.Index}]";
             w.Line($"{t} {b.Name} = {(b.Guard is null ? load : $"{b.Guard} ? {load} : 0")};");
         }
-        new BodyEmitter(w, null, t, names.MaskPrefix).Emit(IlgpuKnownMethods.Rewrite(spec.Body));
+        new BodyEmitter(w, null, t, names.Mask).Emit(IlgpuKnownMethods.Rewrite(spec.Body));
         foreach (ParameterSpec b in buffers.Where(b => b.Role == ParameterRole.Ref && b.IsWritten))
         {
             string store = $"{names.ViewOf(b)}[{names.Index}] = {b.Name};";
@@ -330,11 +339,28 @@ internal static class IlgpuEmitter
             Index = Pick("index");
             Inputs = Pick("inputs");
             Offsets = Pick("offsets");
-            MaskPrefix = Pick("mask");
-            ClassName = spec.MethodName + "Gpu";
-            string prefix = spec.Namespace is null ? "global::" : "global::" + spec.Namespace + ".";
-            ClassPath = prefix + string.Join(".", spec.ContainingTypes.Select(c => c.Name)) + "." + ClassName;
+            Prepared = Pick("prepared");
+            Kernel = new KernelNaming(spec);
+            ClassName = Pick(Raw(spec.MethodName) + "Gpu");
+            string prefix = spec.Namespace is null ? "global::" : "global::" + string.Join(".", spec.Namespace.Split('.').Select(EmitterCommon.Escape)) + ".";
+            ClassPath = prefix + string.Join(".", spec.ContainingTypes.Select(c => EmitterCommon.Escape(c.Name))) + "." + ClassName;
         }
+
+        private readonly Dictionary<string, string> _masks = new();
+
+        /// <summary>A per-element mask of the body, named so it collides with nothing of the rule's.</summary>
+        public string Mask(string baseName)
+        {
+            if (!_masks.TryGetValue(baseName, out string? name))
+                _masks[baseName] = name = Pick(baseName);
+            return name;
+        }
+
+        /// <summary>A field of the Inputs struct: the input's name, except one that would equal the struct's own.</summary>
+        public static string InputField(string input) => input == "Inputs" ? "Inputs_" : input;
+
+        public string Prepared { get; }
+        public KernelNaming Kernel { get; }
 
         public string Stream { get; }
         public string Tensors { get; }
@@ -346,7 +372,6 @@ internal static class IlgpuEmitter
         public string Index { get; }
         public string Inputs { get; }
         public string Offsets { get; }
-        public string MaskPrefix { get; }
         public string ClassName { get; }
         public string ClassPath { get; }
 

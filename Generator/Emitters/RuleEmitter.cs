@@ -1,33 +1,37 @@
 using System.Collections.Generic;
 using System.Linq;
+using Kernels.Generator.Lowering;
 using Kernels.Generator.Model;
 
 namespace Kernels.Generator.Emitters;
 
 /// <summary>
-/// Writes one rule's generated file: the public span overload (prologue of step-invariant values,
-/// argument checks, dispatch to one thread or many) and a kernel struct holding the fused loops —
-/// Vector512, Vector256 and Vector128 forms, unrolled by four, and a scalar tail that updates each
-/// remaining element exactly once.
+/// Writes one rule's CPU file: the public span overload and multi-tensor overload (argument checks through
+/// <c>Kernels.CompilerServices.StepChecks</c>, dispatch to one thread or many) and a private kernel struct holding
+/// the rule's one <c>Prepare</c> of step-invariant values and the fused loops — Vector512, Vector256 and
+/// Vector128 forms, unrolled by four, and a scalar tail that updates each remaining element exactly once.
 /// </summary>
 internal static class RuleEmitter
 {
     /// <summary>Vectors per unrolled iteration.</summary>
     public const int Unroll = 4;
 
-    /// <summary>Chunks handed to threads are multiples of this many elements (keeps chunk starts 4 KiB-aligned relative to the span for float).</summary>
-    public const int ChunkAlignment = 1024;
+    private const string CompilerServices = "global::Kernels.CompilerServices";
+    private const string Checks = CompilerServices + ".StepChecks";
+    private const string ChunkAlignment = CompilerServices + ".ParallelStep.ChunkAlignment";
 
     private static readonly string[] s_widths = { "Vector512", "Vector256", "Vector128" };
 
     public static string Emit(RuleSpec spec)
     {
-        var names = new InternalNames(spec.TakenNames);
+        var names = new InternalNames(spec);
         return EmitterCommon.WriteFile(spec, w =>
         {
             EmitSpanOverload(w, spec, names);
             w.Line();
             EmitMultiTensorOverload(w, spec, names);
+            if (spec.HasErrors)
+                return;
             w.Line();
             EmitKernel(w, spec, names);
         });
@@ -35,9 +39,13 @@ internal static class RuleEmitter
 
     private static List<ParameterSpec> Buffers(RuleSpec spec) => EmitterCommon.Buffers(spec);
 
-    private static string KernelName(RuleSpec spec) => spec.MethodName + "Kernel";
-
     private static string GeneratedCode => EmitterCommon.GeneratedCode;
+
+    /// <summary>The buffer whose length is the step's: the first one every configuration touches (a guarded one may be empty).</summary>
+    private static ParameterSpec LengthSource(RuleSpec spec) => Buffers(spec).FirstOrDefault(b => b.Guard is null) ?? Buffers(spec)[0];
+
+    /// <summary>A guarded buffer's guard as the overloads read it: a field of the prepared kernel.</summary>
+    private static string GuardOf(ParameterSpec buffer, InternalNames names) => $"{names.Kernel}.{names.FieldOf(buffer.Guard!)}";
 
     // ---- Public span overload -----------------------------------------------------------------
 
@@ -45,15 +53,15 @@ internal static class RuleEmitter
     {
         string t = spec.ElementType;
         List<ParameterSpec> buffers = Buffers(spec);
-        ParameterSpec first = buffers[0];
+        ParameterSpec first = LengthSource(spec);
 
-        w.Line($"/// <summary>");
-        w.Line($"/// Runs <see cref=\"{CrefSignature(spec)}\"/> over every element of the spans in one fused,");
-        w.Line($"/// vectorized pass; bit-identical to calling it element by element. Step-invariant values are computed once.");
-        w.Line($"/// </summary>");
+        w.Line("/// <summary>");
+        w.Line($"/// Runs the update rule <c>{EmitterCommon.Raw(spec.MethodName)}</c> over every element of the spans in one fused,");
+        w.Line("/// vectorized pass; bit-identical to calling it element by element. Step-invariant values are computed once.");
+        w.Line("/// </summary>");
         EmitParameterDocs(w, spec, "Per-element buffer", " (see the rule); otherwise it may be empty");
         w.Line($"/// <param name=\"{names.Options}\">Threading: by default spans above <see cref=\"global::Kernels.StepOptions.DefaultParallelThreshold\"/> elements are split across all cores.</param>");
-        w.Line($"/// <exception cref=\"global::System.ArgumentException\">A span's length differs from <paramref name=\"{first.Name.TrimStart('@')}\"/>'s, or a written span overlaps another span. Nothing is written.</exception>");
+        w.Line($"/// <exception cref=\"global::System.ArgumentException\">A span's length differs from <paramref name=\"{EmitterCommon.Raw(first.Name)}\"/>'s, or a written span overlaps another span. Nothing is written.</exception>");
         w.Line(GeneratedCode);
 
         string parameters = string.Join(", ", spec.Parameters.Select(p => p.Role switch
@@ -63,35 +71,85 @@ internal static class RuleEmitter
             _ => EmitterCommon.UniformParameter(p),
         }));
         w.Open($"{spec.Accessibility} static void {spec.MethodName}({parameters}, global::Kernels.StepOptions {names.Options} = default)");
-
-        EmitterCommon.EmitPrologue(w, spec, "// Step-invariant values: the rule's uniform part, computed once per call.");
-
-        w.Line("// Argument checks, before any element is written.");
-        w.Line($"int {names.Length} = {first.Name}.Length;");
-        foreach (ParameterSpec b in buffers.Skip(1))
+        if (spec.HasErrors)
         {
-            EmitterCommon.EmitLengthCheck(w, b, names.Length,
-                $"'{EmitterCommon.Raw(b.Name)}' has {{{b.Name}.Length}} elements but '{EmitterCommon.Raw(first.Name)}' has {{{names.Length}}}; every per-element span of a step must have the same length.");
+            EmitErrorBody(w, spec);
+            return;
         }
-        EmitterCommon.EmitOverlapChecks(w, buffers,
-            (a, b) => $"global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<{t}>){a.Name}, (global::System.ReadOnlySpan<{t}>){b.Name})", "span");
+
+        w.Line("// Step-invariant values: the rule's uniform part, computed once per call.");
+        w.Line($"var {names.Kernel} = {names.KernelType}.{names.Prepare}({PrepareArguments(spec)});");
+        w.Line();
+        w.Line("// Argument checks, before any element is written.");
+        w.Line($"int {names.Length} = {LengthExpression(spec, names, b => b.Name + ".Length")};");
+        foreach (ParameterSpec b in buffers.Where(b => b != first))
+            EmitGuarded(w, b, names, $"{Checks}.SameLength({b.Name}.Length, {names.Length}, \"{EmitterCommon.Raw(b.Name)}\", \"{EmitterCommon.Raw(first.Name)}\");");
+        EmitOverlapChecks(w, spec, names, (a, b) => $"{Checks}.NoOverlap<{t}>({a.Name}, {b.Name}, \"{EmitterCommon.Raw(a.Name)}\", \"{EmitterCommon.Raw(b.Name)}\");");
         w.Line();
 
-        EmitClearUnused(w, buffers);
+        EmitClearUnused(w, buffers, names);
 
-        string kernel = KernelName(spec);
-        string inputs = string.Join(", ", spec.KernelInputs.Select(k => k.Name));
-        w.Line($"var {names.Kernel} = new {kernel}({inputs});");
-        w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor({names.Length}, {kernel}.ChunkAlignment);");
         string spans = string.Join(", ", buffers.Select(b => b.Name));
+        w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor({names.Length}, {ChunkAlignment});");
         w.Line($"if ({names.Threads} <= 1)");
-        w.Line($"    {names.Kernel}.Run({spans});");
+        w.Line($"    {names.Kernel}.{names.Run}({spans});");
         w.Line("else");
-        w.Line($"    global::Kernels.ParallelStep.Run<{t}, {kernel}>({names.Kernel}, {names.Length}, {names.Threads}, {kernel}.ChunkAlignment, {spans});");
+        w.Line($"    {CompilerServices}.ParallelStep.Run<{t}, {names.KernelType}>({names.Kernel}, {names.Length}, {names.Threads}, {ChunkAlignment}, {spans});");
         w.Close();
     }
 
-    private static string CrefSignature(RuleSpec spec) => EmitterCommon.Cref(spec);
+    /// <summary>The step's length: the first always-touched buffer's, or (every buffer guarded) the first used one's.</summary>
+    private static string LengthExpression(RuleSpec spec, InternalNames names, System.Func<ParameterSpec, string> length)
+    {
+        ParameterSpec first = LengthSource(spec);
+        if (first.Guard is null)
+            return length(first);
+        return string.Join(" : ", Buffers(spec).Select(b => $"{GuardOf(b, names)} ? {length(b)}")) + " : 0";
+    }
+
+    /// <summary>A statement that applies only when the buffer is used by this configuration.</summary>
+    private static void EmitGuarded(SourceWriter w, ParameterSpec buffer, InternalNames names, string statement)
+    {
+        if (buffer.Guard is null)
+            w.Line(statement);
+        else
+        {
+            w.Line($"if ({GuardOf(buffer, names)})");
+            w.Line("    " + statement);
+        }
+    }
+
+    /// <summary>A written buffer must not overlap another (two read-only ones may); an unused buffer is not checked.</summary>
+    private static void EmitOverlapChecks(SourceWriter w, RuleSpec spec, InternalNames names, System.Func<ParameterSpec, ParameterSpec, string> check)
+    {
+        List<ParameterSpec> buffers = Buffers(spec);
+        for (int i = 0; i < buffers.Count; i++)
+        {
+            for (int j = i + 1; j < buffers.Count; j++)
+            {
+                ParameterSpec a = buffers[i], b = buffers[j];
+                if (a.Role == ParameterRole.In && b.Role == ParameterRole.In)
+                    continue;
+                string guard = string.Join(" && ", new[] { a, b }.Where(x => x.Guard is not null).Select(x => GuardOf(x, names)));
+                if (guard.Length == 0)
+                    w.Line(check(a, b));
+                else
+                {
+                    w.Line($"if ({guard})");
+                    w.Line("    " + check(a, b));
+                }
+            }
+        }
+    }
+
+    private static string PrepareArguments(RuleSpec spec) => KernelNaming.PrepareArguments(spec);
+
+    /// <summary>A rule with an error keeps its overloads' signatures, so callers see the KRN error rather than overload-resolution noise.</summary>
+    private static void EmitErrorBody(SourceWriter w, RuleSpec spec)
+    {
+        w.Line($"throw new global::System.InvalidOperationException(\"The update rule '{EmitterCommon.Raw(spec.MethodName)}' has errors (see its KRN diagnostics); no loop was generated.\");");
+        w.Close();
+    }
 
     // ---- Multi-tensor overload ----------------------------------------------------------------
 
@@ -103,11 +161,11 @@ internal static class RuleEmitter
     {
         string t = spec.ElementType;
         List<ParameterSpec> buffers = Buffers(spec);
-        ParameterSpec first = buffers[0];
+        ParameterSpec first = LengthSource(spec);
         string k = names.Tensor;
 
         w.Line("/// <summary>");
-        w.Line($"/// Runs <see cref=\"{CrefSignature(spec)}\"/> over many tensors at once (entry <c>i</c> of every list is tensor <c>i</c>):");
+        w.Line($"/// Runs the update rule <c>{EmitterCommon.Raw(spec.MethodName)}</c> over many tensors at once (entry <c>i</c> of every list is tensor <c>i</c>):");
         w.Line("/// step-invariant values are computed once, every tensor is checked before any is written, and the tensors are spread");
         w.Line("/// over the cores as one concatenation (one parallel dispatch). Bit-identical to the span overload per tensor.");
         w.Line("/// </summary>");
@@ -123,43 +181,39 @@ internal static class RuleEmitter
             _ => EmitterCommon.UniformParameter(p),
         }));
         w.Open($"{spec.Accessibility} static void {spec.MethodName}({parameters}, global::Kernels.StepOptions {names.Options} = default)");
-        EmitterCommon.EmitPrologue(w, spec, "// Step-invariant values: the rule's uniform part, computed once for every tensor.");
+        if (spec.HasErrors)
+        {
+            EmitErrorBody(w, spec);
+            return;
+        }
+        w.Line("// Step-invariant values: the rule's uniform part, computed once for every tensor.");
+        w.Line($"var {names.Kernel} = {names.KernelType}.{names.Prepare}({PrepareArguments(spec)});");
+        w.Line();
 
         w.Line("// Argument checks, before any element of any tensor is written.");
-        w.Line($"int {names.Count} = {first.Name}.Length;");
-        foreach (ParameterSpec b in buffers.Skip(1))
-        {
-            EmitterCommon.EmitLengthCheck(w, b, names.Count,
-                $"'{EmitterCommon.Raw(b.Name)}' holds {{{b.Name}.Length}} tensors but '{EmitterCommon.Raw(first.Name)}' holds {{{names.Count}}}; every list must have one buffer per tensor.");
-        }
+        w.Line($"int {names.Count} = {LengthExpression(spec, names, b => b.Name + ".Length")};");
+        foreach (ParameterSpec b in buffers.Where(b => b != first))
+            EmitGuarded(w, b, names, $"{Checks}.SameCount({b.Name}.Length, {names.Count}, \"{EmitterCommon.Raw(b.Name)}\", \"{EmitterCommon.Raw(first.Name)}\");");
         w.Open($"for (int {k} = 0; {k} < {names.Count}; {k}++)");
-        w.Line($"int {names.Length} = {first.Name}[{k}].Length;");
-        foreach (ParameterSpec b in buffers.Skip(1))
-        {
-            string condition = $"{b.Name}[{k}].Length != {names.Length}";
-            if (b.Guard is not null)
-                condition = $"{b.Guard} && {condition}";
-            w.Line($"if ({condition})");
-            w.Line($"    throw new global::System.ArgumentException($\"'{EmitterCommon.Raw(b.Name)}[{{{k}}}]' has {{{b.Name}[{k}].Length}} elements but '{EmitterCommon.Raw(first.Name)}[{{{k}}}]' has {{{names.Length}}}; the buffers of a tensor must have the same length.\", nameof({b.Name}));");
-        }
-        EmitterCommon.EmitOverlapChecks(w, buffers,
-            (a, b) => $"global::System.MemoryExtensions.Overlaps((global::System.ReadOnlySpan<{t}>){a.Name}[{k}].Span, (global::System.ReadOnlySpan<{t}>){b.Name}[{k}].Span)", "buffer");
+        w.Line($"int {names.Length} = {LengthExpression(spec, names, b => $"{b.Name}[{k}].Length")};");
+        foreach (ParameterSpec b in buffers.Where(b => b != first))
+            EmitGuarded(w, b, names, $"{Checks}.SameTensorLength({b.Name}[{k}].Length, {names.Length}, {k}, \"{EmitterCommon.Raw(b.Name)}\", \"{EmitterCommon.Raw(first.Name)}\");");
+        EmitOverlapChecks(w, spec, names, (a, b) =>
+            $"{Checks}.NoTensorOverlap<{t}>({a.Name}[{k}].Span, {b.Name}[{k}].Span, {k}, \"{EmitterCommon.Raw(a.Name)}\", \"{EmitterCommon.Raw(b.Name)}\");");
         w.Close();
         w.Line();
 
-        EmitClearUnused(w, buffers);
+        EmitClearUnused(w, buffers, names);
 
-        string kernel = KernelName(spec);
-        w.Line($"var {names.Kernel} = new {kernel}({string.Join(", ", spec.KernelInputs.Select(i => i.Name))});");
-        w.Line($"long {names.Total} = global::Kernels.MultiTensorStep.TotalLength({AsReadOnlyList(first)});");
-        w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor((int)global::System.Math.Min({names.Total}, int.MaxValue), {kernel}.ChunkAlignment);");
+        w.Line($"long {names.Total} = {LengthExpression(spec, names, b => $"{CompilerServices}.MultiTensorStep.TotalLength({AsReadOnlyList(b)})")};");
+        w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor((int)global::System.Math.Min({names.Total}, int.MaxValue), {ChunkAlignment});");
         w.Open($"if ({names.Threads} <= 1)");
         string spans = string.Join(", ", buffers.Select(b => b.Guard is null ? $"{b.Name}[{k}].Span" : $"{b.Name}.IsEmpty ? default : {b.Name}[{k}].Span"));
         w.Line($"for (int {k} = 0; {k} < {names.Count}; {k}++)");
-        w.Line($"    {names.Kernel}.Run({spans});");
+        w.Line($"    {names.Kernel}.{names.Run}({spans});");
         w.Close();
         w.Line("else");
-        w.Line($"    global::Kernels.MultiTensorStep.Run<{t}, {kernel}>({names.Kernel}, {names.Threads}, {kernel}.ChunkAlignment, {string.Join(", ", buffers.Select(AsReadOnlyList))});");
+        w.Line($"    {CompilerServices}.MultiTensorStep.Run<{t}, {names.KernelType}>({names.Kernel}, {names.Threads}, {ChunkAlignment}, {string.Join(", ", buffers.Select(AsReadOnlyList))});");
         w.Close();
     }
 
@@ -179,47 +233,50 @@ internal static class RuleEmitter
     }
 
     /// <summary>A buffer the configuration does not use is replaced by an empty one, so nothing downstream can touch it.</summary>
-    private static void EmitClearUnused(SourceWriter w, IEnumerable<ParameterSpec> buffers)
+    private static void EmitClearUnused(SourceWriter w, IEnumerable<ParameterSpec> buffers, InternalNames names)
     {
         List<ParameterSpec> guarded = buffers.Where(b => b.Guard is not null).ToList();
         if (guarded.Count == 0)
             return;
         w.Line("// Buffers this configuration does not use are never touched.");
         foreach (ParameterSpec b in guarded)
-            w.Line($"if (!{b.Guard}) {b.Name} = default;");
+            w.Line($"if (!{GuardOf(b, names)}) {b.Name} = default;");
         w.Line();
     }
 
     private static string AsReadOnlyList(ParameterSpec buffer) =>
-        buffer.Role == ParameterRole.Ref ? $"global::Kernels.MultiTensorStep.AsReadOnly({buffer.Name})" : buffer.Name;
+        buffer.Role == ParameterRole.Ref ? $"{CompilerServices}.MultiTensorStep.AsReadOnly({buffer.Name})" : buffer.Name;
 
     // ---- Kernel struct ------------------------------------------------------------------------
 
     private static void EmitKernel(SourceWriter w, RuleSpec spec, InternalNames names)
     {
         string t = spec.ElementType;
-        string kernel = KernelName(spec);
         List<ParameterSpec> buffers = Buffers(spec);
 
-        w.Line($"/// <summary>The fused loops of <see cref=\"{CrefSignature(spec)}\"/>, carrying one call's step-invariant values.</summary>");
+        w.Line($"/// <summary>The fused loops of the update rule <c>{EmitterCommon.Raw(spec.MethodName)}</c>, carrying one call's step-invariant values.</summary>");
         w.Line(GeneratedCode);
-        w.Open($"private readonly struct {kernel} : global::Kernels.IChunkKernel<{t}>");
-        w.Line($"/// <summary>Chunks handed to threads are multiples of this many elements.</summary>");
-        w.Line($"public const int ChunkAlignment = {ChunkAlignment};");
-        w.Line();
+        w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+        w.Open($"private readonly struct {names.KernelType} : {CompilerServices}.IChunkKernel<{t}>");
         foreach (KernelInputSpec input in spec.KernelInputs)
-            w.Line($"private readonly {input.TypeName} {input.Name};");
+            w.Line($"internal readonly {input.TypeName} {names.FieldOf(input.Name)};");
         w.Line();
-        string ctorParams = string.Join(", ", spec.KernelInputs.Select(k => $"{k.TypeName} {k.Name}"));
-        w.Open($"public {kernel}({ctorParams})");
-        foreach (KernelInputSpec input in spec.KernelInputs)
-            w.Line($"this.{input.Name} = {input.Name};");
-        w.Close();
+        if (spec.KernelInputs.Count > 0)
+        {
+            string ctorParams = string.Join(", ", spec.KernelInputs.Select(k => $"{k.TypeName} {k.Name}"));
+            w.Open($"private {names.KernelType}({ctorParams})");
+            foreach (KernelInputSpec input in spec.KernelInputs)
+                w.Line($"this.{names.FieldOf(input.Name)} = {input.Name};");
+            w.Close();
+            w.Line();
+        }
+
+        EmitPrepare(w, spec, names);
         w.Line();
 
         // Chunk entry point for worker threads.
-        w.Line($"public void Execute(in global::Kernels.PinnedBuffers<{t}> buffers, int start, int length) =>");
-        w.Line($"    Run({string.Join(", ", buffers.Select((b, i) => $"buffers.Slice({i}, start, length)"))});");
+        w.Line($"public void Execute(in {CompilerServices}.PinnedBuffers<{t}> buffers, int start, int length) =>");
+        w.Line($"    {names.Run}({string.Join(", ", buffers.Select((b, i) => $"buffers.Slice({i}, start, length)"))});");
         w.Line();
 
         // Run: turn each step-invariant flag into a generic struct argument (one JIT instantiation per
@@ -233,32 +290,35 @@ internal static class RuleEmitter
             string[] known = flags.TypeParameters.Take(level).ToArray();
             string Instantiate(string value) => "<" + string.Join(", ", known.Append(value)) + ">";
             if (level == 0)
-                w.Open($"public void Run({spanParams})");
+                w.Open($"public void {names.Run}({spanParams})");
             else
-                w.Open($"private void Run<{string.Join(", ", known)}>({spanParams}){Flags.Constraints(known)}");
-            w.Line($"if (this.{flags.Names[level]})");
-            w.Line($"    Run{Instantiate("global::Kernels.True")}({spanArgs});");
+                w.Open($"private void {names.Run}<{string.Join(", ", known)}>({spanParams}){Flags.Constraints(known)}");
+            w.Line($"if (this.{names.FieldOf(flags.Names[level])})");
+            w.Line($"    {names.Run}{Instantiate(CompilerServices + ".True")}({spanArgs});");
             w.Line("else");
-            w.Line($"    Run{Instantiate("global::Kernels.False")}({spanArgs});");
+            w.Line($"    {names.Run}{Instantiate(CompilerServices + ".False")}({spanArgs});");
             w.Close();
             w.Line();
         }
         if (flags.Count == 0)
-            w.Open($"public void Run({spanParams})");
+            w.Open($"public void {names.Run}({spanParams})");
         else
-            w.Open($"private void Run{flags.Generic}({spanParams}){flags.Where}");
+            w.Open($"private void {names.Run}{flags.Generic}({spanParams}){flags.Where}");
         w.Line($"int {names.Length} = {buffers[0].Name}.Length;");
         foreach (ParameterSpec b in buffers)
             w.Line($"ref {t} {names.RefOf(b)} = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference({b.Name});");
         string refArgs = string.Join(", ", buffers.Select(b => "ref " + names.RefOf(b)));
+        // An unused buffer is empty: the first buffer's length is the step's only if it is always used.
+        if (buffers[0].Guard is not null)
+            w.Line($"{names.Length} = {string.Join(" : ", buffers.Select(b => $"!{b.Name}.IsEmpty ? {b.Name}.Length"))} : 0;");
         w.Line($"int {names.I} = 0;");
-        w.Line($"if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)");
-        w.Line($"    {names.I} = Run512{flags.Generic}({refArgs}, {names.Length});");
-        w.Line($"else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)");
-        w.Line($"    {names.I} = Run256{flags.Generic}({refArgs}, {names.Length});");
-        w.Line($"else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)");
-        w.Line($"    {names.I} = Run128{flags.Generic}({refArgs}, {names.Length});");
-        w.Line($"RunScalar{flags.Generic}({refArgs}, {names.I}, {names.Length});");
+        w.Line("if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)");
+        w.Line($"    {names.I} = {names.RunWidth("512")}{flags.Generic}({refArgs}, {names.Length});");
+        w.Line("else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)");
+        w.Line($"    {names.I} = {names.RunWidth("256")}{flags.Generic}({refArgs}, {names.Length});");
+        w.Line("else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)");
+        w.Line($"    {names.I} = {names.RunWidth("128")}{flags.Generic}({refArgs}, {names.Length});");
+        w.Line($"{names.RunScalar}{flags.Generic}({refArgs}, {names.I}, {names.Length});");
         w.Close();
 
         foreach (string width in s_widths)
@@ -273,70 +333,30 @@ internal static class RuleEmitter
         w.Close();
     }
 
+    /// <summary>The one <c>Prepare</c>: the rule's uniform part, run once per call by every overload (the GPU launchers too).</summary>
+    private static void EmitPrepare(SourceWriter w, RuleSpec spec, InternalNames names)
+    {
+        string parameters = string.Join(", ", spec.Parameters.Where(p => p.Role == ParameterRole.Uniform)
+            .Select(p => $"{(p.Modifier.Length > 0 ? p.Modifier + " " : "")}{p.TypeName} {p.Name}"));
+        w.Line("/// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>");
+        w.Open($"internal static {names.KernelType} {names.Prepare}({parameters})");
+        foreach (string statement in spec.Prologue)
+            w.Line(statement);
+        w.Line(spec.KernelInputs.Count == 0 ? "return default;" : $"return new {names.KernelType}({string.Join(", ", spec.KernelInputs.Select(k => k.Name))});");
+        w.Close();
+    }
+
     /// <summary>Hoisted bools the body uses as per-element masks (e.g. <c>amsgrad &amp;&amp; grad &gt; 0</c>); only those get a broadcast mask.</summary>
     private static HashSet<string> UniformMasks(RuleSpec spec) =>
-        new(Expressions(spec.Body).OfType<UniformExpr>().Where(u => u.Kind == ValueKind.Mask).Select(u => u.Name));
+        new(Ir.Expressions(spec.Body).OfType<UniformExpr>().Where(u => u.Kind == ValueKind.Mask).Select(u => u.Name));
 
     /// <summary>
     /// Whether the rule converts between float and double per element. Such a rule's vector block
     /// holds as many elements as one vector of doubles, and float buffers are loaded half a vector at a time.
     /// </summary>
     private static bool IsMixed(RuleSpec spec) =>
-        Expressions(spec.Body).Any(e => e.Kind.IsOther())
-        || Statements(spec.Body).Any(s => s is AssignStmt { Kind: ValueKind.Other or ValueKind.OtherMask } or DeclareStmt { Kind: ValueKind.Other or ValueKind.OtherMask });
-
-    private static IEnumerable<ElementStmt> Statements(IEnumerable<ElementStmt> statements)
-    {
-        foreach (ElementStmt s in statements)
-        {
-            yield return s;
-            IEnumerable<ElementStmt> nested = s switch
-            {
-                UniformIfStmt u => u.Then.Concat(u.Else),
-                ElementIfStmt e => e.Then.Concat(e.Else),
-                _ => Enumerable.Empty<ElementStmt>(),
-            };
-            foreach (ElementStmt n in Statements(nested))
-                yield return n;
-        }
-    }
-
-    private static IEnumerable<ElementExpr> Expressions(IEnumerable<ElementStmt> statements)
-    {
-        foreach (ElementStmt s in Statements(statements))
-        {
-            ElementExpr? root = s switch
-            {
-                AssignStmt a => a.Value,
-                ElementIfStmt e => e.Condition,
-                _ => null,
-            };
-            if (root is null)
-                continue;
-            foreach (ElementExpr e in Expressions(root))
-                yield return e;
-        }
-    }
-
-    private static IEnumerable<ElementExpr> Expressions(ElementExpr root)
-    {
-        yield return root;
-        IEnumerable<ElementExpr> children = root switch
-        {
-            UnaryExpr u => new[] { u.Operand },
-            BinaryExpr b => new[] { b.Left, b.Right },
-            CallExpr c => c.Arguments,
-            SelectExpr s => new[] { s.Condition, s.WhenTrue, s.WhenFalse },
-            UniformSelectExpr s => new[] { s.WhenTrue, s.WhenFalse },
-            ConvertExpr c => new[] { c.Operand },
-            _ => Enumerable.Empty<ElementExpr>(),
-        };
-        foreach (ElementExpr child in children)
-        {
-            foreach (ElementExpr e in Expressions(child))
-                yield return e;
-        }
-    }
+        Ir.Expressions(spec.Body).Any(e => e.Kind.IsOther())
+        || Ir.Statements(spec.Body).Any(s => s is AssignStmt { Kind: ValueKind.Other or ValueKind.OtherMask } or DeclareStmt { Kind: ValueKind.Other or ValueKind.OtherMask });
 
     private static string RefParams(RuleSpec spec, InternalNames names) =>
         string.Join(", ", Buffers(spec).Select(b => $"ref {spec.ElementType} {names.RefOf(b)}"));
@@ -348,43 +368,43 @@ internal static class RuleEmitter
         bool mixed = IsMixed(spec);
         string count = $"{vec}<{(mixed ? "double" : t)}>.Count";
         string bits = width.Substring("Vector".Length);
-        List<ParameterSpec> buffers = Buffers(spec);
 
         w.Line(mixed
             ? $"/// <summary>Blocks of {width}<double>.Count elements (the rule mixes float and double), {Unroll} per iteration; returns the index of the first element left for the tail.</summary>"
             : $"/// <summary>Whole {width} vectors, {Unroll} per iteration; returns the index of the first element left for the tail.</summary>");
         HashSet<string> masks = UniformMasks(spec);
-        w.Open($"private int Run{bits}{flags.Generic}({RefParams(spec, names)}, int {names.Length}){flags.Where}");
+        w.Open($"private int {names.RunWidth(bits)}{flags.Generic}({RefParams(spec, names)}, int {names.Length}){flags.Where}");
         if (spec.KernelInputs.Count > 0)
         {
             w.Line("// Step-invariant values, broadcast once.");
             foreach (KernelInputSpec input in spec.KernelInputs)
             {
-                if (input.TypeName == "bool")
+                if (input.Type == ScalarType.Bool)
                 {
                     if (!flags.Contains(input.Name))
-                        w.Line($"bool {input.Name} = this.{input.Name};");
+                        w.Line($"bool {input.Name} = this.{names.FieldOf(input.Name)};");
                     if (masks.Contains(input.Name))
-                        w.Line($"var {input.Name}Mask = this.{input.Name} ? {vec}<{t}>.AllBitsSet : {vec}<{t}>.Zero;");
+                        w.Line($"var {names.MaskOf(input.Name)} = this.{names.FieldOf(input.Name)} ? {vec}<{t}>.AllBitsSet : {vec}<{t}>.Zero;");
                 }
                 else
                 {
-                    w.Line($"var {input.Name} = {vec}.Create(this.{input.Name});");
+                    w.Line($"var {input.Name} = {vec}.Create(this.{names.FieldOf(input.Name)});");
                 }
             }
         }
-        string refArgs = string.Join(", ", buffers.Select(b => "ref " + names.RefOf(b)));
-        string inputArgs = string.Join("", BlockInputs(spec, flags, masks).Select(i => ", " + i.Name));
+        string refArgs = string.Join(", ", Buffers(spec).Select(b => "ref " + names.RefOf(b)));
+        string inputArgs = string.Join("", BlockInputs(spec, flags, masks, names).Select(i => ", " + i.Name));
+        string block = names.BlockWidth(bits);
         w.Line($"int {names.I} = 0;");
         w.Open($"for (; {names.I} <= {names.Length} - {Unroll} * {count}; {names.I} += {Unroll} * {count})");
         for (int u = 0; u < Unroll; u++)
         {
             string offset = u == 0 ? $"(nuint){names.I}" : $"(nuint)({names.I} + {u} * {count})";
-            w.Line($"Block{bits}{flags.Generic}({refArgs}, {offset}{inputArgs});");
+            w.Line($"{block}{flags.Generic}({refArgs}, {offset}{inputArgs});");
         }
         w.Close();
         w.Line($"for (; {names.I} <= {names.Length} - {count}; {names.I} += {count})");
-        w.Line($"    Block{bits}{flags.Generic}({refArgs}, (nuint){names.I}{inputArgs});");
+        w.Line($"    {block}{flags.Generic}({refArgs}, (nuint){names.I}{inputArgs});");
         w.Line($"return {names.I};");
         w.Close();
     }
@@ -394,25 +414,25 @@ internal static class RuleEmitter
         string t = spec.ElementType;
         string vec = $"global::System.Runtime.Intrinsics.{width}";
         string bits = width.Substring("Vector".Length);
-        List<ParameterSpec> buffers = Buffers(spec);
         HashSet<string> masks = UniformMasks(spec);
-        string inputParams = string.Join("", BlockInputs(spec, flags, masks).Select(i => $", {(i.Type == "bool" ? "bool" : $"{vec}<{i.Type}>")} {i.Name}"));
+        string inputParams = string.Join("", BlockInputs(spec, flags, masks, names).Select(i => $", {(i.Type == "bool" ? "bool" : $"{vec}<{i.Type}>")} {i.Name}"));
+        System.Func<string, string> uniformName = n => masks.Contains(n) ? names.MaskOf(n) : n;
 
         w.Line($"/// <summary>The rule on one {width}: load, compute, store.</summary>");
         w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-        w.Open($"private static void Block{bits}{flags.Generic}({RefParams(spec, names)}, nuint {names.At}{inputParams}){flags.Where}");
+        w.Open($"private static void {names.BlockWidth(bits)}{flags.Generic}({RefParams(spec, names)}, nuint {names.At}{inputParams}){flags.Where}");
         if (IsMixed(spec) && t == "float")
         {
             // Half a vector of floats per block, in the lower half (the upper half is zero and never stored).
             string half = HalfWidth(width);
             EmitLoads(w, spec, names, b => $"{vec}.Create(global::System.Runtime.Intrinsics.{half}.LoadUnsafe(ref {names.RefOf(b)}, {names.At}), global::System.Runtime.Intrinsics.{half}<float>.Zero)", $"{vec}<{t}>.Zero", "var", flags);
-            new BodyEmitter(w, width, t, names.MaskPrefix, flags.Condition).Emit(spec.Body);
+            new BodyEmitter(w, width, t, names.Mask, flags.Condition, uniformName).Emit(spec.Body);
             EmitStores(w, spec, b => $"global::System.Runtime.Intrinsics.{half}.StoreUnsafe({vec}.GetLower({b.Name}), ref {names.RefOf(b)}, {names.At});", flags);
         }
         else
         {
             EmitLoads(w, spec, names, b => $"{vec}.LoadUnsafe(ref {names.RefOf(b)}, {names.At})", $"{vec}<{t}>.Zero", "var", flags);
-            new BodyEmitter(w, width, t, names.MaskPrefix, flags.Condition).Emit(spec.Body);
+            new BodyEmitter(w, width, t, names.Mask, flags.Condition, uniformName).Emit(spec.Body);
             EmitStores(w, spec, b => $"{vec}.StoreUnsafe({b.Name}, ref {names.RefOf(b)}, {names.At});", flags);
         }
         w.Close();
@@ -429,12 +449,12 @@ internal static class RuleEmitter
     {
         string t = spec.ElementType;
         w.Line("/// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>");
-        w.Open($"private void RunScalar{flags.Generic}({RefParams(spec, names)}, int {names.I}, int {names.Length}){flags.Where}");
+        w.Open($"private void {names.RunScalar}{flags.Generic}({RefParams(spec, names)}, int {names.I}, int {names.Length}){flags.Where}");
         foreach (KernelInputSpec input in spec.KernelInputs.Where(k => !flags.Contains(k.Name)))
-            w.Line($"{input.TypeName} {input.Name} = this.{input.Name};");
+            w.Line($"{input.TypeName} {input.Name} = this.{names.FieldOf(input.Name)};");
         w.Open($"for (; {names.I} < {names.Length}; {names.I}++)");
         EmitLoads(w, spec, names, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I})", "0", t, flags);
-        new BodyEmitter(w, null, t, names.MaskPrefix, flags.Condition).Emit(spec.Body);
+        new BodyEmitter(w, null, t, names.Mask, flags.Condition).Emit(spec.Body);
         EmitStores(w, spec, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I}) = {b.Name};", flags);
         w.Close();
         w.Close();
@@ -459,25 +479,25 @@ internal static class RuleEmitter
     }
 
     /// <summary>What a vector block takes besides the buffers: broadcasts, masks, and the bools that are not flags.</summary>
-    private static IEnumerable<(string Name, string Type)> BlockInputs(RuleSpec spec, Flags flags, HashSet<string> masks)
+    private static IEnumerable<(string Name, string Type)> BlockInputs(RuleSpec spec, Flags flags, HashSet<string> masks, InternalNames names)
     {
         foreach (KernelInputSpec k in spec.KernelInputs)
         {
-            if (k.TypeName != "bool")
+            if (k.Type != ScalarType.Bool)
                 yield return (k.Name, k.TypeName);
             else
             {
                 if (!flags.Contains(k.Name))
                     yield return (k.Name, "bool");
                 if (masks.Contains(k.Name))
-                    yield return (k.Name + "Mask", spec.ElementType);
+                    yield return (names.MaskOf(k.Name), spec.ElementType);
             }
         }
     }
 
     /// <summary>
     /// The hoisted bools that decide branches (uniform <c>if</c>s, uniform <c>?:</c>, buffer guards), each
-    /// passed to the loops as a generic <see cref="T:Kernels.IFlag"/> struct argument: the JIT compiles one
+    /// passed to the loops as a generic <c>Kernels.CompilerServices.IFlag</c> struct argument: the JIT compiles one
     /// loop per combination actually used, with those branches folded away (it does not unswitch loops itself).
     /// </summary>
     private sealed class Flags
@@ -486,10 +506,10 @@ internal static class RuleEmitter
 
         public Flags(RuleSpec spec, InternalNames names)
         {
-            var used = new HashSet<string>(Statements(spec.Body).OfType<UniformIfStmt>().Select(u => u.Condition)
-                .Concat(Expressions(spec.Body).OfType<UniformSelectExpr>().Select(u => u.Condition))
+            var used = new HashSet<string>(Ir.Statements(spec.Body).OfType<UniformIfStmt>().Select(u => u.Condition)
+                .Concat(Ir.Expressions(spec.Body).OfType<UniformSelectExpr>().Select(u => u.Condition))
                 .Concat(Buffers(spec).Where(b => b.Guard is not null).Select(b => b.Guard!)));
-            Names = spec.KernelInputs.Where(k => k.TypeName == "bool" && used.Contains(k.Name)).Select(k => k.Name).ToList();
+            Names = spec.KernelInputs.Where(k => k.Type == ScalarType.Bool && used.Contains(k.Name)).Select(k => k.Name).ToList();
             TypeParameters = Names.Select(n => names.TypeParameterFor(n)).ToList();
             for (int i = 0; i < Names.Count; i++)
                 _typeParameters[Names[i]] = TypeParameters[i];
@@ -509,18 +529,21 @@ internal static class RuleEmitter
         public string Where => Constraints(TypeParameters);
 
         public static string Constraints(IEnumerable<string> typeParameters) =>
-            string.Concat(typeParameters.Select(p => $" where {p} : struct, global::Kernels.IFlag"));
+            string.Concat(typeParameters.Select(p => $" where {p} : struct, {CompilerServices}.IFlag"));
 
         /// <summary>A flag reads as its type argument's constant; any other bool as itself.</summary>
         public string Condition(string name) => _typeParameters.TryGetValue(name, out string? type) ? type + ".Value" : name;
     }
 
-    /// <summary>Names the CPU code declares, chosen so they never collide with the rule's own names.</summary>
-    private sealed class InternalNames : EmittedNames
+    /// <summary>Names the CPU code declares, chosen so they never collide with the rule's own names or the type's members.</summary>
+    private sealed class InternalNames : KernelNaming
     {
         private readonly Dictionary<string, string> _refs = new();
+        private readonly Dictionary<string, string> _masks = new();
+        private readonly Dictionary<string, string> _uniformMasks = new();
+        private readonly Dictionary<string, string> _widths = new();
 
-        public InternalNames(IEnumerable<string> taken) : base(taken)
+        public InternalNames(RuleSpec spec) : base(spec)
         {
             Options = Pick("options");
             Length = Pick("length");
@@ -528,30 +551,43 @@ internal static class RuleEmitter
             Threads = Pick("threads");
             I = Pick("i");
             At = Pick("at");
-            MaskPrefix = Pick("mask");
             Count = Pick("count");
             Tensor = Pick("tensor");
             Total = Pick("total");
+            Run = Pick("Run");
+            RunScalar = Pick("RunScalar");
         }
 
         public string Count { get; }
         public string Tensor { get; }
         public string Total { get; }
-
         public string Options { get; }
         public string Length { get; }
         public string Kernel { get; }
         public string Threads { get; }
         public string I { get; }
         public string At { get; }
-        public string MaskPrefix { get; }
+        public string Run { get; }
+        public string RunScalar { get; }
+
+        public string RunWidth(string bits) => Memo(_widths, "Run" + bits);
+
+        public string BlockWidth(string bits) => Memo(_widths, "Block" + bits);
+
+        /// <summary>A per-element mask of the body (<c>maskThen1</c>), the same name in every block.</summary>
+        public string Mask(string baseName) => Memo(_masks, baseName);
+
+        /// <summary>The broadcast mask of a hoisted bool used per element.</summary>
+        public string MaskOf(string input) => Memo(_uniformMasks, EmitterCommon.Raw(input) + "Mask");
 
         public string TypeParameterFor(string flag) => Pick("T" + char.ToUpperInvariant(EmitterCommon.Raw(flag)[0]) + EmitterCommon.Raw(flag).Substring(1));
 
-        public string RefOf(ParameterSpec buffer)
+        public string RefOf(ParameterSpec buffer) => Memo(_refs, EmitterCommon.Raw(buffer.Name) + "Ref");
+
+        private string Memo(Dictionary<string, string> cache, string baseName)
         {
-            if (!_refs.TryGetValue(buffer.Name, out string? name))
-                _refs[buffer.Name] = name = Pick(EmitterCommon.Raw(buffer.Name) + "Ref");
+            if (!cache.TryGetValue(baseName, out string? name))
+                cache[baseName] = name = Pick(baseName);
             return name;
         }
     }

@@ -35,7 +35,12 @@ internal sealed class RuleLowerer
     private readonly Dictionary<ISymbol, string> _elementNames = new(SymbolEqualityComparer.Default);
     private readonly HashSet<string> _elementNamesTaken = new();
     private readonly HashSet<ISymbol> _uniformLocalsReadPerElement = new(SymbolEqualityComparer.Default);
-    private readonly HashSet<string> _uniformLocalsDeclared = new();
+    // The emitted name of every local of the rule: hoisting flattens scopes into one prologue and one loop
+    // body, so a name declared twice (both arms of an if, sibling blocks) gets a fresh one for its second symbol.
+    private readonly Dictionary<ISymbol, string> _localNames = new(SymbolEqualityComparer.Default);
+
+    private static readonly SymbolDisplayFormat s_typeFormat = SymbolDisplayFormat.FullyQualifiedFormat
+        .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
     // The uniform conditions enclosing the statement being lowered: (hoisted bool, taken when true?).
     private readonly List<(string Condition, bool WhenTrue)> _uniformPath = new();
@@ -72,7 +77,31 @@ internal sealed class RuleLowerer
             _elementNamesTaken.Add(name);
             _bufferUse[name] = new BufferUse();
         }
+        NameLocals(body);
     }
+
+    private void NameLocals(SyntaxNode body)
+    {
+        var used = new HashSet<string>();
+        foreach (SyntaxNode node in body.DescendantNodes())
+        {
+            ISymbol? local = node switch
+            {
+                VariableDeclaratorSyntax d => _model.GetDeclaredSymbol(d),
+                SingleVariableDesignationSyntax d => _model.GetDeclaredSymbol(d),
+                ForEachStatementSyntax f => _model.GetDeclaredSymbol(f),
+                _ => null,
+            };
+            if (local is not ILocalSymbol || _localNames.ContainsKey(local))
+                continue;
+            _localNames[local] = used.Add(local.Name) ? Escape(local.Name) : _names.ClaimName(local.Name);
+        }
+    }
+
+    /// <summary>Uniform code as it must be written in the prologue: using-independent, locals renamed.</summary>
+    private string Rewrite(SyntaxNode node) => UniformRewriter.Rewrite(_model, node, _localNames);
+
+    private string LocalName(ISymbol local) => _localNames.TryGetValue(local, out string? name) ? name : Escape(local.Name);
 
     public IReadOnlyList<string> Prologue => _prologue;
 
@@ -198,6 +227,10 @@ internal sealed class RuleLowerer
                 LowerIf(ifStatement, output);
                 break;
 
+            case SwitchStatementSyntax switchStatement when !_varying.DependsOnVarying(switchStatement.Expression):
+                LowerUniformSwitch(switchStatement, output);
+                break;
+
             case ForStatementSyntax or ForEachStatementSyntax or ForEachVariableStatementSyntax or WhileStatementSyntax or DoStatementSyntax:
                 Report(DiagnosticDescriptors.LoopOverElements, LoopKeyword(statement));
                 break;
@@ -228,7 +261,7 @@ internal sealed class RuleLowerer
             Report(DiagnosticDescriptors.ExceptionInRule, statement, "throw");
             return;
         }
-        if (!CheckUniformCode(statement))
+        if (!CheckUniformCode(statement) || !CheckReachedByEveryElement(statement))
             return;
 
         switch (statement)
@@ -237,13 +270,7 @@ internal sealed class RuleLowerer
                 return;
             case LocalDeclarationStatementSyntax declaration:
                 foreach (VariableDeclaratorSyntax declarator in declaration.Declaration.Variables)
-                {
-                    if (!_uniformLocalsDeclared.Add(declarator.Identifier.ValueText))
-                        Report(DiagnosticDescriptors.DuplicateUniformLocal, declarator.Identifier, declarator.Identifier.ValueText);
-                }
-                // Declarations are hoisted unconditionally (their initializers are pure); the scope
-                // they had inside a uniform `if` does not survive hoisting, so names must be unique.
-                _prologue.Add(UniformRewriter.Rewrite(_model, statement));
+                    HoistDeclarator(declaration.Declaration.Type, declarator, declaration.IsConst);
                 return;
         }
 
@@ -253,10 +280,42 @@ internal sealed class RuleLowerer
                 Report(DiagnosticDescriptors.UniformReassignedAfterUse, statement, assigned.Name);
         }
 
-        string text = UniformRewriter.Rewrite(_model, statement);
+        string text = Rewrite(statement);
         if (_uniformPath.Count > 0)
             text = "if (" + PathText() + ")\n{\n" + Indent(text) + "\n}";
         _prologue.Add(text);
+    }
+
+    /// <summary>
+    /// A uniform local. Outside any uniform condition it is declared as written; under one, it is declared for
+    /// the whole prologue (scopes are flattened) and assigned only where the rule assigns it, so an initializer
+    /// that may throw runs only when the scalar rule would run it.
+    /// </summary>
+    private void HoistDeclarator(TypeSyntax type, VariableDeclaratorSyntax declarator, bool isConst)
+    {
+        if (_varying.SymbolOf(declarator) is not ILocalSymbol local)
+            return;
+        if (isConst || _uniformPath.Count == 0)
+        {
+            _prologue.Add($"{(isConst ? "const " : "")}{Rewrite(type)} {Rewrite(declarator)};");
+            return;
+        }
+        string name = LocalName(local);
+        _prologue.Add($"{local.Type.ToDisplayString(s_typeFormat)} {name} = default!;");
+        if (declarator.Initializer is not null)
+            _prologue.Add($"if ({PathText()})\n{{\n    {name} = {Rewrite(declarator.Initializer.Value)};\n}}");
+    }
+
+    /// <summary>
+    /// Uniform code under a per-element condition runs once, before the loop, whatever the elements: only code that
+    /// cannot throw may be moved there (the scalar rule would run it only for the elements that meet the condition).
+    /// </summary>
+    private bool CheckReachedByEveryElement(SyntaxNode node)
+    {
+        if (_elementIfDepth == 0 || ThrowAnalysis.Reason(_model, node) is not { } reason)
+            return true;
+        Report(DiagnosticDescriptors.MayThrowUnderElementCondition, node, OneLine(node.ToString()), reason);
+        return false;
     }
 
     private void LowerDeclaration(LocalDeclarationStatementSyntax declaration, List<ElementStmt> output)
@@ -273,11 +332,8 @@ internal sealed class RuleLowerer
             if (!_varying.Varying.Contains(local))
             {
                 // `float a = lr * 2, b = grad;`: the uniform declarator is hoisted on its own.
-                string text = $"{UniformRewriter.Rewrite(_model, declaration.Declaration.Type)} {UniformRewriter.Rewrite(_model, declarator)};";
-                if (_uniformLocalsDeclared.Add(local.Name))
-                    _prologue.Add(text);
-                else
-                    Report(DiagnosticDescriptors.DuplicateUniformLocal, declarator.Identifier, local.Name);
+                if (CheckUniformCode(declarator) && CheckReachedByEveryElement(declarator))
+                    HoistDeclarator(declaration.Declaration.Type, declarator, declaration.IsConst);
                 continue;
             }
 
@@ -391,6 +447,98 @@ internal sealed class RuleLowerer
         }
     }
 
+    /// <summary>
+    /// A <c>switch</c> on a step-invariant value with per-element code in its sections: the value and each
+    /// section's test are hoisted, and the sections become a chain of uniform <c>if</c>/<c>else</c> (a branch per
+    /// call, none per element). A section must end in <c>break</c> and contain no other jump.
+    /// </summary>
+    private void LowerUniformSwitch(SwitchStatementSyntax statement, List<ElementStmt> output)
+    {
+        foreach (SwitchSectionSyntax section in statement.Sections)
+        {
+            if (section.Statements.LastOrDefault() is not BreakStatementSyntax)
+            {
+                Report(DiagnosticDescriptors.UnsupportedSwitch, section.Labels.Last(), "a section of a switch with per-element code must end with 'break'");
+                return;
+            }
+            SyntaxNode? jump = section.Statements.Take(section.Statements.Count - 1).SelectMany(s => s.DescendantNodesAndSelf())
+                .FirstOrDefault(n => n is BreakStatementSyntax or ContinueStatementSyntax or GotoStatementSyntax or ReturnStatementSyntax);
+            if (jump is not null)
+            {
+                Report(DiagnosticDescriptors.UnsupportedSwitch, jump, "a jump other than the section's final 'break'");
+                return;
+            }
+        }
+        if (!CheckUniformCode(statement.Expression))
+            return;
+
+        ITypeSymbol? type = _model.GetTypeInfo(statement.Expression).Type;
+        string value = _names.ClaimName("switchValue");
+        _prologue.Add($"{type?.ToDisplayString(s_typeFormat) ?? "var"} {value} = {Rewrite(statement.Expression)};");
+
+        var cases = new List<(string Condition, SwitchSectionSyntax Section)>();
+        SwitchSectionSyntax? defaultSection = null;
+        foreach (SwitchSectionSyntax section in statement.Sections)
+        {
+            var tests = new List<string>();
+            foreach (SwitchLabelSyntax label in section.Labels)
+            {
+                switch (label)
+                {
+                    case DefaultSwitchLabelSyntax:
+                        defaultSection = section;
+                        break;
+                    case CaseSwitchLabelSyntax constant:
+                        tests.Add($"{value} is {Rewrite(constant.Value)}");
+                        break;
+                    case CasePatternSwitchLabelSyntax pattern:
+                        tests.Add(pattern.WhenClause is null
+                            ? $"{value} is {Rewrite(pattern.Pattern)}"
+                            : $"{value} is {Rewrite(pattern.Pattern)} && ({Rewrite(pattern.WhenClause.Condition)})");
+                        break;
+                }
+            }
+            if (tests.Count == 0)
+                continue;
+            string condition = _names.ClaimName("isCase" + (cases.Count + 1).ToString(CultureInfo.InvariantCulture));
+            string text = string.Join(" || ", tests.Select(t => tests.Count > 1 ? "(" + t + ")" : t));
+            // The switch runs under the enclosing uniform conditions; a `when` clause may call anything.
+            if (_uniformPath.Count > 0)
+            {
+                _prologue.Add($"bool {condition} = false;");
+                _prologue.Add($"if ({PathText()})\n{{\n    {condition} = {text};\n}}");
+            }
+            else
+                _prologue.Add($"bool {condition} = {text};");
+            AddKernelInput(condition, "bool");
+            cases.Add((condition, section));
+        }
+
+        EquatableArray<ElementStmt> LowerSection(SwitchSectionSyntax section)
+        {
+            var arm = new List<ElementStmt>();
+            foreach (StatementSyntax inner in section.Statements.Take(section.Statements.Count - 1))
+                LowerStatement(inner, arm);
+            return arm.ToEquatableArray();
+        }
+
+        EquatableArray<ElementStmt> Chain(int index)
+        {
+            if (index == cases.Count)
+                return defaultSection is null ? EquatableArray<ElementStmt>.Empty : LowerSection(defaultSection);
+            (string condition, SwitchSectionSyntax section) = cases[index];
+            _uniformPath.Add((condition, true));
+            EquatableArray<ElementStmt> then = LowerSection(section);
+            _uniformPath[_uniformPath.Count - 1] = (condition, false);
+            EquatableArray<ElementStmt> otherwise = Chain(index + 1);
+            _uniformPath.RemoveAt(_uniformPath.Count - 1);
+            string source = OneLine(string.Join(" ", section.Labels.Select(l => l.ToString().Trim())));
+            return new ElementStmt[] { new UniformIfStmt(condition, then, otherwise, "switch (" + statement.Expression + ") " + source) }.ToEquatableArray();
+        }
+
+        output.AddRange(Chain(0));
+    }
+
     private EquatableArray<ElementStmt> LowerArm(StatementSyntax statement)
     {
         var arm = new List<ElementStmt>();
@@ -487,11 +635,21 @@ internal sealed class RuleLowerer
                 ValueKind kind = KindOf(info.Type!);
                 if (!_varying.DependsOnVarying(conditional.Condition))
                 {
+                    // Each arm is reached under its side of the condition (what an arm hoists may depend on it).
                     string condition = HoistCondition(conditional.Condition);
-                    return new UniformSelectExpr(condition, To(LowerExpression(conditional.WhenTrue), kind), To(LowerExpression(conditional.WhenFalse), kind), kind);
+                    _uniformPath.Add((condition, true));
+                    ElementExpr whenTrue = To(LowerExpression(conditional.WhenTrue), kind);
+                    _uniformPath[_uniformPath.Count - 1] = (condition, false);
+                    ElementExpr whenFalse = To(LowerExpression(conditional.WhenFalse), kind);
+                    _uniformPath.RemoveAt(_uniformPath.Count - 1);
+                    return new UniformSelectExpr(condition, whenTrue, whenFalse, kind);
                 }
-                return new SelectExpr(To(LowerExpression(conditional.Condition), kind.MaskOf()),
-                    To(LowerExpression(conditional.WhenTrue), kind), To(LowerExpression(conditional.WhenFalse), kind), kind);
+                ElementExpr mask = To(LowerExpression(conditional.Condition), kind.MaskOf());
+                _elementIfDepth++;
+                ElementExpr elementTrue = To(LowerExpression(conditional.WhenTrue), kind);
+                ElementExpr elementFalse = To(LowerExpression(conditional.WhenFalse), kind);
+                _elementIfDepth--;
+                return new SelectExpr(mask, elementTrue, elementFalse, kind);
             }
 
             case InvocationExpressionSyntax invocation:
@@ -543,7 +701,13 @@ internal sealed class RuleLowerer
         }
 
         ElementExpr left = LowerExpression(binary.Left);
+        // `g > 0 && x`: the scalar rule evaluates x only where the left holds.
+        bool shortCircuit = binary.Kind() is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression && _varying.DependsOnVarying(binary.Left);
+        if (shortCircuit)
+            _elementIfDepth++;
         ElementExpr right = LowerExpression(binary.Right);
+        if (shortCircuit)
+            _elementIfDepth--;
         bool comparison = op is BinaryOp.LessThan or BinaryOp.LessThanOrEqual or BinaryOp.GreaterThan or BinaryOp.GreaterThanOrEqual;
         bool equality = op is BinaryOp.Equal or BinaryOp.NotEqual;
         bool logical = op is BinaryOp.And or BinaryOp.Or or BinaryOp.Xor;
@@ -577,45 +741,82 @@ internal sealed class RuleLowerer
             return Error();
         }
 
-        string container = method.ContainingType.ToDisplayString();
-        bool mathType = container is "System.Math" or "System.MathF" or "System.Single" or "System.Double";
-        (Intrinsic Function, int Arity)? known = method.Name switch
+        // Arguments in parameter order (named arguments may be written in any order).
+        var syntax = new ExpressionSyntax[method.Parameters.Length];
+        SeparatedSyntaxList<ArgumentSyntax> list = invocation.ArgumentList.Arguments;
+        for (int i = 0; i < list.Count && i < syntax.Length; i++)
         {
-            "Sqrt" => (Intrinsic.Sqrt, 1),
-            "Abs" => (Intrinsic.Abs, 1),
-            "Max" => (Intrinsic.Max, 2),
-            "Min" => (Intrinsic.Min, 2),
-            "FusedMultiplyAdd" => (Intrinsic.FusedMultiplyAdd, 3),
-            "CopySign" => (Intrinsic.CopySign, 2),
-            "Exp" => (Intrinsic.Exp, 1),
-            "Log" => (Intrinsic.Log, 1),
-            "Clamp" => (Intrinsic.Clamp, 3),
-            "Sign" => (Intrinsic.Sign, 1),
-            _ => null,
-        };
+            int ordinal = list[i].NameColon is { } nameColon
+                ? method.Parameters.FirstOrDefault(p => p.Name == nameColon.Name.Identifier.ValueText)?.Ordinal ?? i
+                : i;
+            syntax[ordinal] = list[i].Expression;
+        }
+
+        bool mathType = KnownFunctions.IsMathType(method.ContainingType.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat.WithMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.None)));
         ITypeSymbol? argumentType = method.Parameters.FirstOrDefault()?.Type;
-        if (!mathType || known is null || method.Parameters.Length != known.Value.Arity || argumentType is null
-            || argumentType.SpecialType is not (SpecialType.System_Single or SpecialType.System_Double)
-            || method.Parameters.Any(p => !SymbolEqualityComparer.Default.Equals(p.Type, argumentType)))
+
+        if (mathType && method.Name == "Pow" && syntax.Length == 2 && syntax.All(a => a is not null) && IsFloatingPoint(argumentType))
+            return LowerPower(invocation, syntax[0], syntax[1], argumentType!);
+
+        KnownFunction? known = mathType ? KnownFunctions.Named(method.Name) : null;
+        if (known is null || method.Parameters.Length != known.Arity || !IsFloatingPoint(argumentType)
+            || method.Parameters.Any(p => !SymbolEqualityComparer.Default.Equals(p.Type, argumentType)) || syntax.Any(a => a is null))
         {
             Report(DiagnosticDescriptors.UnknownMethod, invocation, method.ContainingType.Name + "." + method.Name);
             return Error();
         }
 
-        // Arguments in parameter order (named arguments may be written in any order).
-        var arguments = new ElementExpr[method.Parameters.Length];
-        SeparatedSyntaxList<ArgumentSyntax> list = invocation.ArgumentList.Arguments;
-        for (int i = 0; i < list.Count; i++)
-        {
-            int ordinal = list[i].NameColon is { } nameColon
-                ? method.Parameters.First(p => p.Name == nameColon.Name.Identifier.ValueText).Ordinal
-                : i;
-            arguments[ordinal] = LowerExpression(list[i].Expression);
-        }
+        EquatableArray<ElementExpr> arguments = syntax.Select(a => LowerExpression(a)).ToEquatableArray();
         string sourceName = method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + method.Name;
-        // Sign returns int; its value is used as the floating type it converts to.
-        ValueKind kind = KindOf(known.Value.Function == Intrinsic.Sign ? _model.GetTypeInfo(invocation).ConvertedType ?? argumentType : argumentType);
-        return new CallExpr(known.Value.Function, sourceName, arguments.ToEquatableArray(), kind);
+        ValueKind argumentKind = KindOf(argumentType!);
+        ValueKind kind = known.Result switch
+        {
+            KnownResult.Mask => argumentKind.MaskOf(),
+            // Sign returns int; its value is used as the floating type it converts to (implicitly or by a cast).
+            KnownResult.Int => KindOf(SignTargetType(invocation) ?? argumentType!),
+            _ => argumentKind,
+        };
+        return new CallExpr(known.Function, sourceName, arguments, kind);
+    }
+
+    /// <summary>The floating type an int-valued call converts to: implicitly where it is used, or by an enclosing cast.</summary>
+    private ITypeSymbol? SignTargetType(ExpressionSyntax call)
+    {
+        ITypeSymbol? converted = _model.GetTypeInfo(call).ConvertedType;
+        if (IsFloatingPoint(converted))
+            return converted;
+        SyntaxNode? parent = call.Parent;
+        while (parent is ParenthesizedExpressionSyntax)
+            parent = parent.Parent;
+        return parent is CastExpressionSyntax cast && _model.GetTypeInfo(cast).Type is { } type && IsFloatingPoint(type) ? type : null;
+    }
+
+    /// <summary>
+    /// <c>Math.Pow(x, n)</c> with a constant integer 0 ≤ n ≤ 4 and a per-element x: repeated multiplication, the
+    /// same in the scalar tail and every vector width (documented: it may differ from the C runtime's pow in the
+    /// last bit; write <c>x * x</c> in the rule to match it exactly).
+    /// </summary>
+    private ElementExpr LowerPower(InvocationExpressionSyntax invocation, ExpressionSyntax @base, ExpressionSyntax exponent, ITypeSymbol type)
+    {
+        Optional<object?> constant = _model.GetConstantValue(exponent);
+        double n = constant.HasValue && constant.Value is not null ? System.Convert.ToDouble(constant.Value, CultureInfo.InvariantCulture) : double.NaN;
+        if (_varying.DependsOnVarying(exponent) || n is not (0 or 1 or 2 or 3 or 4))
+        {
+            Report(DiagnosticDescriptors.UnknownMethod, invocation, "Pow with an exponent other than a constant 0, 1, 2, 3 or 4");
+            return Error();
+        }
+        ValueKind kind = KindOf(type);
+        if (n == 0)
+            return new UniformExpr(HoistConstant(1, "one", KeywordOf(kind)), kind);  // pow(x, 0) is 1, NaN included
+        ElementExpr x = To(LowerExpression(@base), kind);
+        ElementExpr Times(ElementExpr a, ElementExpr b) => new BinaryExpr(BinaryOp.Multiply, a, b, kind);
+        return n switch
+        {
+            1 => x,
+            2 => Times(x, x),
+            3 => Times(Times(x, x), x),
+            _ => Times(Times(x, x), Times(x, x)),
+        };
     }
 
     /// <summary>Checks the type and implicit conversion of a per-element expression.</summary>
@@ -627,8 +828,8 @@ internal sealed class RuleLowerer
             && info.Type.SpecialType == SpecialType.System_Int32;
         if (isSign)
         {
-            // Math.Sign returns int; it may only be used where it converts to a floating type.
-            if (IsFloatingPoint(info.ConvertedType))
+            // Math.Sign returns int; it may only be used where it converts to a floating type (implicitly or by a cast).
+            if (SignTargetType(expression) is not null)
                 return true;
             ReportBadType(expression, info.ConvertedType ?? info.Type);
             return false;
@@ -651,7 +852,7 @@ internal sealed class RuleLowerer
     /// <summary>Hoists a uniform expression used in per-element code; returns its broadcast.</summary>
     private ElementExpr Hoist(ExpressionSyntax expression)
     {
-        if (!CheckUniformCode(expression))
+        if (!CheckUniformCode(expression) || !CheckReachedByEveryElement(expression))
             return Error();
 
         TypeInfo info = _model.GetTypeInfo(expression);
@@ -679,12 +880,12 @@ internal sealed class RuleLowerer
         if (expression is IdentifierNameSyntax plain && SymbolEqualityComparer.Default.Equals(info.Type, type)
             && _varying.SymbolOf(plain) is IParameterSymbol or ILocalSymbol)
         {
-            string name = Escape(plain.Identifier.ValueText);
+            string name = _varying.SymbolOf(plain) is ILocalSymbol l ? LocalName(l) : Escape(plain.Identifier.ValueText);
             AddKernelInput(name, keyword);
             return new UniformExpr(name, kind);
         }
 
-        string text = UniformRewriter.Rewrite(_model, expression);
+        string text = Rewrite(expression);
         bool converted = !SymbolEqualityComparer.Default.Equals(info.Type, type);
         if (converted)
             text = $"({keyword})({text})";
@@ -694,13 +895,14 @@ internal sealed class RuleLowerer
     private string HoistCondition(ExpressionSyntax condition)
     {
         CheckUniformCode(condition);
+        CheckReachedByEveryElement(condition);
         if (condition is IdentifierNameSyntax plain && _varying.SymbolOf(plain) is IParameterSymbol or ILocalSymbol)
         {
-            string name = Escape(plain.Identifier.ValueText);
+            string name = _varying.SymbolOf(plain) is ILocalSymbol l ? LocalName(l) : Escape(plain.Identifier.ValueText);
             AddKernelInput(name, "bool");
             return name;
         }
-        return Declare("bool", UniformRewriter.Rewrite(_model, condition), condition);
+        return Declare("bool", Rewrite(condition), condition);
     }
 
     private string HoistConstant(object value, string? nameHint, string keyword, ExpressionSyntax? source = null)
@@ -728,12 +930,20 @@ internal sealed class RuleLowerer
 
     private string Declare(string keyword, string text, ExpressionSyntax source, string? convertedTo = null)
     {
-        string key = keyword + ":" + text;
+        // Under a uniform condition, a value that may throw is computed only where the rule computes it.
+        bool conditional = _uniformPath.Count > 0 && ThrowAnalysis.Reason(_model, source) is not null;
+        string key = keyword + ":" + text + (conditional ? " if " + PathText() : "");
         if (!_hoistedByText.TryGetValue(key, out string? name))
         {
             name = _names.Claim(source, keyword == "bool" ? "condition" : "hoisted", convertedTo);
             _hoistedByText[key] = name;
-            _prologue.Add($"{keyword} {name} = {text};");
+            if (conditional)
+            {
+                _prologue.Add($"{keyword} {name} = default;");
+                _prologue.Add($"if ({PathText()})\n{{\n    {name} = {text};\n}}");
+            }
+            else
+                _prologue.Add($"{keyword} {name} = {text};");
         }
         AddKernelInput(name, keyword);
         return name;
@@ -742,7 +952,7 @@ internal sealed class RuleLowerer
     private void AddKernelInput(string name, string type)
     {
         if (_kernelInputNames.Add(name))
-            _kernelInputs.Add(new KernelInputSpec(name, type));
+            _kernelInputs.Add(new KernelInputSpec(name, ScalarTypes.FromKeyword(type)));
     }
 
     /// <summary>Reports constructs that are wrong even in uniform code. Returns false if any was found.</summary>
@@ -782,6 +992,15 @@ internal sealed class RuleLowerer
                     Report(DiagnosticDescriptors.UnsupportedStatement, n, "local function");
                     ok = false;
                     break;
+                case GotoStatementSyntax @goto:
+                    // Hoisting moves statements one by one; a jump could lose its label.
+                    Report(DiagnosticDescriptors.UnsupportedStatement, @goto.GotoKeyword, "goto");
+                    ok = false;
+                    break;
+                case LabeledStatementSyntax label:
+                    Report(DiagnosticDescriptors.UnsupportedStatement, label.Identifier, "labeled");
+                    ok = false;
+                    break;
                 case ExpressionStatementSyntax { Expression: var e } when !IsLocalMutation(e):
                     Report(DiagnosticDescriptors.SideEffect, n, n.ToString().Trim());
                     ok = false;
@@ -794,13 +1013,42 @@ internal sealed class RuleLowerer
     /// <summary>Whether an expression statement only changes locals of the rule (anything else is a side effect).</summary>
     private bool IsLocalMutation(ExpressionSyntax expression)
     {
+        if (expression is InvocationExpressionSyntax invocation)
+            return IsThrowHelper(invocation);
         ExpressionSyntax? target = expression switch
         {
             AssignmentExpressionSyntax a => a.Left,
             _ when VaryingAnalysis.IsIncrementOrDecrement(expression) => VaryingAnalysis.Operand(expression),
             _ => null,
         };
-        return target is not null && _varying.SymbolOf(target) is ILocalSymbol;
+        return target is not null && IsLocalTarget(target);
+    }
+
+    /// <summary>A local, a discard, or a tuple of them (<c>(a, b) = (b, a)</c>).</summary>
+    private bool IsLocalTarget(ExpressionSyntax target) => target switch
+    {
+        TupleExpressionSyntax tuple => tuple.Arguments.All(a => IsLocalTarget(a.Expression)),
+        DeclarationExpressionSyntax => true,
+        IdentifierNameSyntax { Identifier.ValueText: "_" } when _varying.SymbolOf(target) is null or IDiscardSymbol => true,
+        _ => _varying.SymbolOf(target) is ILocalSymbol,
+    };
+
+    /// <summary>
+    /// Validation through a throw helper (<c>ArgumentOutOfRangeException.ThrowIfNegative(lr)</c>, or the user's own
+    /// static <c>Throw…</c> method): it has no effect but the exception, so it may run once per call.
+    /// </summary>
+    private bool IsThrowHelper(InvocationExpressionSyntax invocation)
+    {
+        if (_model.GetSymbolInfo(invocation).Symbol is not IMethodSymbol { IsStatic: true, ReturnsVoid: true } method
+            || !method.Name.StartsWith("Throw", System.StringComparison.Ordinal))
+            return false;
+        for (ITypeSymbol? type = method.ContainingType; type is not null; type = type.BaseType)
+        {
+            if (type.ToDisplayString() == "System.Exception")
+                return true;
+        }
+        // The user's own throw helper: declared in source, in this compilation.
+        return method.Locations.Any(l => l.IsInSource);
     }
 
     private IEnumerable<ILocalSymbol> AssignedLocals(SyntaxNode node)
@@ -813,7 +1061,15 @@ internal sealed class RuleLowerer
                 _ when VaryingAnalysis.IsIncrementOrDecrement(n) => VaryingAnalysis.Operand(n),
                 _ => null,
             };
-            if (target is not null && _varying.SymbolOf(target) is ILocalSymbol local)
+            if (target is TupleExpressionSyntax tuple)
+            {
+                foreach (ArgumentSyntax argument in tuple.Arguments)
+                {
+                    if (_varying.SymbolOf(argument.Expression) is ILocalSymbol element)
+                        yield return element;
+                }
+            }
+            else if (target is not null && _varying.SymbolOf(target) is ILocalSymbol local)
                 yield return local;
         }
     }
@@ -824,8 +1080,8 @@ internal sealed class RuleLowerer
     {
         if (_elementNames.TryGetValue(local, out string? existing))
             return existing;
-        // Per-element locals of sibling scopes share one flat scope in the emitted loop: rename repeats.
-        string name = Escape(local.Name);
+        // Per-element locals of sibling scopes share one flat scope in the emitted loop: repeats were renamed up front.
+        string name = LocalName(local);
         if (!_elementNamesTaken.Add(name))
         {
             name = _names.ClaimName(local.Name);

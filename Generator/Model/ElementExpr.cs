@@ -65,6 +65,11 @@ internal enum Intrinsic
     Log,
     Clamp,
     Sign,
+    IsNaN,
+    IsFinite,
+    IsInfinity,
+    IsPositiveInfinity,
+    IsNegativeInfinity,
 }
 
 /// <summary>

@@ -23,6 +23,7 @@ internal enum ParameterRole
 /// <param name="IsRead">Whether the rule reads a per-element parameter (decides whether the vector loop loads it).</param>
 /// <param name="IsWritten">Whether the rule assigns a per-element parameter (decides whether the vector loop stores it).</param>
 /// <param name="Guard">Name of the hoisted bool under which the buffer is touched; null when every call touches it.</param>
+/// <param name="Storage">For a buffer: the type its memory holds (converted to the rule's type on load and back on store).</param>
 internal sealed record ParameterSpec(
     string Name,
     ParameterRole Role,
@@ -31,12 +32,16 @@ internal sealed record ParameterSpec(
     string Modifier,
     bool IsRead,
     bool IsWritten,
-    string? Guard);
+    string? Guard,
+    ScalarType Storage = ScalarType.Float32);
 
 /// <summary>A value the kernel needs from the host: a hoisted step-invariant value or condition.</summary>
 /// <param name="Name">Local name in the emitted code.</param>
-/// <param name="TypeName">C# type: the element type, or bool.</param>
-internal sealed record KernelInputSpec(string Name, string TypeName);
+/// <param name="Type">The element type, the other floating type, or bool.</param>
+internal sealed record KernelInputSpec(string Name, ScalarType Type)
+{
+    public string TypeName => Type.Keyword();
+}
 
 /// <summary>One enclosing type of the rule, outermost first, as it must be re-declared for the partial.</summary>
 internal sealed record ContainingTypeSpec(string Keyword, string Name, bool IsStatic);
@@ -50,23 +55,27 @@ internal sealed record RuleSpec(
     EquatableArray<ContainingTypeSpec> ContainingTypes,
     string MethodName,
     string Accessibility,
-    string ElementType,
+    ScalarType Element,
     EquatableArray<ParameterSpec> Parameters,
     EquatableArray<string> Prologue,
     EquatableArray<KernelInputSpec> KernelInputs,
     EquatableArray<ElementStmt> Body,
     string ScalarSignature,
-    EquatableArray<string> TakenNames)
+    EquatableArray<string> TakenNames,
+    bool HasErrors = false)
 {
+    /// <summary>The compute type's keyword.</summary>
+    public string ElementType => Element.Keyword();
+
     public string HintName
     {
         get
         {
             string types = string.Join(".", System.Linq.Enumerable.Select(ContainingTypes, t => t.Name));
             string prefix = Namespace is null ? "" : Namespace + ".";
-            return (prefix + types + "." + MethodName).Replace('<', '{').Replace('>', '}') + ".g.cs";
+            return (prefix + types + "." + MethodName.TrimStart('@')).Replace('<', '{').Replace('>', '}') + ".g.cs";
         }
     }
 
-    public bool IsDouble => ElementType == "double";
+    public bool IsDouble => Element == ScalarType.Float64;
 }

@@ -30,7 +30,7 @@ internal static class RuleParser
         try
         {
             RuleSpec? spec = ParseCore(method, (IMethodSymbol)context.TargetSymbol, context.SemanticModel, diagnostics, cancellationToken);
-            return new RuleParseResult(diagnostics.Count == 0 ? spec : null, diagnostics.ToEquatableArray());
+            return new RuleParseResult(spec, diagnostics.ToEquatableArray());
         }
         catch (OperationCanceledException)
         {
@@ -115,11 +115,21 @@ internal static class RuleParser
         if (diagnostics.Count > 0 || elementType is null || body is null)
             return null;
 
+        if (!elementParameters.Any(p => p.RefKind != RefKind.Ref))
+        {
+            IParameterSymbol? suspect = symbol.Parameters.FirstOrDefault(p => p.RefKind == RefKind.None && SymbolEqualityComparer.Default.Equals(p.Type, elementType));
+            Report(DiagnosticDescriptors.NoPerElementInput, nameLocation, methodName,
+                suspect is null ? "" : $" ('{suspect.Name}' is a single value: declare it 'in {elementType.ToDisplayString()} {suspect.Name}' if it holds one value per element)");
+        }
+        int declarationReports = diagnostics.Count;
+
         // --- Body ----------------------------------------------------------------------------
         List<string> allNames = symbol.Parameters.Select(p => p.Name)
             .Concat(body.DescendantNodes().OfType<VariableDeclaratorSyntax>().Select(d => d.Identifier.ValueText))
             .Concat(body.DescendantNodes().OfType<SingleVariableDesignationSyntax>().Select(d => d.Identifier.ValueText))
-            .Concat(new[] { methodName }).ToList();
+            .Concat(new[] { methodName })
+            // The span overloads and the kernel struct live in the rule's type: avoid its members' names too.
+            .Concat(symbol.ContainingType.MemberNames).ToList();
         var lowerer = new RuleLowerer(model, elementType, body, elementParameters, allNames, diagnostics, cancellationToken);
         EquatableArray<ElementStmt> loweredBody = lowerer.LowerBody(body);
 
@@ -149,18 +159,21 @@ internal static class RuleParser
             + p.Type.ToDisplayString(s_typeFormat))) + ")";
 
         string? ns = symbol.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+        // A rule whose body has an error keeps its overloads' signatures (no loops), so a caller sees the KRN error.
+        bool hasErrors = diagnostics.Skip(declarationReports).Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
         return new RuleSpec(
             ns,
             containingTypes.ToEquatableArray(),
-            methodName,
+            RuleLowerer.Escape(methodName),
             Accessibility(symbol.DeclaredAccessibility),
-            elementType.SpecialType == SpecialType.System_Double ? "double" : "float",
-            parameters.ToEquatableArray(),
-            lowerer.Prologue.ToEquatableArray(),
-            lowerer.KernelInputs.ToEquatableArray(),
-            loweredBody,
+            elementType.SpecialType == SpecialType.System_Double ? ScalarType.Float64 : ScalarType.Float32,
+            hasErrors ? parameters.Select(p => p with { Guard = null }).ToEquatableArray() : parameters.ToEquatableArray(),
+            hasErrors ? EquatableArray<string>.Empty : lowerer.Prologue.ToEquatableArray(),
+            hasErrors ? EquatableArray<KernelInputSpec>.Empty : lowerer.KernelInputs.ToEquatableArray(),
+            hasErrors ? EquatableArray<ElementStmt>.Empty : loweredBody,
             signature,
-            allNames.Concat(lowerer.KernelInputs.Select(k => k.Name)).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToEquatableArray());
+            allNames.Concat(lowerer.KernelInputs.Select(k => k.Name)).Select(x => x.TrimStart('@')).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToEquatableArray(),
+            hasErrors);
     }
 
     private static string TypeKeyword(TypeDeclarationSyntax type) => type switch

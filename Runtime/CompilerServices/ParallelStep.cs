@@ -3,7 +3,7 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 
-namespace Kernels;
+namespace Kernels.CompilerServices;
 
 /// <summary>
 /// A chunk of a generated step: runs the fused loop over <c>[start, start + length)</c> of every
@@ -51,6 +51,9 @@ public readonly unsafe struct PinnedBuffers<T> where T : unmanaged
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ParallelStep
 {
+    /// <summary>Chunks handed to threads are multiples of this many elements (keeps chunk starts 4 KiB-aligned relative to the span for float).</summary>
+    public const int ChunkAlignment = 1024;
+
     /// <summary>
     /// Pins the buffers and runs <paramref name="kernel"/> over <paramref name="threads"/> contiguous
     /// chunks of <paramref name="length"/> elements, each (but the last) a multiple of <paramref name="blockSize"/>.

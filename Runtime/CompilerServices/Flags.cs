@@ -1,6 +1,6 @@
 using System.ComponentModel;
 
-namespace Kernels;
+namespace Kernels.CompilerServices;
 
 /// <summary>
 /// A compile-time bool for generated kernels: a step-invariant flag becomes a generic struct argument, so

@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 
-namespace Kernels;
+namespace Kernels.CompilerServices;
 
 /// <summary>
 /// Runs one generated step over many tensors with one parallel dispatch: the tensors are treated as one
