@@ -8,8 +8,8 @@ namespace Kernels.Generator.Emitters;
 /// <summary>What the CPU and GPU emitters write the same way: the file frame, the prologue, argument checks, names.</summary>
 internal static class EmitterCommon
 {
-    public const string GeneratorName = "Kernels.Generator";
-    public const string GeneratorVersion = "0.1.0";
+    public static string GeneratorName => Helpers.GeneratorInfo.Name;
+    public static string GeneratorVersion => Helpers.GeneratorInfo.Version;
 
     public static string GeneratedCode => $"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]";
 

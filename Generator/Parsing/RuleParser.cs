@@ -118,8 +118,8 @@ internal static class RuleParser
         if (!elementParameters.Any(p => p.RefKind != RefKind.Ref))
         {
             IParameterSymbol? suspect = symbol.Parameters.FirstOrDefault(p => p.RefKind == RefKind.None && SymbolEqualityComparer.Default.Equals(p.Type, elementType));
-            Report(DiagnosticDescriptors.NoPerElementInput, nameLocation, methodName,
-                suspect is null ? "" : $" ('{suspect.Name}' is a single value: declare it 'in {elementType.ToDisplayString()} {suspect.Name}' if it holds one value per element)");
+            Report(DiagnosticDescriptors.NoPerElementInput, nameLocation,
+                DiagnosticDescriptors.NoPerElementInputArguments(methodName, suspect?.Name, elementType.ToDisplayString()));
         }
         int declarationReports = diagnostics.Count;
 
