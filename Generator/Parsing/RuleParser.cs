@@ -158,7 +158,11 @@ internal static class RuleParser
             (p.RefKind switch { RefKind.Ref => "ref ", RefKind.In => "in ", RefKind.RefReadOnlyParameter => "ref readonly ", _ => "" })
             + p.Type.ToDisplayString(s_typeFormat))) + ")";
 
-        string? ns = symbol.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+        // Raw names (no @): the emitters escape each part, the hint name must not contain '@'.
+        var namespaces = new List<string>();
+        for (INamespaceSymbol? n = symbol.ContainingNamespace; n is { IsGlobalNamespace: false }; n = n.ContainingNamespace)
+            namespaces.Insert(0, n.Name);
+        string? ns = namespaces.Count == 0 ? null : string.Join(".", namespaces);
         // A rule whose body has an error keeps its overloads' signatures (no loops), so a caller sees the KRN error.
         bool hasErrors = diagnostics.Skip(declarationReports).Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
         return new RuleSpec(
