@@ -167,3 +167,64 @@ namespace Kernels.Tests.Rules
         }
     }
 }
+
+namespace Kernels.Tests.Rules
+{
+    /// <summary>Regression rules from the generator fuzzer: each was mis-generated before the hardening issue.</summary>
+    public static partial class HardenedRules
+    {
+        /// <summary>Integer division by a uniform under a uniform condition: must only run when the condition holds.</summary>
+        [UpdateRule]
+        public static void DivideUnderCondition(ref float p, in float g, int k = 0)
+        {
+            if (k != 0)
+            {
+                int q = 100 / k;
+                p -= q * g;
+            }
+        }
+
+        /// <summary>The first per-element parameter is touched only under a uniform condition.</summary>
+        [UpdateRule]
+        public static void FirstBufferGuarded(ref float m, ref float p, in float g, bool useMomentum = false, float lr = 0.5f)
+        {
+            if (useMomentum)
+                m = 0.9f * m + g;
+            p -= lr * (useMomentum ? m : g);
+        }
+
+        /// <summary>Double negation and a uniform switch around per-element code, Pow by small integers, IsNaN per element.</summary>
+        [UpdateRule]
+        public static void SwitchAndIdioms(ref float p, in float g, int mode = 0, float lr = 0.25f)
+        {
+            switch (mode)
+            {
+                case 0:
+                    p = -(-g) + -(-(-p));
+                    break;
+                case 1 or 2:
+                    p -= lr * MathF.Pow(g, 2) + MathF.Pow(g, 3) * 0.5f;
+                    break;
+                default:
+                    p = float.IsNaN(g) || float.IsInfinity(p) ? 0 : p - lr * (float)Math.Sign(g);
+                    break;
+            }
+        }
+
+        /// <summary>The same uniform local name in both arms of a uniform if (renamed, not rejected).</summary>
+        [UpdateRule]
+        public static void SameNameBothArms(ref float p, in float g, bool flag = false, float lr = 0.1f)
+        {
+            if (flag) { float s = lr * 2; p -= s * g; } else { float s = lr / 2; p += s * g; }
+        }
+
+        /// <summary>Validation the docs recommend: a throw helper and a thrown exception in uniform code.</summary>
+        [UpdateRule]
+        public static void Validated(ref float p, in float g, float lr = 0.1f)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(lr);
+            if (float.IsNaN(lr)) throw new ArgumentOutOfRangeException(nameof(lr));
+            p -= lr * g;
+        }
+    }
+}
