@@ -7,7 +7,9 @@ namespace Kernels.Gpu;
 /// <summary>
 /// The per-element math functions generated GPU kernels call in place of <see cref="MathF"/> / <see cref="Math"/>.
 /// Each public method is the host form: it is exactly the .NET function (so ILGPU's CPU accelerator,
-/// which runs kernels as ordinary .NET code, gives bit-identical results to the span overloads).
+/// which runs kernels as ordinary .NET code, gives bit-identical results to the span overloads), except
+/// <c>Exp</c> and <c>Log</c>, which are <see cref="KernelMath"/>'s: one implementation with the same bits on
+/// the host, in vector loops and on every GPU.
 /// <see cref="GpuKernels"/> remaps each to its twin in <see cref="Device"/> when ILGPU compiles a kernel for
 /// a GPU backend, so the GPU gets the same IEEE semantics rather than ILGPU's defaults (PTX <c>max.f32</c>
 /// drops NaN; <c>MathF.FusedMultiplyAdd</c> has no ILGPU mapping; <c>Math.Clamp</c> throws).
@@ -60,17 +62,17 @@ public static class GpuMath
     /// <summary><see cref="Math.Sign(double)"/>.</summary>
     public static int Sign(double x) => Math.Sign(x);
 
-    /// <summary><see cref="MathF.Exp"/> (on a GPU: evaluated in double precision and rounded, within 1 ulp of the host's).</summary>
-    public static float Exp(float x) => MathF.Exp(x);
+    /// <summary><see cref="KernelMath.Exp(float)"/>: the same bits on the host, in the span overloads' vector loops and on every GPU (within 1 ulp of the correctly rounded e^x).</summary>
+    public static float Exp(float x) => KernelMath.Exp(x);
 
-    /// <summary><see cref="Math.Exp"/> (on a GPU: within a few ulp of the host's).</summary>
-    public static double Exp(double x) => Math.Exp(x);
+    /// <summary><see cref="KernelMath.Exp(double)"/>: the same bits everywhere (within 1 ulp of the correctly rounded e^x).</summary>
+    public static double Exp(double x) => KernelMath.Exp(x);
 
-    /// <summary><see cref="MathF.Log(float)"/> (on a GPU: evaluated in double precision and rounded, within 1 ulp of the host's).</summary>
-    public static float Log(float x) => MathF.Log(x);
+    /// <summary><see cref="KernelMath.Log(float)"/>: the same bits everywhere (within 1 ulp of the correctly rounded ln x).</summary>
+    public static float Log(float x) => KernelMath.Log(x);
 
-    /// <summary><see cref="Math.Log(double)"/> (on a GPU: within a few ulp of the host's).</summary>
-    public static double Log(double x) => Math.Log(x);
+    /// <summary><see cref="KernelMath.Log(double)"/>: the same bits everywhere (within 1 ulp of the correctly rounded ln x).</summary>
+    public static double Log(double x) => KernelMath.Log(x);
 
     /// <summary>
     /// The device forms ILGPU compiles instead of the methods above: plain arithmetic, bit operations and
@@ -182,89 +184,20 @@ public static class GpuMath
         /// <summary>1, -1 or 0 (0 for NaN).</summary>
         public static int Sign(double x) => x > 0 ? 1 : x < 0 ? -1 : 0;
 
-        /// <summary>e^x in double precision, rounded to float.</summary>
-        public static float Exp(float x) => (float)Exp((double)x);
+        // Exp and Log need no device twin of their own: KernelMath's scalar code is plain arithmetic and bit
+        // operations, which ILGPU compiles as it is. These forms exist so every GpuMath method has one (the
+        // remapping in GpuKernels pairs them by name) and map to the same code, hence the same bits.
 
-        /// <summary>ln x in double precision, rounded to float.</summary>
-        public static float Log(float x) => (float)Log((double)x);
+        /// <summary><see cref="KernelMath.Exp(float)"/>.</summary>
+        public static float Exp(float x) => KernelMath.Exp(x);
 
-        private const double Ln2Hi = 6.93147180369123816490e-01; // ln 2, high 32 bits: k * Ln2Hi is exact for |k| < 2^11
-        private const double Ln2Lo = 1.90821492927058770002e-10; // ln 2 - Ln2Hi
-        private const double Log2E = 1.4426950408889634;
+        /// <summary><see cref="KernelMath.Log(float)"/>.</summary>
+        public static float Log(float x) => KernelMath.Log(x);
 
-        /// <summary>e^x: Cody–Waite reduction by k·ln 2, a degree-13 Taylor polynomial on |r| ≤ ln2/2, then scaling by 2^k.</summary>
-        public static double Exp(double x)
-        {
-            if (double.IsNaN(x))
-                return x;
-            if (x > 709.782712893384)
-                return double.PositiveInfinity;
-            if (x < -745.1332191019412)
-                return 0.0;
-            double k = Math.Floor(x * Log2E + 0.5);
-            double r = (x - k * Ln2Hi) - k * Ln2Lo;
-            double p = 1.0 / 6227020800.0;
-            p = p * r + 1.0 / 479001600.0;
-            p = p * r + 1.0 / 39916800.0;
-            p = p * r + 1.0 / 3628800.0;
-            p = p * r + 1.0 / 362880.0;
-            p = p * r + 1.0 / 40320.0;
-            p = p * r + 1.0 / 5040.0;
-            p = p * r + 1.0 / 720.0;
-            p = p * r + 1.0 / 120.0;
-            p = p * r + 1.0 / 24.0;
-            p = p * r + 1.0 / 6.0;
-            p = p * r + 0.5;
-            p = p * r + 1.0;
-            p = p * r + 1.0;
-            // 2^k in two factors, so neither overflows nor goes subnormal on its own.
-            int n = (int)k;
-            int half = n / 2;
-            return p * PowerOfTwo(half) * PowerOfTwo(n - half);
-        }
+        /// <summary><see cref="KernelMath.Exp(double)"/>.</summary>
+        public static double Exp(double x) => KernelMath.Exp(x);
 
-        /// <summary>ln x: x = m·2^e with m in [√½, √2), ln m = 2·atanh(s) with s = (m-1)/(m+1), |s| ≤ 0.172.</summary>
-        public static double Log(double x)
-        {
-            if (double.IsNaN(x) || x < 0)
-                return double.NaN;
-            if (x == 0)
-                return double.NegativeInfinity;
-            if (x == double.PositiveInfinity)
-                return x;
-            int e = 0;
-            if (x < 2.2250738585072014e-308)
-            {
-                x *= 18014398509481984.0; // 2^54: subnormal to normal
-                e = -54;
-            }
-            long bits = BitConverter.DoubleToInt64Bits(x);
-            e += (int)((bits >> 52) & 0x7FF) - 1023;
-            double m = BitConverter.Int64BitsToDouble((bits & 0x000FFFFFFFFFFFFFL) | 0x3FF0000000000000L);
-            if (m > 1.4142135623730951)
-            {
-                m *= 0.5;
-                e++;
-            }
-            double f = m - 1.0;
-            double s = f / (2.0 + f);
-            double z = s * s;
-            double p = 1.0 / 23.0;
-            p = p * z + 1.0 / 21.0;
-            p = p * z + 1.0 / 19.0;
-            p = p * z + 1.0 / 17.0;
-            p = p * z + 1.0 / 15.0;
-            p = p * z + 1.0 / 13.0;
-            p = p * z + 1.0 / 11.0;
-            p = p * z + 1.0 / 9.0;
-            p = p * z + 1.0 / 7.0;
-            p = p * z + 1.0 / 5.0;
-            p = p * z + 1.0 / 3.0;
-            p = p * z + 1.0;
-            return e * Ln2Hi + (2.0 * s * p + e * Ln2Lo);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static double PowerOfTwo(int n) => BitConverter.Int64BitsToDouble((long)(n + 1023) << 52);
+        /// <summary><see cref="KernelMath.Log(double)"/>.</summary>
+        public static double Log(double x) => KernelMath.Log(x);
     }
 }
