@@ -759,6 +759,8 @@ internal sealed class RuleLowerer
             return LowerPower(invocation, syntax[0], syntax[1], argumentType!);
 
         KnownFunction? known = mathType ? KnownFunctions.Named(method.Name) : null;
+        if (known is not null && method.ContainingType.ToDisplayString() == KnownFunctions.KernelMathType && known.Function is not (Intrinsic.Exp or Intrinsic.Log))
+            known = null;
         if (known is null || method.Parameters.Length != known.Arity || !IsFloatingPoint(argumentType)
             || method.Parameters.Any(p => !SymbolEqualityComparer.Default.Equals(p.Type, argumentType)) || syntax.Any(a => a is null))
         {
@@ -767,7 +769,7 @@ internal sealed class RuleLowerer
         }
 
         EquatableArray<ElementExpr> arguments = syntax.Select(a => LowerExpression(a)).ToEquatableArray();
-        string sourceName = method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + method.Name;
+        string sourceName = known.Scalar ?? method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + method.Name;
         ValueKind argumentKind = KindOf(argumentType!);
         ValueKind kind = known.Result switch
         {

@@ -23,7 +23,7 @@ internal enum KnownResult
 /// <param name="Arity">Number of arguments, all of the one floating type.</param>
 /// <param name="Result">What it returns.</param>
 /// <param name="Vector">The vector form, from the vector type's statics (<c>global::System.Runtime.Intrinsics.Vector512</c>) and the printed arguments.</param>
-/// <param name="Scalar">The scalar form from the rule's fully qualified method and the arguments; null: call the rule's own method.</param>
+/// <param name="Scalar">The method the scalar form calls; null: the rule's own method.</param>
 /// <param name="Gpu">The method an ILGPU kernel calls (the rule's own method when null).</param>
 /// <param name="Throws">Why the scalar form can throw (and the vector form must check the active lanes), or null.</param>
 internal sealed record KnownFunction(
@@ -32,7 +32,7 @@ internal sealed record KnownFunction(
     int Arity,
     KnownResult Result,
     System.Func<string, string[], string> Vector,
-    System.Func<string, string[], string>? Scalar = null,
+    string? Scalar = null,
     string? Gpu = null,
     string? Throws = null);
 
@@ -44,7 +44,12 @@ internal static class KnownFunctions
 
     /// <summary>The types whose static methods of these names are recognized.</summary>
     public static bool IsMathType(string metadataName) =>
-        metadataName is "System.Math" or "System.MathF" or "System.Single" or "System.Double";
+        metadataName is "System.Math" or "System.MathF" or "System.Single" or "System.Double" or KernelMathType;
+
+    /// <summary>The runtime's own math (Exp, Log): a rule may call it to be bit-identical to its generated loops.</summary>
+    public const string KernelMathType = "Kernels.KernelMath";
+
+    private const string KernelMath = "global::Kernels.KernelMath";
 
     public static readonly IReadOnlyList<KnownFunction> All = new KnownFunction[]
     {
@@ -56,8 +61,10 @@ internal static class KnownFunctions
         new(Intrinsic.Min, "Min", 2, KnownResult.Argument, (v, a) => $"{v}.Min({a[0]}, {a[1]})", Gpu: GpuMath + ".Min"),
         new(Intrinsic.FusedMultiplyAdd, "FusedMultiplyAdd", 3, KnownResult.Argument, (v, a) => $"{v}.FusedMultiplyAdd({a[0]}, {a[1]}, {a[2]})", Gpu: GpuMath + ".FusedMultiplyAdd"),
         new(Intrinsic.CopySign, "CopySign", 2, KnownResult.Argument, (v, a) => $"{v}.CopySign({a[0]}, {a[1]})", Gpu: GpuMath + ".CopySign"),
-        new(Intrinsic.Exp, "Exp", 1, KnownResult.Argument, (v, a) => $"{v}.Exp({a[0]})", Gpu: GpuMath + ".Exp"),
-        new(Intrinsic.Log, "Log", 1, KnownResult.Argument, (v, a) => $"{v}.Log({a[0]})", Gpu: GpuMath + ".Log"),
+        // One Exp/Log for every form (≤ 1 ulp, the same bits in the scalar tail, every vector width and on the GPU),
+        // whichever of MathF/Math/float/double/KernelMath the rule called.
+        new(Intrinsic.Exp, "Exp", 1, KnownResult.Argument, (v, a) => $"{KernelMath}.Exp({a[0]})", Scalar: KernelMath + ".Exp", Gpu: KernelMath + ".Exp"),
+        new(Intrinsic.Log, "Log", 1, KnownResult.Argument, (v, a) => $"{KernelMath}.Log({a[0]})", Scalar: KernelMath + ".Log", Gpu: KernelMath + ".Log"),
         // Math.Clamp throws when min > max: the vector form checks the lanes the rule evaluates (a[3] is the active mask).
         new(Intrinsic.Clamp, "Clamp", 3, KnownResult.Argument, (v, a) => $"{CheckedVectorMath}.Clamp({a[0]}, {a[1]}, {a[2]}, {a[3]})", Gpu: GpuMath + ".Clamp",
             Throws: "Math.Clamp with min > max"),

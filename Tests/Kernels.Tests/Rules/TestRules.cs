@@ -104,7 +104,7 @@ namespace Kernels.Tests.Rules
         public static void Update(ref float p, in float g, float lr = 0.5f) => p -= lr * MathF.Sign(g);
     }
 
-    /// <summary>Exp and Log per element: the vector forms are not bit-identical; tested against an ulp bound.</summary>
+    /// <summary>Exp and Log per element through MathF: the generated loops compute them with KernelMath (documented contract).</summary>
     public static partial class ExpLogRule
     {
         [UpdateRule]
@@ -225,6 +225,20 @@ namespace Kernels.Tests.Rules
             ArgumentOutOfRangeException.ThrowIfNegative(lr);
             if (float.IsNaN(lr)) throw new ArgumentOutOfRangeException(nameof(lr));
             p -= lr * g;
+        }
+    }
+}
+
+namespace Kernels.Tests.Rules
+{
+    /// <summary>A rule that calls KernelMath itself: its scalar form and its generated loops give the same bits.</summary>
+    public static partial class KernelMathRule
+    {
+        [UpdateRule]
+        public static void Update(ref float p, in float g, float lr = 0.5f)
+        {
+            float softplus = KernelMath.Log(1 + KernelMath.Exp(g));
+            p = p - lr * softplus + (float)KernelMath.Exp((double)g * 0.25);
         }
     }
 }
