@@ -84,4 +84,11 @@ public class HardenedRulesTests
         Assert.Throws<ArgumentOutOfRangeException>(() => HardenedRules.Validated(p, g, lr: float.NaN));
         HardenedRules.Validated(p, g, lr: 0.5f);
     }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void WithHelpers_InlinedHelpers_MatchScalar(int length) =>
+        BitExact.Check(2, length, (r, n) => SpecialValues.Floats(r, n),
+            (b, i) => HardenedRules.WithHelpers(ref b[0][i], in b[1][i]),
+            (b, o, n, opt) => HardenedRules.WithHelpers(b[0].AsSpan(o, n), b[1].AsSpan(o, n), options: opt));
 }

@@ -218,6 +218,27 @@ namespace Kernels.Tests.Rules
             if (flag) { float s = lr * 2; p -= s * g; } else { float s = lr / 2; p += s * g; }
         }
 
+        private static float Square(float x) => x * x;
+
+        private static float Huber(float g, float delta)
+        {
+            float a = MathF.Abs(g);
+            float q = MathF.Min(a, delta);
+            return q * (a - 0.5f * q);
+        }
+
+        private static bool Small(double v) => Math.Abs(v) < 1e-3;
+
+        /// <summary>Per-element calls of the rule's own helpers, inlined (a nested call, a helper in double, one returning bool).</summary>
+        [UpdateRule]
+        public static void WithHelpers(ref float p, in float g, float lr = 0.1f, float delta = 1f)
+        {
+            float h = Huber(g, delta);
+            p -= lr * h + Square(Square(g)) * 1e-3f;
+            if (Small(p))
+                p = 0;
+        }
+
         /// <summary>Validation the docs recommend: a throw helper and a thrown exception in uniform code.</summary>
         [UpdateRule]
         public static void Validated(ref float p, in float g, float lr = 0.1f)
