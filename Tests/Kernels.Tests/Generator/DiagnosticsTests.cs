@@ -155,5 +155,47 @@ public class DiagnosticsTests
         Assert.Equal(new[] { "KRN0101", "KRN0104", "KRN0107", "KRN0113" }, result.GeneratorDiagnostics.Select(d => d.Id).OrderBy(x => x));
     }
 
+    [Fact]
+    public void KRN0115_MayThrowUnderElementCondition() => AssertDiagnostic("KRN0115",
+        Rule("        int k = 3;\n        if (g > 0) p -= [|100 / k|] * g;"));
+
+    [Fact]
+    public void KRN0115_MayThrowInShortCircuit() => AssertDiagnostic("KRN0115",
+        Rule("        int k = 3;\n        bool b = g > 0 && [|100 / k > 2|];\n        if (b) p -= g;"));
+
+    [Fact]
+    public void KRN0116_RecursiveHelper() => AssertDiagnostic("KRN0116",
+        Rule("        p -= F(g);") + "public static partial class R { static float F(float x) => x > 1 ? [|F(x / 2)|] : x; }\n");
+
+    [Fact]
+    public void KRN0116_HelperWithTwoReturns() => AssertDiagnostic("KRN0116",
+        Rule("        p -= [|F(g)|];") + "public static partial class R { static float F(float x) { if (x > 0) return x; return -x; } }\n");
+
+    [Fact]
+    public void KRN0117_SwitchSectionWithoutBreak() => AssertDiagnostic("KRN0117",
+        Rule("        switch (k)\n        {\n            [|case 1:|]\n                p -= g;\n                throw new InvalidOperationException();\n            default:\n                p += g;\n                break;\n        }", "ref float p, in float g, int k = 0"));
+
+    [Fact]
+    public void KRN0012_NoPerElementInput_IsAWarningAndTheRuleIsGenerated()
+    {
+        GeneratorHarness.Result result = GeneratorHarness.Run(GeneratorHarness.Usings + Rule("        p -= lr * grad;", "ref float p, float grad, float lr = 0.1f"));
+        Diagnostic warning = Assert.Single(result.GeneratorDiagnostics);
+        Assert.Equal("KRN0012", warning.Id);
+        Assert.Equal(DiagnosticSeverity.Warning, warning.Severity);
+        Assert.Contains("'in float grad'", warning.GetMessage());
+        Assert.Empty(result.CompileErrors);
+        Assert.Contains(result.Sources, s => s.SourceText.ToString().Contains("private readonly struct UKernel"));
+    }
+
+    [Fact]
+    public void RuleWithAnError_KeepsItsOverloadSignatures_SoCallersSeeOnlyTheKrnError()
+    {
+        // A caller of the span overload of a broken rule compiles (no CS1620/CS1503 noise); only KRN0104 is reported.
+        GeneratorHarness.Result result = GeneratorHarness.Run(GeneratorHarness.Usings + Rule("        p -= g % 2f;")
+            + "public static class Caller { public static void Call(float[] p, float[] g) => R.U(p, g, lr: 0.5f); }\n");
+        Assert.Equal(new[] { "KRN0107" }, result.GeneratorDiagnostics.Select(d => d.Id).Distinct());
+        Assert.Empty(result.CompileErrors);
+    }
+
     // The descriptors themselves (docs, help links, severities, ranges, release tracking): DiagnosticDescriptorTests.
 }
