@@ -52,6 +52,7 @@ public static class Reducer
         if (r.Types.Any(t => t.Name != "R" || t.Kind != "class"))
             yield return r with { Types = r.Types.Select((t, i) => t with { Name = "R" + (i == 0 ? "" : i.ToString()), Kind = "class" }).ToImmutableArray() };
         if (r.Method != "U") yield return r with { Method = "U" };
+        if (r.Helpers) yield return r with { Helpers = false };
     }
 
     private static IEnumerable<ImmutableArray<Stmt>> Bodies(ImmutableArray<Stmt> body)

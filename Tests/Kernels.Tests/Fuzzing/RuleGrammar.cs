@@ -240,6 +240,9 @@ public sealed record Ctx(
         ? this with { Frozen = Frozen.Union(e.Walk().Where(x => x.Kind == "var" && !x.Varying).Select(x => x.Text)) }
         : this;
 
+    /// <summary>Everything a statement that writes per-element state reads is read by per-element code.</summary>
+    public Ctx ReadsAlways(E e) => (this with { InVaryingBranch = true }).Reads(e) with { InVaryingBranch = InVaryingBranch };
+
     public string Fresh(string baseName) => Names.Contains(baseName.TrimStart('@')) ? Fresh2(baseName) : baseName;
     private string Fresh2(string baseName)
     {
@@ -388,9 +391,9 @@ public static class RuleGrammar
             (4, () => Decl(c, Gen.Frequency((6, Gen.Const(elem)), (1, Gen.Const(other)), (2, Gen.Const(Ty.Bool))), vary: true)),
             (3, () => Decl(c, One(new[] { Ty.Float, Ty.Double, Ty.Int, Ty.Long, Ty.Bool }), vary: false)),
             (realTargets.Length > 0 ? 8 : 0, () => One(realTargets).SelectMany(v => Gen.Select(One(new[] { "=", "+=", "-=", "*=", "/=" }), Expr(c, v.Type, true, 3),
-                (op, e) => ((Stmt)new AssignStmt(v.Name, op, e), c.Reads(e))))),
+                (op, e) => ((Stmt)new AssignStmt(v.Name, op, e), c.ReadsAlways(e))))),
             (varyingLocals.Any(v => v.Type == Ty.Bool) ? 1 : 0, () => One(varyingLocals.Where(v => v.Type == Ty.Bool).ToArray()).SelectMany(v =>
-                Expr(c, Ty.Bool, true, 2).Select(e => ((Stmt)new AssignStmt(v.Name, "=", e), c.Reads(e))))),
+                Expr(c, Ty.Bool, true, 2).Select(e => ((Stmt)new AssignStmt(v.Name, "=", e), c.ReadsAlways(e))))),
             (realTargets.Length > 0 ? 1 : 0, () => Gen.Select(One(realTargets), Gen.Bool, Gen.Bool, (v, inc, pre) => ((Stmt)new IncDecStmt(v.Name, inc ? "++" : "--", pre), c))),
             (uniformTargets.Length > 0 ? 1 : 0, () => One(uniformTargets).SelectMany(v => Gen.Select(One(v.Type == Ty.Bool ? new[] { "=" } : new[] { "=", "+=", "-=", "*=" }), Expr(c, v.Type, false, 2),
                 (op, e) => ((Stmt)new AssignStmt(v.Name, op, e), c)))),

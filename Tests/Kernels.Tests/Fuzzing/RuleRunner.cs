@@ -87,6 +87,19 @@ public static class RuleRunner
         return null;
     }
 
+    private static string SpanText(Diagnostic d, SyntaxTree tree) => tree.GetText().ToString(d.Location.SourceSpan);
+
+    /// <summary>The construct a diagnostic points at, without the rule's own names: "float.Clamp(…)", "switch", "(…) = …", "name(…)".</summary>
+    private static string Shape(string text)
+    {
+        text = text.Trim();
+        if (text.StartsWith('(')) return text.Contains('=') ? "(…) = (…) tuple assignment" : "(…)";
+        var word = System.Text.RegularExpressions.Regex.Match(text, "^[A-Za-z0-9_.@]+").Value;
+        string rest = text.Length > word.Length && text[word.Length] == '(' ? "(…)" : "";
+        if (word.Contains('.') || SyntaxFacts.GetKeywordKind(word) != SyntaxKind.None) return word + rest;
+        return "name" + rest + (text.Contains('=') ? " = …" : "");
+    }
+
     private static string SpanText(Diagnostic d) => d.Location.SourceTree?.GetText().ToString(d.Location.SourceSpan) ?? "";
 
     private static string Shorten(string s) => s.Length > 90 ? s.Substring(0, 90) : s;
@@ -105,6 +118,8 @@ public static class RuleRunner
         rules = Disambiguate(rules);
         BatchOutcome outcome = RunBatch(rules, seed);
         result.AddRange(outcome.Attributed);
+        if (outcome.Retry && outcome.Remaining.Count > 0)
+            result.AddRange(CheckValid(outcome.Remaining, seed));
         if (outcome.Unattributed is { } f)
         {
             if (outcome.Remaining.Count == 1)
@@ -137,7 +152,12 @@ public static class RuleRunner
         return result;
     }
 
-    private sealed record BatchOutcome(List<(Rule, Failure)> Attributed, Failure? Unattributed, List<Rule> Remaining);
+    private sealed record BatchOutcome(List<(Rule, Failure)> Attributed, Failure? Unattributed, List<Rule> Remaining, bool Retry = false);
+
+    private static List<Rule> Except(List<Rule> live, HashSet<int> rejected) => live.Where((_, k) => !rejected.Contains(k)).ToList();
+
+    private static string HintName(Rule r) =>
+        string.Join(".", (r.Namespace is null ? Array.Empty<string>() : r.Namespace.Split('.')).Concat(r.Types.Select(t => t.Name)).Append(r.Method).Select(n => n.TrimStart('@'))) + ".g.cs";
 
     private static BatchOutcome RunBatch(IReadOnlyList<Rule> rules, int seed)
     {
@@ -181,17 +201,18 @@ public static class RuleRunner
 
         var (run, output, genDiags) = Generate(user);
         if (run.Exception is { } ex)
-            return new BatchOutcome(attributed, new Failure("P1 generator never throws", "P1 throws " + ex.GetType().Name, ex.ToString()), live);
+            return new BatchOutcome(attributed, new Failure("P1 generator never throws", "P1 throws " + ex.GetType().Name + ": " + Shorten(Normalize(ex.Message)), ex.ToString()), live);
 
         var rejected = new HashSet<int>();
         foreach (Diagnostic d in genDiags)
         {
-            int k = d.Location.SourceTree is { } t ? trees.IndexOf(t) : -1;
+            // The generator re-creates locations from file path and span, so match the file by path.
+            int k = trees.FindIndex(t => t.FilePath == d.Location.GetLineSpan().Path);
             if (k < 0) return new BatchOutcome(attributed, new Failure("P1 generator diagnostics point into the rule", "P1 unlocated " + d.Id, d.ToString()), live);
             if (d.Id == "KRN0900")
                 attributed.Add((live[k], new Failure("P1 no KRN0900", "P1 KRN0900 " + Shorten(Normalize(d.GetMessage())), d.ToString())));
             else if (d.Severity == DiagnosticSeverity.Error)
-                attributed.Add((live[k], new Failure("P2 a valid rule gets no generator error", $"P2 {d.Id} on {FeatureOf(live[k])}", $"{d.Id} at '{SpanText(d)}': {d.GetMessage()}")));
+                attributed.Add((live[k], new Failure("P2 a valid rule gets no generator error", $"P2 {d.Id} on {Shape(SpanText(d, trees[k]))}", $"{d.Id} at '{SpanText(d, trees[k])}' ({FeatureOf(live[k])}): {d.GetMessage()}")));
             else
                 attributed.Add((live[k], new Failure("P2 no generator warnings on a valid rule", $"P2 {d.Id}", d.ToString())));
             rejected.Add(k);
@@ -199,6 +220,7 @@ public static class RuleRunner
 
         // P2: nothing the generator added may produce a warning or error: in generated trees, or new ones in user files.
         var generatedTrees = output.SyntaxTrees.Except(trees).ToHashSet();
+        bool retry = false;
         var outDiags = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
         foreach (Diagnostic d in outDiags)
         {
@@ -207,18 +229,30 @@ public static class RuleRunner
             {
                 // A warning the user's own declaration also gets (e.g. CS8981 for a lower-case type name) is mirrored, not caused, by the redeclaration.
                 if (d.Severity == DiagnosticSeverity.Warning && userIds.Contains(d.Id)) continue;
-                return new BatchOutcome(attributed, new Failure("P2 generated code compiles without errors or warnings",
-                    $"P2 {d.Id} in generated code: {Shorten(Normalize(d.GetMessage()))}", $"{d}\n  line: {Line(d)}"), live);
+                var failure = new Failure("P2 generated code compiles without errors or warnings",
+                    $"P2 {d.Id} in generated code: {Shorten(Normalize(d.GetMessage()))}", $"{d}\n  line: {Line(d)}");
+                // Generated files are named <Namespace>.<Types>.<Method>.g.cs: pin the file on its rule when the name is unambiguous.
+                int[] owners = Enumerable.Range(0, live.Count).Where(k => t.FilePath.EndsWith("/" + HintName(live[k]), StringComparison.Ordinal)).ToArray();
+                if (owners.Length != 1)
+                    return new BatchOutcome(attributed, failure, Except(live, rejected));
+                if (rejected.Add(owners[0]))
+                    attributed.Add((live[owners[0]], failure));
+                retry = true;
+                continue;
             }
             if (!userKeys.Contains(Key(d)))
             {
                 int k = t is null ? -1 : trees.IndexOf(t);
                 var f = new Failure("P2 the generated code adds no diagnostics to the user's file", $"P2 {d.Id} in user file: {Shorten(Normalize(d.GetMessage()))}", d.ToString());
-                if (k < 0) return new BatchOutcome(attributed, f, live);
+                if (k < 0) return new BatchOutcome(attributed, f, Except(live, rejected));
                 attributed.Add((live[k], f));
                 rejected.Add(k);
             }
         }
+
+        // Rules whose generated code is broken cannot run: check the others again without them.
+        if (retry)
+            return new BatchOutcome(attributed, null, Enumerable.Range(0, live.Count).Where(k => !rejected.Contains(k)).Select(k => live[k]).ToList(), Retry: true);
 
         // P3: run. Drivers call the overloads with arrays (reflection cannot pass spans).
         var runnable = Enumerable.Range(0, live.Count).Where(k => !rejected.Contains(k)).ToList();
@@ -231,8 +265,8 @@ public static class RuleRunner
         {
             var driverErrors = emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree == driverTree).ToList();
             if (driverErrors.Count > 0)
-                return new BatchOutcome(attributed, new Failure("P3 the span and multi-tensor overloads exist with the rule's parameters", $"P3 overload not callable: {driverErrors[0].Id}", string.Join("\n", driverErrors.Take(3))), live);
-            return new BatchOutcome(attributed, new Failure("P2 output compiles", "P2 emit failed " + emit.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Id, string.Join("\n", emit.Diagnostics.Take(3))), live);
+                return new BatchOutcome(attributed, new Failure("P3 the span and multi-tensor overloads exist with the rule's parameters", $"P3 overload not callable: {driverErrors[0].Id}", string.Join("\n", driverErrors.Take(3))), Except(live, rejected));
+            return new BatchOutcome(attributed, new Failure("P2 output compiles", "P2 emit failed " + emit.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Id, string.Join("\n", emit.Diagnostics.Take(3))), Except(live, rejected));
         }
         ms.Position = 0;
         var alc = new AssemblyLoadContext("fuzz", isCollectible: true);
