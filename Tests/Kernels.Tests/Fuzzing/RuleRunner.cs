@@ -1,0 +1,481 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.Loader;
+using System.Text;
+using Kernels.Generator;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Kernels.Tests.Fuzzing;
+
+/// <summary>A property a rule broke. <see cref="Key"/> groups failures into bug classes (and must stay stable while reducing).</summary>
+public sealed record Failure(string Property, string Key, string Detail);
+
+/// <summary>Compiles rules with the generator, then checks the properties (see GeneratorFuzzTests).</summary>
+public static class RuleRunner
+{
+    public const string Usings = "using System;\nusing Kernels;\n";
+
+    // Documentation mode on, so malformed generated XML docs (CS1570, CS1574, …) surface.
+    private static readonly CSharpParseOptions s_parse = new(LanguageVersion.Latest, DocumentationMode.Diagnose);
+
+    private static readonly MetadataReference[] s_refs = Basic.Reference.Assemblies.Net100.References.All
+        .Append(MetadataReference.CreateFromFile(typeof(UpdateRuleAttribute).Assembly.Location)).ToArray();
+
+    private static readonly CSharpCompilationOptions s_options = new(OutputKind.DynamicallyLinkedLibrary,
+        nullableContextOptions: NullableContextOptions.Enable, optimizationLevel: OptimizationLevel.Release);
+
+    private static int s_counter;
+
+    private static CSharpCompilation Compile(IEnumerable<SyntaxTree> trees) =>
+        CSharpCompilation.Create("FuzzRules" + System.Threading.Interlocked.Increment(ref s_counter), trees, s_refs, s_options);
+
+    public static string Source(Rule r) => Usings + Strip(r.Print(), out _);
+
+    /// <summary>Removes the <c>[|…|]</c> markers; <paramref name="span"/> is the marked range in the stripped text.</summary>
+    public static string Strip(string marked, out TextSpan? span)
+    {
+        int start = marked.IndexOf("[|", StringComparison.Ordinal);
+        span = null;
+        if (start < 0) return marked;
+        int end = marked.IndexOf("|]", StringComparison.Ordinal) - 2;
+        span = new TextSpan(start, end - start);
+        return marked.Replace("[|", "").Replace("|]", "");
+    }
+
+    /// <summary>Generator run over a set of user trees: the run result, the output compilation and the generator's diagnostics.</summary>
+    private static (GeneratorRunResult Run, Compilation Output, ImmutableArray<Diagnostic> Diags) Generate(CSharpCompilation c)
+    {
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new UpdateRuleGenerator().AsSourceGenerator() }, parseOptions: s_parse)
+            .RunGeneratorsAndUpdateCompilation(c, out Compilation output, out ImmutableArray<Diagnostic> diags);
+        return (driver.GetRunResult().Results.Single(), output, diags);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Unsupported constructs: exactly one diagnostic, with the expected ID, at the marked span.
+    // ------------------------------------------------------------------------------------------------
+    public static Failure? CheckInjected(Rule rule, string expectedId)
+    {
+        string stripped = Strip(rule.Print(), out TextSpan? marked);
+        var expected = new TextSpan(marked!.Value.Start + Usings.Length, marked.Value.Length);
+        SyntaxTree tree = CSharpSyntaxTree.ParseText(Usings + stripped, s_parse, path: "Rule0.cs");
+        CSharpCompilation c = Compile(new[] { tree });
+        Diagnostic[] userErrors = c.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
+        if (userErrors.Length > 0)
+            return new Failure("P0 fuzzer: the printed rule must compile", "P0 " + userErrors[0].Id, string.Join("\n", userErrors.Take(3)));
+        var (run, _, diags) = Generate(c);
+        if (run.Exception is { } ex)
+            return new Failure("P1 generator never throws", "P1 throws " + ex.GetType().Name, ex.ToString());
+        if (diags.FirstOrDefault(d => d.Id == "KRN0900") is { } internalError)
+            return new Failure("P1 no KRN0900", "P1 KRN0900 " + Shorten(internalError.GetMessage()), internalError.ToString());
+        Diagnostic[] errors = diags.Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
+        string got = errors.Length == 0 ? "nothing" : string.Join("; ", errors.Select(d => $"{d.Id} at {d.Location.SourceSpan} '{SpanText(d)}': {d.GetMessage()}"));
+        string want = $"{expectedId} at {expected} '{(Usings + stripped).Substring(expected.Start, expected.Length)}'";
+        if (!errors.Any(d => d.Id == expectedId))
+            return new Failure("P4 unsupported construct reports its documented ID", $"P4 {expectedId} missing, got {string.Join(",", errors.Select(d => d.Id).Distinct())}", $"expected {want}; got {got}");
+        if (!errors.Any(d => d.Id == expectedId && d.Location.SourceSpan == expected))
+            return new Failure("P4 diagnostic at the construct's span", $"P4 {expectedId} wrong span", $"expected {want}; got {got}");
+        if (errors.Length != 1)
+            return new Failure("P4 exactly one diagnostic", $"P4 {expectedId} plus {string.Join(",", errors.Where(d => d.Id != expectedId || d.Location.SourceSpan != expected).Select(d => d.Id).Distinct())}", $"expected {want}; got {got}");
+        if (run.GeneratedSources.Length > 0)
+            return new Failure("P4 nothing emitted for a rule with an error", $"P4 {expectedId} emitted code", string.Join(", ", run.GeneratedSources.Select(s => s.HintName)));
+        return null;
+    }
+
+    private static string SpanText(Diagnostic d, SyntaxTree tree) => tree.GetText().ToString(d.Location.SourceSpan);
+
+    /// <summary>The construct a diagnostic points at, without the rule's own names: "float.Clamp(…)", "switch", "(…) = …", "name(…)".</summary>
+    private static string Shape(string text)
+    {
+        text = text.Trim();
+        if (text.StartsWith('(')) return text.Contains('=') ? "(…) = (…) tuple assignment" : "(…)";
+        var word = System.Text.RegularExpressions.Regex.Match(text, "^[A-Za-z0-9_.@]+").Value;
+        string rest = text.Length > word.Length && text[word.Length] == '(' ? "(…)" : "";
+        if (word.Contains('.') || SyntaxFacts.GetKeywordKind(word) != SyntaxKind.None) return word + rest;
+        return "name" + rest + (text.Contains('=') ? " = …" : "");
+    }
+
+    private static string SpanText(Diagnostic d) => d.Location.SourceTree?.GetText().ToString(d.Location.SourceSpan) ?? "";
+
+    private static string Shorten(string s) => s.Length > 90 ? s.Substring(0, 90) : s;
+
+    // ------------------------------------------------------------------------------------------------
+    // Valid rules: generator clean, output clean, span and multi-tensor overloads equal the scalar rule.
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Checks a batch in one compilation. A failure that cannot be pinned on one rule (generator exception,
+    /// a diagnostic in generated code, a failed emit) splits the batch in halves until it can.
+    /// </summary>
+    public static List<(Rule Rule, Failure Failure)> CheckValid(IReadOnlyList<Rule> rules, int seed)
+    {
+        var result = new List<(Rule, Failure)>();
+        rules = Disambiguate(rules);
+        BatchOutcome outcome = RunBatch(rules, seed);
+        result.AddRange(outcome.Attributed);
+        if (outcome.Retry && outcome.Remaining.Count > 0)
+            result.AddRange(CheckValid(outcome.Remaining, seed));
+        if (outcome.Unattributed is { } f)
+        {
+            if (outcome.Remaining.Count == 1)
+                result.Add((outcome.Remaining[0], f));
+            else if (outcome.Remaining.Count > 1)
+            {
+                int half = outcome.Remaining.Count / 2;
+                result.AddRange(CheckValid(outcome.Remaining.Take(half).ToArray(), seed));
+                result.AddRange(CheckValid(outcome.Remaining.Skip(half).ToArray(), seed));
+            }
+        }
+        return result;
+    }
+
+    public static Failure? CheckValidOne(Rule rule, int seed) => CheckValid(new[] { rule }, seed).Select(x => x.Failure).FirstOrDefault();
+
+    /// <summary>Rules of one batch must not merge: two rules whose outermost types coincide get distinct outer names.</summary>
+    private static IReadOnlyList<Rule> Disambiguate(IReadOnlyList<Rule> rules)
+    {
+        // A global type must not share its name with a namespace either (CS0101).
+        var seen = rules.Where(r => r.Namespace is not null).Select(r => "::" + r.Namespace!.Split('.')[0].TrimStart('@')).ToHashSet();
+        var result = new List<Rule>();
+        foreach (Rule r in rules)
+        {
+            Rule x = r;
+            for (int i = 2; !seen.Add((x.Namespace ?? "") + "::" + x.Types[0].Name.TrimStart('@')); i++)
+                x = r with { Types = r.Types.SetItem(0, r.Types[0] with { Name = r.Types[0].Name.TrimStart('@') + "_" + i }) };
+            result.Add(x);
+        }
+        return result;
+    }
+
+    private sealed record BatchOutcome(List<(Rule, Failure)> Attributed, Failure? Unattributed, List<Rule> Remaining, bool Retry = false);
+
+    private static List<Rule> Except(List<Rule> live, HashSet<int> rejected) => live.Where((_, k) => !rejected.Contains(k)).ToList();
+
+    private static string HintName(Rule r) =>
+        string.Join(".", (r.Namespace is null ? Array.Empty<string>() : r.Namespace.Split('.')).Concat(r.Types.Select(t => t.Name)).Append(r.Method).Select(n => n.TrimStart('@'))) + ".g.cs";
+
+    private static BatchOutcome RunBatch(IReadOnlyList<Rule> rules, int seed)
+    {
+        try
+        {
+            return RunBatchCore(rules, seed);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Roslyn itself has crashed on generated trees (e.g. a NullReferenceException in the binder): still the generator's output.
+            Exception inner = e is AggregateException a ? a.Flatten().InnerExceptions[0] : e;
+            return new BatchOutcome(new List<(Rule, Failure)>(), new Failure("P2 generated code compiles (the compiler must not crash on it)",
+                "P2 compiler crash " + inner.GetType().Name + " in " + inner.StackTrace?.Split('\n')[0].Trim(), inner.ToString()), rules.ToList());
+        }
+    }
+
+    private static BatchOutcome RunBatchCore(IReadOnlyList<Rule> rules, int seed)
+    {
+        var attributed = new List<(Rule, Failure)>();
+        var live = rules.ToList();
+        List<SyntaxTree> trees;
+        CSharpCompilation user;
+        // P0: the fuzzer's own rule must compile without the generator (else the grammar is wrong).
+        while (true)
+        {
+            trees = live.Select((r, i) => CSharpSyntaxTree.ParseText(Source(r), s_parse, path: $"Rule{i}.cs")).ToList();
+            user = Compile(trees);
+            var bad = user.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree is not null)
+                .GroupBy(d => trees.IndexOf(d.Location.SourceTree!)).Where(g => g.Key >= 0).ToList();
+            if (bad.Count == 0) break;
+            foreach (var g in bad.OrderByDescending(g => g.Key))
+            {
+                attributed.Add((live[g.Key], new Failure("P0 fuzzer: the printed rule must compile", "P0 " + g.First().Id, string.Join("\n", g.Take(3)))));
+                live.RemoveAt(g.Key);
+            }
+            if (live.Count == 0) return new BatchOutcome(attributed, null, live);
+        }
+        var userDiags = user.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        var userIds = userDiags.Select(d => d.Id).ToHashSet();
+        var userKeys = userDiags.Select(Key).ToHashSet();
+
+        var (run, output, genDiags) = Generate(user);
+        if (run.Exception is { } ex)
+            return new BatchOutcome(attributed, new Failure("P1 generator never throws", "P1 throws " + ex.GetType().Name + ": " + Shorten(Normalize(ex.Message)), ex.ToString()), live);
+
+        var rejected = new HashSet<int>();
+        foreach (Diagnostic d in genDiags)
+        {
+            // The generator re-creates locations from file path and span, so match the file by path.
+            int k = trees.FindIndex(t => t.FilePath == d.Location.GetLineSpan().Path);
+            if (k < 0) return new BatchOutcome(attributed, new Failure("P1 generator diagnostics point into the rule", "P1 unlocated " + d.Id, d.ToString()), live);
+            if (d.Id == "KRN0900")
+                attributed.Add((live[k], new Failure("P1 no KRN0900", "P1 KRN0900 " + Shorten(Normalize(d.GetMessage())), d.ToString())));
+            else if (d.Severity == DiagnosticSeverity.Error)
+                attributed.Add((live[k], new Failure("P2 a valid rule gets no generator error", $"P2 {d.Id} on {Shape(SpanText(d, trees[k]))}", $"{d.Id} at '{SpanText(d, trees[k])}' ({FeatureOf(live[k])}): {d.GetMessage()}")));
+            else
+                attributed.Add((live[k], new Failure("P2 no generator warnings on a valid rule", $"P2 {d.Id}", d.ToString())));
+            rejected.Add(k);
+        }
+
+        // P2: nothing the generator added may produce a warning or error: in generated trees, or new ones in user files.
+        var generatedTrees = output.SyntaxTrees.Except(trees).ToHashSet();
+        bool retry = false;
+        var outDiags = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        foreach (Diagnostic d in outDiags)
+        {
+            SyntaxTree? t = d.Location.SourceTree;
+            if (t is not null && generatedTrees.Contains(t))
+            {
+                // A warning the user's own declaration also gets (e.g. CS8981 for a lower-case type name) is mirrored, not caused, by the redeclaration.
+                if (d.Severity == DiagnosticSeverity.Warning && userIds.Contains(d.Id)) continue;
+                var failure = new Failure("P2 generated code compiles without errors or warnings",
+                    $"P2 {d.Id} in generated code: {Shorten(Normalize(d.GetMessage()))}", $"{d}\n  line: {Line(d)}");
+                // Generated files are named <Namespace>.<Types>.<Method>.g.cs: pin the file on its rule when the name is unambiguous.
+                int[] owners = Enumerable.Range(0, live.Count).Where(k => t.FilePath.EndsWith("/" + HintName(live[k]), StringComparison.Ordinal)).ToArray();
+                if (owners.Length != 1)
+                    return new BatchOutcome(attributed, failure, Except(live, rejected));
+                if (rejected.Add(owners[0]))
+                    attributed.Add((live[owners[0]], failure));
+                retry = true;
+                continue;
+            }
+            if (!userKeys.Contains(Key(d)))
+            {
+                int k = t is null ? -1 : trees.IndexOf(t);
+                var f = new Failure("P2 the generated code adds no diagnostics to the user's file", $"P2 {d.Id} in user file: {Shorten(Normalize(d.GetMessage()))}", d.ToString());
+                if (k < 0) return new BatchOutcome(attributed, f, Except(live, rejected));
+                attributed.Add((live[k], f));
+                rejected.Add(k);
+            }
+        }
+
+        // Rules whose generated code is broken cannot run: check the others again without them.
+        if (retry)
+            return new BatchOutcome(attributed, null, Enumerable.Range(0, live.Count).Where(k => !rejected.Contains(k)).Select(k => live[k]).ToList(), Retry: true);
+
+        // P3: run. Drivers call the overloads with arrays (reflection cannot pass spans).
+        var runnable = Enumerable.Range(0, live.Count).Where(k => !rejected.Contains(k)).ToList();
+        if (runnable.Count == 0) return new BatchOutcome(attributed, null, live);
+        SyntaxTree driverTree = CSharpSyntaxTree.ParseText(string.Join("\n", runnable.Select(k => Driver(live[k], k))), s_parse, path: "Drivers.cs");
+        Compilation withDrivers = output.AddSyntaxTrees(driverTree);
+        using var ms = new MemoryStream();
+        var emit = withDrivers.Emit(ms);
+        if (!emit.Success)
+        {
+            var driverErrors = emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree == driverTree).ToList();
+            if (driverErrors.Count > 0)
+                return new BatchOutcome(attributed, new Failure("P3 the span and multi-tensor overloads exist with the rule's parameters", $"P3 overload not callable: {driverErrors[0].Id}", string.Join("\n", driverErrors.Take(3))), Except(live, rejected));
+            return new BatchOutcome(attributed, new Failure("P2 output compiles", "P2 emit failed " + emit.Diagnostics.First(d => d.Severity == DiagnosticSeverity.Error).Id, string.Join("\n", emit.Diagnostics.Take(3))), Except(live, rejected));
+        }
+        ms.Position = 0;
+        var alc = new AssemblyLoadContext("fuzz", isCollectible: true);
+        try
+        {
+            Assembly asm = alc.LoadFromStream(ms);
+            foreach (int k in runnable)
+            {
+                Type driver = asm.GetType("FuzzDriver" + k)!;
+                Failure? f = Execute(live[k], driver, seed * 7919 + k);
+                if (f is not null) attributed.Add((live[k], f));
+            }
+        }
+        finally
+        {
+            alc.Unload();
+        }
+        return new BatchOutcome(attributed, null, live);
+    }
+
+    private static string Key(Diagnostic d) => d.Id + "@" + d.Location.SourceTree?.FilePath + d.Location.SourceSpan;
+
+    /// <summary>Messages name the rule's identifiers; keep only their shape so one bug is one class.</summary>
+    private static string Normalize(string s) => System.Text.RegularExpressions.Regex.Replace(s, "'[^']*'", "'…'");
+
+    private static string Line(Diagnostic d)
+    {
+        if (d.Location.SourceTree is not { } t) return "";
+        return t.GetText().Lines.GetLineFromPosition(d.Location.SourceSpan.Start).ToString().Trim();
+    }
+
+    private static string FeatureOf(Rule r)
+    {
+        var f = r.Features().Where(x => x.StartsWith("future:", StringComparison.Ordinal)).OrderBy(x => x).ToArray();
+        return f.Length > 0 ? string.Join(" + ", f) : "today-valid rule";
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Drivers and execution
+    // ------------------------------------------------------------------------------------------------
+    private static string Driver(Rule r, int k)
+    {
+        string T = RuleGrammar.TypeName(r.Elem);
+        string target = r.QualifiedType() + "." + r.Method;
+        var scalar = new List<string>();
+        var spans = new List<string>();
+        var multi = new List<string>();
+        int b = 0, u = 0;
+        foreach (Param p in r.Params)
+        {
+            if (p.Kind == ParamKind.Uniform)
+            {
+                string v = $"({RuleGrammar.TypeName(p.Type)})u[{u++}]";
+                scalar.Add(v); spans.Add(v); multi.Add(v);
+                continue;
+            }
+            bool isRef = p.Kind == ParamKind.Ref;
+            scalar.Add(isRef ? $"ref a[{b}][i]" : $"a[{b}][i]");
+            spans.Add(isRef ? $"new global::System.Span<{T}>(a[{b}], off, len)" : $"new global::System.ReadOnlySpan<{T}>(a[{b}], off, len)");
+            multi.Add(isRef ? $"new global::System.ReadOnlySpan<global::System.Memory<{T}>>(Tensors(a[{b}], cuts))" : $"new global::System.ReadOnlySpan<global::System.ReadOnlyMemory<{T}>>(ReadOnlyTensors(a[{b}], cuts))");
+            b++;
+        }
+        return $$"""
+            public static class FuzzDriver{{k}}
+            {
+                public static void Scalar(object buffers, int i, object[] u) { var a = ({{T}}[][])buffers; {{target}}({{string.Join(", ", scalar)}}); }
+                public static void Spans(object buffers, int off, int len, object[] u, global::Kernels.StepOptions o) { var a = ({{T}}[][])buffers; {{target}}({{string.Join(", ", spans.Append("o"))}}); }
+                public static void Multi(object buffers, int[] cuts, object[] u, global::Kernels.StepOptions o) { var a = ({{T}}[][])buffers; {{target}}({{string.Join(", ", multi.Append("o"))}}); }
+                private static global::System.Memory<{{T}}>[] Tensors({{T}}[] x, int[] cuts) { var r = new global::System.Memory<{{T}}>[cuts.Length - 1]; for (int t = 0; t < r.Length; t++) r[t] = new global::System.Memory<{{T}}>(x, cuts[t], cuts[t + 1] - cuts[t]); return r; }
+                private static global::System.ReadOnlyMemory<{{T}}>[] ReadOnlyTensors({{T}}[] x, int[] cuts) { var r = new global::System.ReadOnlyMemory<{{T}}>[cuts.Length - 1]; for (int t = 0; t < r.Length; t++) r[t] = new global::System.ReadOnlyMemory<{{T}}>(x, cuts[t], cuts[t + 1] - cuts[t]); return r; }
+            }
+            """;
+    }
+
+    private static readonly int[] s_lengths = { 1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 65, 100, 257 };
+
+    private static readonly StepOptions[] s_stepOptions =
+    {
+        StepOptions.SingleThreaded, default, new(maxDegreeOfParallelism: 2, parallelThreshold: 1), new(maxDegreeOfParallelism: 3, parallelThreshold: 1), new(maxDegreeOfParallelism: 7, parallelThreshold: 16),
+    };
+
+    private static Failure? Execute(Rule rule, Type driver, int seed)
+    {
+        var scalar = driver.GetMethod("Scalar")!.CreateDelegate<Action<object, int, object[]>>();
+        var spans = driver.GetMethod("Spans")!.CreateDelegate<Action<object, int, int, object[], StepOptions>>();
+        var multi = driver.GetMethod("Multi")!.CreateDelegate<Action<object, int[], object[], StepOptions>>();
+        var features = rule.Features();
+        bool ulp = features.Contains("ulp");
+        bool sign = features.Contains("sign");
+        var random = new Random(seed);
+        // Two trials: edge-heavy data and uniforms, then ordinary values (so ordinary branches run too).
+        for (int trial = 0; trial < 2; trial++)
+        {
+            bool edgy = trial == 0;
+            int n = random.Next(60) == 0 ? StepOptions.DefaultParallelThreshold + random.Next(1, 3000) : s_lengths[random.Next(s_lengths.Length)];
+            int off = new[] { 0, 1, 3 }[random.Next(3)];
+            StepOptions options = n >= StepOptions.DefaultParallelThreshold ? default : s_stepOptions[random.Next(s_stepOptions.Length)];
+            int total = n + off + 3;
+            int buffers = rule.Params.Count(p => p.Kind is ParamKind.Ref or ParamKind.In);
+            object[] uniforms = rule.Params.Where(p => p.Kind == ParamKind.Uniform).Select(p => Value(random, p.Type, edgy)).ToArray();
+            Array[] original = Enumerable.Range(0, buffers).Select(_ => Fill(random, rule.Elem, total, edgy && !sign)).ToArray();
+
+            Array[] expected = Clone(original), actual = Clone(original), viaMulti = Clone(original);
+            Exception? scalarEx = null, spanEx = null, multiEx = null;
+            object e = Typed(expected, rule.Elem), a = Typed(actual, rule.Elem), m = Typed(viaMulti, rule.Elem);
+            try { for (int i = off; i < off + n; i++) scalar(e, i, uniforms); }
+            catch (Exception x) { scalarEx = x; }
+            try { spans(a, off, n, uniforms, options); }
+            catch (Exception x) { spanEx = x; }
+            int[] cuts = Cuts(random, off, n);
+            try { multi(m, cuts, uniforms, options); }
+            catch (Exception x) { multiEx = x; }
+
+            string Context() => $"n={n}, offset={off}, options=({options.MaxDegreeOfParallelism} threads, threshold {options.ParallelThreshold}), uniforms=({string.Join(", ", rule.Params.Where(p => p.Kind == ParamKind.Uniform).Select((p, j) => p.Name + "=" + Show(uniforms[j])))})";
+
+            // Documented: Math.Sign of a per-element NaN throws in the scalar rule, the vector form returns NaN.
+            bool signAllowance = sign && scalarEx is ArithmeticException && spanEx is null;
+            if (scalarEx?.GetType() != spanEx?.GetType() && !signAllowance)
+                return new Failure("P3 span overload throws exactly when the scalar loop throws (same type)",
+                    $"P3 exception {scalarEx?.GetType().Name ?? "none"} (scalar) vs {spanEx?.GetType().Name ?? "none"} (span)",
+                    $"scalar: {scalarEx?.GetType().Name ?? "no exception"} {scalarEx?.Message}; span overload: {spanEx?.GetType().Name ?? "no exception"} {spanEx?.Message}; {Context()}");
+            if (scalarEx is null && spanEx is null && Compare(rule, expected, actual, original, ulp, "scalar", "span") is { } diff)
+                return new Failure("P3 span overload bit-identical to the scalar rule", $"P3 values differ{(ulp ? " (beyond 2 ulp)" : "")}", diff + "; " + Context());
+            if (multiEx?.GetType() != spanEx?.GetType())
+                return new Failure("P3 multi-tensor overload throws exactly when the span overload throws",
+                    $"P3 multi-tensor exception {multiEx?.GetType().Name ?? "none"} vs span {spanEx?.GetType().Name ?? "none"}",
+                    $"span: {spanEx?.Message}; multi: {multiEx?.GetType().Name} {multiEx?.Message}; cuts={string.Join(",", cuts)}; {Context()}");
+            if (spanEx is null && multiEx is null && Compare(rule, actual, viaMulti, original, ulp, "span", "multi-tensor") is { } diff2)
+                return new Failure("P3 multi-tensor overload bit-identical to the span overload", "P3 multi-tensor values differ", diff2 + $"; cuts={string.Join(",", cuts)}; " + Context());
+        }
+        return null;
+    }
+
+    private static int[] Cuts(Random random, int off, int n)
+    {
+        int tensors = Math.Min(n, random.Next(1, 4));
+        var inner = Enumerable.Range(0, tensors - 1).Select(_ => off + random.Next(1, n)).Distinct().OrderBy(x => x);
+        return new[] { off }.Concat(inner).Append(off + n).ToArray();
+    }
+
+    private static object Typed(Array[] arrays, Ty elem) => elem == Ty.Float ? arrays.Cast<float[]>().ToArray() : arrays.Cast<double[]>().ToArray();
+
+    private static Array[] Clone(Array[] a) => a.Select(x => (Array)x.Clone()).ToArray();
+
+    private static string Show(object o) => o switch { float f => f.ToString("R") + "f", double d => d.ToString("R"), _ => o.ToString()! };
+
+    private static string? Compare(Rule rule, Array[] expected, Array[] actual, Array[] original, bool ulp, string left, string right)
+    {
+        string[] names = rule.Params.Where(p => p.Kind is ParamKind.Ref or ParamKind.In).Select(p => p.Name).ToArray();
+        for (int b = 0; b < expected.Length; b++)
+        {
+            for (int i = 0; i < expected[b].Length; i++)
+            {
+                object x = expected[b].GetValue(i)!, y = actual[b].GetValue(i)!;
+                if (Same(x, y, ulp)) continue;
+                string inputs = string.Join(", ", names.Select((n, j) => n + "=" + Show(original[j].GetValue(i)!)));
+                return $"{names[b]}[{i}]: {left} {Show(x)} vs {right} {Show(y)} (inputs at {i}: {inputs})";
+            }
+        }
+        return null;
+    }
+
+    // Any NaN equals any NaN (IEEE leaves the choice among input NaNs open); otherwise bit for bit, or ≤ 2 ulp for Exp/Log rules.
+    private static bool Same(object x, object y, bool ulp)
+    {
+        long bx, by;
+        if (x is float f)
+        {
+            float g = (float)y;
+            if (float.IsNaN(f) || float.IsNaN(g)) return float.IsNaN(f) && float.IsNaN(g);
+            bx = BitConverter.SingleToInt32Bits(f); by = BitConverter.SingleToInt32Bits(g);
+        }
+        else
+        {
+            double d = (double)x, h = (double)y;
+            if (double.IsNaN(d) || double.IsNaN(h)) return double.IsNaN(d) && double.IsNaN(h);
+            bx = BitConverter.DoubleToInt64Bits(d); by = BitConverter.DoubleToInt64Bits(h);
+        }
+        if (bx == by) return true;
+        return ulp && (bx < 0) == (by < 0) && Math.Abs(bx - by) <= 2;
+    }
+
+    private static readonly float[] s_edgeFloats = { 0f, -0f, 1f, -1f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -1e-40f, 1e30f, -3e38f, float.MaxValue, 1e-7f, 0.5f, 2f, 100f };
+
+    private static Array Fill(Random r, Ty elem, int total, bool edgy)
+    {
+        if (elem == Ty.Float)
+        {
+            var a = new float[total];
+            for (int i = 0; i < total; i++)
+                a[i] = edgy && r.Next(4) == 0 ? s_edgeFloats[r.Next(s_edgeFloats.Length)] : (float)((r.NextDouble() * 2 - 1) * Math.Pow(10, r.Next(-3, 3)));
+            return a;
+        }
+        var d = new double[total];
+        for (int i = 0; i < total; i++)
+            d[i] = edgy && r.Next(4) == 0 ? (r.Next(8) == 0 ? double.MaxValue : s_edgeFloats[r.Next(s_edgeFloats.Length)]) : (r.NextDouble() * 2 - 1) * Math.Pow(10, r.Next(-3, 3));
+        return d;
+    }
+
+    private static object Value(Random r, Ty t, bool edgy)
+    {
+        bool edge = edgy && r.Next(3) == 0;
+        return t switch
+        {
+            Ty.Float => edge ? s_edgeFloats[r.Next(s_edgeFloats.Length)] : (float)(r.NextDouble() * 2 - 0.5),
+            Ty.Double => edge ? (double)s_edgeFloats[r.Next(s_edgeFloats.Length)] : r.NextDouble() * 2 - 0.5,
+            Ty.Int => edge ? new[] { 0, -1, int.MaxValue, int.MinValue, 1000 }[r.Next(5)] : r.Next(-1, 6),
+            Ty.Long => edge ? new[] { 0L, -1L, long.MaxValue, long.MinValue }[r.Next(4)] : (long)r.Next(-1, 6),
+            _ => r.Next(2) == 0,
+        };
+    }
+}
