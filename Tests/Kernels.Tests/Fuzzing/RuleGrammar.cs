@@ -144,7 +144,8 @@ public sealed record TypeDecl(string Kind, string Name, bool Static, bool Partia
 public sealed record Rule(
     string? Namespace, ImmutableArray<TypeDecl> Types, string Method, Ty Elem,
     ImmutableArray<Param> Params, ImmutableArray<Stmt> Body,
-    bool ExpressionBodied = false, bool Static = true, bool MarkMethod = false, string ReturnType = "void", bool Helpers = false)
+    bool ExpressionBodied = false, bool Static = true, bool MarkMethod = false, string ReturnType = "void", bool Helpers = false,
+    string? ExpectedId = null)
 {
     /// <summary>Every statement, nested ones included.</summary>
     public IEnumerable<Stmt> AllStmts() => Body.SelectMany(Flatten);
@@ -495,10 +496,12 @@ public static class RuleGrammar
         Var[] all = reals.Concat(ints).ToArray();
         // A local or parameter called nameof turns nameof(x) into a call: fall back to the name as a string.
         string NameOf(Var v) => c.Names.Contains("nameof") ? "\"" + v.Name.TrimStart('@') + "\"" : "nameof(" + v.Name + ")";
+        // nameof(x) stays nameof only if no later local takes the name: reserve it.
+        Ctx after = c with { Names = c.Names.Add("nameof") };
         return Gen.Select(One(all), Gen.Int[0, 3], (v, form) => form switch
         {
-            0 => ((Stmt)new RawStmt("if (" + v.Name + " < 0) throw new ArgumentOutOfRangeException(" + NameOf(v) + ");"), c),
-            1 => (new RawStmt("if (" + v.Name + " > 1000) throw new ArgumentException(\"too large\", " + NameOf(v) + ");"), c),
+            0 => ((Stmt)new RawStmt("if (" + v.Name + " < 0) throw new ArgumentOutOfRangeException(" + NameOf(v) + ");"), after),
+            1 => (new RawStmt("if (" + v.Name + " > 1000) throw new ArgumentException(\"too large\", " + NameOf(v) + ");"), after),
             2 when c.O.Future => (new RawStmt("ArgumentOutOfRangeException.ThrowIfNegative(" + v.Name + ");", "future:throw helper in uniform code"), c),
             _ => (new RawStmt("if (!(" + v.Name + " >= 0)) throw new InvalidOperationException();"), c),
         });
@@ -714,12 +717,12 @@ public static class UnsupportedGrammar
         ("KRN0104", "{p} -= [|{M}.Tanh({g})|];"),
         ("KRN0104", "{p} = [|{M}.Cbrt({g} * {p})|] + {u};"),
         ("KRN0105", "[|ref {T} injR = ref {p};|]\ninjR -= {g};"),
-        ("KRN0106", "{p} -= [|new {T}[] { {g} }|][0];"),
+        ("KRN0106", "{p} -= {g} * [|new {T}[] { {u} }|][0];"),
         ("KRN0107", "{p} = {p} [|%|] {g};"),
         ("KRN0108", "int [|injK = (int){g}|];\n{p} -= injK;"),
         ("KRN0108", "string [|injS = {g} > 0 ? \"a\" : \"b\"|];\n{p} -= injS.Length;"),
         ("KRN0110", "[|switch ({g} > 0) { case true: {p} -= {g}; break; }|]"),
-        ("KRN0111", "{p} -= [|{g} is > 0|] ? 1 : 0;"),
+        ("KRN0111", "{p} -= [|{g} is > 0|] ? {u} : 0;"),
         ("KRN0112", "{T} injA = {u};\n{p} -= injA * {g};\n[|injA = 2 * {u};|]\n{p} -= injA * {g};"),
         ("KRN0113", "[|Console.WriteLine({g})|];"),
         ("KRN0113", "[|Console.WriteLine({u});|]"),
@@ -727,7 +730,7 @@ public static class UnsupportedGrammar
 
     private static readonly string[] s_declaration = { "KRN0001", "KRN0002", "KRN0003", "KRN0007", "KRN0008" };
 
-    public static Gen<(Rule Rule, string Id)> Case => Gen.Select(RuleGrammar.RuleGen(GrammarOptions.Host), Gen.Int[0, s_body.Length + s_declaration.Length - 1], Gen.Int[0, 1000], (host, which, pos) => Inject(host, which, pos));
+    public static Gen<(Rule Rule, string Id)> Case => Gen.Select(RuleGrammar.RuleGen(GrammarOptions.Host), Gen.Int[0, s_body.Length + s_declaration.Length - 1], Gen.Int[0, 1000], (host, which, pos) => Inject(host, which, pos)).Select(x => (x.Item1 with { ExpectedId = x.Item2 }, x.Item2));
 
     private static (Rule, string) Inject(Rule host, int which, int pos)
     {
