@@ -251,14 +251,6 @@ internal static class DiagnosticDescriptors
         description: "Hoisted declarations are emitted into a single scope. Rename one of the locals.",
         helpLinkUri: HelpLink("KRN0114"));
 
-    // {0} the step-invariant expression, {1} why it may throw (e.g. "integer division", "Math.Sign of NaN").
-    public static readonly DiagnosticDescriptor MayThrowUnderElementCondition = new("KRN0115",
-        "Step-invariant value that may throw is computed under a per-element condition",
-        "'{0}' is step-invariant and may throw ({1}), but it is only evaluated for elements where a per-element condition holds; the generated loop computes step-invariant values once, before any element. Compute or validate it unconditionally, before the per-element condition, or rewrite it so that it cannot throw.",
-        BodyCategory, DiagnosticSeverity.Error, isEnabledByDefault: true,
-        description: "Uniform work is hoisted out of per-element conditions and runs once per call, even when no element takes the branch, so an exception the scalar rule would never raise could be thrown. Move the computation (with any check that guards it) before the per-element if, or make it not throw.",
-        helpLinkUri: HelpLink("KRN0115"));
-
     // {0} the method's name, {1} why it cannot be inlined, completing "because …" (e.g. "it is not declared in
     // source", "its body has more than one return", "it is recursive", "it has ref/out parameters").
     public static readonly DiagnosticDescriptor UnsupportedHelper = new("KRN0116",
@@ -297,7 +289,7 @@ internal static class DiagnosticDescriptors
             LoopOverElements, ReturnInRule, ExceptionInRule, UnknownMethod, RefLocal, Allocation,
             UnsupportedOperator, UnsupportedElementValueType, UnsupportedStatement,
             UnsupportedExpression, UniformReassignedAfterUse, SideEffect, DuplicateUniformLocal,
-            MayThrowUnderElementCondition, UnsupportedHelper, UnsupportedSwitch, InternalError,
+            UnsupportedHelper, UnsupportedSwitch, InternalError,
         };
         var map = new Dictionary<string, DiagnosticDescriptor>();
         foreach (DiagnosticDescriptor d in all)

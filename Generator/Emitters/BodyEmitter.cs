@@ -16,16 +16,19 @@ internal sealed class BodyEmitter
     private readonly string? _vector;
     private readonly string _element;
     private readonly System.Func<string, string> _maskName;
+    private readonly string? _lanes;
     private int _maskCount;
 
     /// <param name="maskName">Turns a mask's base name (<c>maskThen1</c>) into a name that collides with nothing of the rule's.</param>
+    /// <param name="lanes">The lanes that hold elements, when not all do (the padding of a mixed float/double rule's float vectors).</param>
     public BodyEmitter(SourceWriter writer, string? vector, string element, System.Func<string, string> maskName,
-        System.Func<string, string>? condition = null, System.Func<string, string>? uniformMask = null)
+        System.Func<string, string>? condition = null, System.Func<string, string>? uniformMask = null, string? lanes = null)
     {
         _writer = writer;
         _vector = vector;
         _element = element;
-        _printer = new ExpressionPrinter(vector, element, condition, uniformMask);
+        _lanes = lanes;
+        _printer = new ExpressionPrinter(vector, element, condition, uniformMask, lanes);
         _maskName = maskName;
     }
 
@@ -76,12 +79,13 @@ internal sealed class BodyEmitter
                 string id = (++_maskCount).ToString(CultureInfo.InvariantCulture);
                 string thenMask = _maskName("maskThen" + id);
                 string condition = _printer.Print(e.Condition, mask);
-                _writer.Line($"var {thenMask} = {(mask is null ? condition : $"{mask} & ({condition})")};");
+                string? outer = mask ?? _lanes;
+                _writer.Line($"var {thenMask} = {(outer is null ? condition : $"{outer} & ({condition})")};");
                 Emit(e.Then, thenMask);
                 if (e.Else.Count > 0)
                 {
                     string elseMask = _maskName("maskElse" + id);
-                    _writer.Line($"var {elseMask} = {(mask is null ? "~" + thenMask : $"global::System.Runtime.Intrinsics.{_vector}.AndNot({mask}, {thenMask})")};");
+                    _writer.Line($"var {elseMask} = {(outer is null ? "~" + thenMask : $"global::System.Runtime.Intrinsics.{_vector}.AndNot({outer}, {thenMask})")};");
                     Emit(e.Else, elseMask);
                 }
                 break;

@@ -37,7 +37,7 @@ internal static class EmitterCommon
         w.Line("#nullable enable");
         // The prologue is the rule's own uniform code: warnings about it (an unused local, unreachable code, a
         // self-assignment, an obsolete call) are already reported at the rule; they must not fail a build twice.
-        w.Line("#pragma warning disable CS0162, CS0168, CS0219, CS0612, CS0618, CS1717, CS8600, CS8602, CS8603, CS8604");
+        w.Line("#pragma warning disable CS0162, CS0164, CS0168, CS0219, CS0612, CS0618, CS1717, CS8600, CS8602, CS8603, CS8604");
         w.Line();
         if (spec.Namespace is not null)
             w.Open("namespace " + string.Join(".", spec.Namespace.Split('.').Select(Escape)));

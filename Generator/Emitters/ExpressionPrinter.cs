@@ -18,8 +18,10 @@ internal sealed class ExpressionPrinter
     /// <param name="element">The rule's element type.</param>
     /// <param name="condition">How a hoisted bool that decides a branch is written (e.g. as a generic flag's <c>T.Value</c>).</param>
     /// <param name="uniformMask">The name of a hoisted bool's broadcast mask in vector code.</param>
-    public ExpressionPrinter(string? vector, string element, System.Func<string, string>? condition = null, System.Func<string, string>? uniformMask = null)
+    /// <param name="lanes">The lanes that hold elements (null: all); a mixed float/double rule's float vectors are half padding.</param>
+    public ExpressionPrinter(string? vector, string element, System.Func<string, string>? condition = null, System.Func<string, string>? uniformMask = null, string? lanes = null)
     {
+        _lanes = lanes;
         _vector = vector;
         _element = element;
         _condition = condition ?? (name => name);
@@ -27,6 +29,7 @@ internal sealed class ExpressionPrinter
     }
 
     private readonly System.Func<string, string> _uniformMask;
+    private readonly string? _lanes;
 
     public string Condition(string name) => _condition(name);
 
@@ -90,7 +93,7 @@ internal sealed class ExpressionPrinter
                     if (!ContainsThrowingCall(s.WhenTrue) && !ContainsThrowingCall(s.WhenFalse))
                         return $"{VectorStatics}.ConditionalSelect({condition}, {Print(s.WhenTrue)}, {Print(s.WhenFalse)})";
                     // An arm that can throw may only throw in the lanes that select it, as the scalar `?:` evaluates one arm.
-                    string active = _active ?? $"{VectorTypeOf(ValueKind.Element)}.AllBitsSet";
+                    string active = _active ?? _lanes ?? $"{VectorTypeOf(ValueKind.Element)}.AllBitsSet";
                     string laneCondition = s.Condition.Kind == ValueKind.Mask ? condition : Convert(condition, s.Condition.Kind, ValueKind.Mask);
                     string whenTrue = Print(s.WhenTrue, $"({active} & {laneCondition})");
                     string whenFalse = Print(s.WhenFalse, $"{VectorStatics}.AndNot({active}, {laneCondition})");
@@ -204,7 +207,7 @@ internal sealed class ExpressionPrinter
         // The extra argument: the active lanes for a function that can throw, else the argument's scalar type.
         if (function.Throws is not null)
         {
-            string active = _active ?? $"{VectorTypeOf(ValueKind.Element)}.AllBitsSet";
+            string active = _active ?? _lanes ?? $"{VectorTypeOf(ValueKind.Element)}.AllBitsSet";
             a.Add(argumentKind.IsOther() ? Convert(active, ValueKind.Mask, ValueKind.OtherMask) : active);
         }
         else

@@ -88,6 +88,7 @@ internal static class RuleEmitter
         w.Line();
 
         EmitClearUnused(w, buffers, names);
+        EmitFallback(w, spec, names, tensors: false);
 
         string spans = string.Join(", ", buffers.Select(b => b.Name));
         w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor({names.Length}, {ChunkAlignment});");
@@ -204,6 +205,7 @@ internal static class RuleEmitter
         w.Line();
 
         EmitClearUnused(w, buffers, names);
+        EmitFallback(w, spec, names, tensors: true);
 
         w.Line($"long {names.Total} = {LengthExpression(spec, names, b => $"{CompilerServices}.MultiTensorStep.TotalLength({AsReadOnlyList(b)})")};");
         w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor((int)global::System.Math.Min({names.Total}, int.MaxValue), {ChunkAlignment});");
@@ -244,6 +246,46 @@ internal static class RuleEmitter
         w.Line();
     }
 
+    /// <summary>
+    /// When uniform code the rule reaches only under a per-element condition threw while preparing, the step runs the
+    /// rule itself element by element: it throws exactly where calling the rule element by element would, or not at all.
+    /// </summary>
+    private static void EmitFallback(SourceWriter w, RuleSpec spec, InternalNames names, bool tensors)
+    {
+        if (spec.FaultName is null)
+            return;
+        string t = spec.ElementType;
+        string k = names.Tensor, i = names.I;
+        string Element(ParameterSpec b)
+        {
+            string span = tensors ? $"{b.Name}[{k}].Span" : b.Name;
+            // A buffer this configuration does not use may be empty: the rule never touches it, a null ref stands in.
+            string at = b.Guard is null ? $"{span}[{i}]" : $"({span}.IsEmpty ? ref global::System.Runtime.CompilerServices.Unsafe.NullRef<{t}>() : ref {span}[{i}])";
+            if (b.Guard is not null && tensors)
+                at = $"({b.Name}.IsEmpty || {span}.IsEmpty ? ref global::System.Runtime.CompilerServices.Unsafe.NullRef<{t}>() : ref {span}[{i}])";
+            return (b.Role == ParameterRole.In ? "in " : "ref ") + at;
+        }
+        string arguments = string.Join(", ", spec.Parameters.Select(p => p.Role == ParameterRole.Uniform
+            ? (p.Modifier is "in" or "ref readonly" ? "in " : "") + p.Name
+            : Element(p)));
+        w.Line("// Uniform code the rule runs only for some elements threw: run the rule itself, element by element, so it");
+        w.Line("// throws exactly where (and only if) it would.");
+        w.Open($"if ({names.Kernel}.{spec.FaultName} is not null)");
+        if (tensors)
+        {
+            ParameterSpec first = LengthSource(spec);
+            w.Open($"for (int {k} = 0; {k} < {names.Count}; {k}++)");
+            w.Line($"int {names.Length} = {first.Name}[{k}].Length;");
+        }
+        w.Line($"for (int {i} = 0; {i} < {names.Length}; {i}++)");
+        w.Line($"    {spec.MethodName}({arguments});");
+        if (tensors)
+            w.Close();
+        w.Line("return;");
+        w.Close();
+        w.Line();
+    }
+
     private static string AsReadOnlyList(ParameterSpec buffer) =>
         buffer.Role == ParameterRole.Ref ? $"{CompilerServices}.MultiTensorStep.AsReadOnly({buffer.Name})" : buffer.Name;
 
@@ -260,13 +302,20 @@ internal static class RuleEmitter
         w.Open($"private readonly struct {names.KernelType} : {CompilerServices}.IChunkKernel<{t}>");
         foreach (KernelInputSpec input in spec.KernelInputs)
             w.Line($"internal readonly {input.TypeName} {names.FieldOf(input.Name)};");
-        w.Line();
-        if (spec.KernelInputs.Count > 0)
+        if (spec.FaultName is not null)
         {
-            string ctorParams = string.Join(", ", spec.KernelInputs.Select(k => $"{k.TypeName} {k.Name}"));
-            w.Open($"private {names.KernelType}({ctorParams})");
-            foreach (KernelInputSpec input in spec.KernelInputs)
-                w.Line($"this.{names.FieldOf(input.Name)} = {input.Name};");
+            w.Line("/// <summary>What uniform code reached only under a per-element condition threw, if it did (the overloads then run the rule itself).</summary>");
+            w.Line($"internal readonly global::System.Exception? {spec.FaultName};");
+        }
+        w.Line();
+        var ctor = spec.KernelInputs.Select(k => (Type: k.TypeName, Name: k.Name, Field: names.FieldOf(k.Name))).ToList();
+        if (spec.FaultName is not null)
+            ctor.Add(("global::System.Exception?", spec.FaultName, spec.FaultName));
+        if (ctor.Count > 0)
+        {
+            w.Open($"private {names.KernelType}({string.Join(", ", ctor.Select(c => $"{c.Type} {c.Name}"))})");
+            foreach (var c in ctor)
+                w.Line($"this.{c.Field} = {c.Name};");
             w.Close();
             w.Line();
         }
@@ -342,7 +391,8 @@ internal static class RuleEmitter
         w.Open($"internal static {names.KernelType} {names.Prepare}({parameters})");
         foreach (string statement in spec.Prologue)
             w.Line(statement);
-        w.Line(spec.KernelInputs.Count == 0 ? "return default;" : $"return new {names.KernelType}({string.Join(", ", spec.KernelInputs.Select(k => k.Name))});");
+        var arguments = spec.KernelInputs.Select(k => k.Name).Concat(spec.FaultName is null ? Enumerable.Empty<string>() : new[] { spec.FaultName }).ToList();
+        w.Line(arguments.Count == 0 ? "return default;" : $"return new {names.KernelType}({string.Join(", ", arguments)});");
         w.Close();
     }
 
@@ -370,7 +420,7 @@ internal static class RuleEmitter
         string bits = width.Substring("Vector".Length);
 
         w.Line(mixed
-            ? $"/// <summary>Blocks of {width}<double>.Count elements (the rule mixes float and double), {Unroll} per iteration; returns the index of the first element left for the tail.</summary>"
+            ? $"/// <summary>Blocks of <c>{width}&lt;double&gt;.Count</c> elements (the rule mixes float and double), {Unroll} per iteration; returns the index of the first element left for the tail.</summary>"
             : $"/// <summary>Whole {width} vectors, {Unroll} per iteration; returns the index of the first element left for the tail.</summary>");
         HashSet<string> masks = UniformMasks(spec);
         w.Open($"private int {names.RunWidth(bits)}{flags.Generic}({RefParams(spec, names)}, int {names.Length}){flags.Where}");
@@ -426,7 +476,9 @@ internal static class RuleEmitter
             // Half a vector of floats per block, in the lower half (the upper half is zero and never stored).
             string half = HalfWidth(width);
             EmitLoads(w, spec, names, b => $"{vec}.Create(global::System.Runtime.Intrinsics.{half}.LoadUnsafe(ref {names.RefOf(b)}, {names.At}), global::System.Runtime.Intrinsics.{half}<float>.Zero)", $"{vec}<{t}>.Zero", "var", flags);
-            new BodyEmitter(w, width, t, names.Mask, flags.Condition, uniformName).Emit(spec.Body);
+            // Only the lower half holds elements: the padding lanes must not make a checked function throw.
+            string lanes = $"{vec}.Create(global::System.Runtime.Intrinsics.{half}<float>.AllBitsSet, global::System.Runtime.Intrinsics.{half}<float>.Zero)";
+            new BodyEmitter(w, width, t, names.Mask, flags.Condition, uniformName, ThrowsAnywhere(spec) ? lanes : null).Emit(spec.Body);
             EmitStores(w, spec, b => $"global::System.Runtime.Intrinsics.{half}.StoreUnsafe({vec}.GetLower({b.Name}), ref {names.RefOf(b)}, {names.At});", flags);
         }
         else
@@ -437,6 +489,9 @@ internal static class RuleEmitter
         }
         w.Close();
     }
+
+    private static bool ThrowsAnywhere(RuleSpec spec) =>
+        Ir.Expressions(spec.Body).Any(e => e is CallExpr c && KnownFunctions.Of(c.Function).Throws is not null);
 
     private static string HalfWidth(string width) => width switch
     {

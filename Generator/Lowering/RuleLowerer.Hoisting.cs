@@ -19,7 +19,7 @@ internal sealed partial class RuleLowerer
     /// <summary>Hoists a uniform expression used in per-element code; returns its broadcast.</summary>
     private ElementExpr Hoist(ExpressionSyntax expression)
     {
-        if (!CheckUniformCode(expression) || !CheckReachedByEveryElement(expression))
+        if (!CheckUniformCode(expression))
             return Error();
 
         TypeInfo info = _model.GetTypeInfo(expression);
@@ -33,19 +33,13 @@ internal sealed partial class RuleLowerer
         }
         string keyword = KeywordOf(kind);
 
-        foreach (IdentifierNameSyntax id in expression.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>())
-        {
-            if (_varying.SymbolOf(id) is ILocalSymbol local)
-                _uniformLocalsReadPerElement.Add(local);
-        }
-
         Optional<object?> constant = _model.GetConstantValue(expression);
         if (constant.HasValue && constant.Value is not null && !kind.IsMask())
             return new UniformExpr(HoistConstant(constant.Value, null, keyword, expression), kind);
 
         // A uniform parameter or local of exactly the right type needs no copy.
         if (expression is IdentifierNameSyntax plain && SymbolEqualityComparer.Default.Equals(info.Type, type)
-            && _varying.SymbolOf(plain) is IParameterSymbol or ILocalSymbol)
+            && _varying.SymbolOf(plain) is IParameterSymbol or ILocalSymbol && !IsMutated(plain))
         {
             string name = _varying.SymbolOf(plain) is ILocalSymbol l ? LocalName(l) : Escape(plain.Identifier.ValueText);
             AddKernelInput(name, keyword);
@@ -59,11 +53,37 @@ internal sealed partial class RuleLowerer
         return new UniformExpr(Declare(keyword, text, expression, converted || expression is CastExpressionSyntax ? keyword : null), kind);
     }
 
+    // Uniform variables the rule assigns after their declaration (a parameter, a local updated in a loop…): the kernel
+    // must see their value where the per-element code reads them, not at the end of the prologue, so such a read
+    // takes a copy there; the epoch counts the hoisted statements that assign, so a later read is a new copy.
+    private readonly HashSet<ISymbol> _mutated = new(SymbolEqualityComparer.Default);
+    private int _epoch;
+
+    private bool IsMutated(IdentifierNameSyntax name) => _varying.SymbolOf(name) is { } s && _mutated.Contains(s);
+
+    private void FindMutated(SyntaxNode body)
+    {
+        foreach (SyntaxNode n in body.DescendantNodes())
+        {
+            ExpressionSyntax? target = n switch
+            {
+                AssignmentExpressionSyntax a => a.Left,
+                _ when VaryingAnalysis.IsIncrementOrDecrement(n) => VaryingAnalysis.Operand(n),
+                ArgumentSyntax { RefKindKeyword.RawKind: (int)SyntaxKind.RefKeyword or (int)SyntaxKind.OutKeyword } arg => arg.Expression,
+                _ => null,
+            };
+            foreach (ExpressionSyntax t in target is TupleExpressionSyntax tuple ? tuple.Arguments.Select(a => a.Expression) : new[] { target! }.Where(x => x is not null))
+            {
+                if (_model.GetSymbolInfo(t).Symbol is ILocalSymbol or IParameterSymbol { RefKind: RefKind.None } && _model.GetSymbolInfo(t).Symbol is { } symbol)
+                    _mutated.Add(symbol);
+            }
+        }
+    }
+
     private string HoistCondition(ExpressionSyntax condition)
     {
         CheckUniformCode(condition);
-        CheckReachedByEveryElement(condition);
-        if (condition is IdentifierNameSyntax plain && _varying.SymbolOf(plain) is IParameterSymbol or ILocalSymbol)
+        if (condition is IdentifierNameSyntax plain && _varying.SymbolOf(plain) is IParameterSymbol or ILocalSymbol && !IsMutated(plain))
         {
             string name = _varying.SymbolOf(plain) is ILocalSymbol l ? LocalName(l) : Escape(plain.Identifier.ValueText);
             AddKernelInput(name, "bool");
@@ -97,17 +117,21 @@ internal sealed partial class RuleLowerer
 
     private string Declare(string keyword, string text, ExpressionSyntax source, string? convertedTo = null)
     {
-        // Under a uniform condition, a value that may throw is computed only where the rule computes it.
-        bool conditional = _uniformPath.Count > 0 && ThrowAnalysis.Reason(_model, source) is not null;
-        string key = keyword + ":" + text + (conditional ? " if " + PathText() : "");
+        // A value that may throw is computed only where the rule computes it: under its uniform conditions, and
+        // (under a per-element condition) with its exception kept for the overloads' element-by-element fallback.
+        bool mayThrow = ThrowAnalysis.Reason(_model, source) is not null;
+        bool conditional = mayThrow && _uniformPath.Count > 0;
+        bool faultable = mayThrow && _elementIfDepth > 0;
+        // The epoch: a value read after uniform code reassigned one of its variables is a new value.
+        string key = keyword + ":" + text + (conditional ? " if " + PathText() : "") + (faultable ? " faultable" : "") + " @" + _epoch.ToString(CultureInfo.InvariantCulture);
         if (!_hoistedByText.TryGetValue(key, out string? name))
         {
             name = _names.Claim(source, keyword == "bool" ? "condition" : "hoisted", convertedTo);
             _hoistedByText[key] = name;
-            if (conditional)
+            if (conditional || faultable)
             {
                 _prologue.Add($"{keyword} {name} = default;");
-                _prologue.Add($"if ({PathText()})\n{{\n    {name} = {text};\n}}");
+                _prologue.Add(Guarded($"{name} = {text};", faultable));
             }
             else
                 _prologue.Add($"{keyword} {name} = {text};");
@@ -115,6 +139,44 @@ internal sealed partial class RuleLowerer
         AddKernelInput(name, keyword);
         return name;
     }
+
+    /// <summary>
+    /// Uniform code the rule runs only under conditions: under the enclosing uniform ones as an <c>if</c>; under a
+    /// per-element one (<paramref name="faultable"/>) inside a <c>try</c> whose exception is kept as the step's fault —
+    /// the overloads then run the scalar rule element by element, which throws exactly where it would.
+    /// </summary>
+    private string Guarded(string statement, bool faultable)
+    {
+        if (faultable)
+        {
+            string fault = Fault;
+            _exceptionName ??= _names.ClaimName("exception");
+            statement = $"try\n{{\n{Indent(statement)}\n}}\ncatch (global::System.Exception {_exceptionName})\n{{\n    {fault} ??= {_exceptionName};\n}}";
+        }
+        if (_uniformPath.Count > 0)
+            statement = "if (" + PathText() + ")\n{\n" + Indent(statement) + "\n}";
+        return statement;
+    }
+
+    private string? _faultName;
+    private string? _exceptionName;
+
+    /// <summary>The prologue's fault: the first exception of uniform code reached only under a per-element condition.</summary>
+    private string Fault
+    {
+        get
+        {
+            if (_faultName is null)
+            {
+                _faultName = _names.ClaimName("fault");
+                _prologue.Insert(0, $"global::System.Exception? {_faultName} = null;");
+            }
+            return _faultName;
+        }
+    }
+
+    /// <summary>The name of the prologue's fault, if any uniform code may throw under a per-element condition.</summary>
+    public string? FaultName => _faultName;
 
     private void AddKernelInput(string name, string type)
     {
@@ -159,13 +221,10 @@ internal sealed partial class RuleLowerer
                     Report(DiagnosticDescriptors.UnsupportedStatement, n, "local function");
                     ok = false;
                     break;
-                case GotoStatementSyntax @goto:
-                    // Hoisting moves statements one by one; a jump could lose its label.
+                case GotoStatementSyntax @goto when !JumpsWithin(@goto, node):
+                    // Hoisting moves statements one by one (per-element ones into the loop): a jump out of the
+                    // statement being hoisted would lose its label or skip per-element work.
                     Report(DiagnosticDescriptors.UnsupportedStatement, @goto.GotoKeyword, "goto");
-                    ok = false;
-                    break;
-                case LabeledStatementSyntax label:
-                    Report(DiagnosticDescriptors.UnsupportedStatement, label.Identifier, "labeled");
                     ok = false;
                     break;
                 case ExpressionStatementSyntax { Expression: var e } when !IsLocalMutation(e):
@@ -176,6 +235,15 @@ internal sealed partial class RuleLowerer
         }
         return ok;
     }
+
+    /// <summary>Whether a <c>goto</c> lands inside <paramref name="unit"/> (a uniform loop or block hoisted whole).</summary>
+    private static bool JumpsWithin(GotoStatementSyntax jump, SyntaxNode unit) => jump.Kind() switch
+    {
+        SyntaxKind.GotoStatement => jump.Expression is IdentifierNameSyntax label
+            && unit.DescendantNodesAndSelf().OfType<LabeledStatementSyntax>().Any(l => l.Identifier.ValueText == label.Identifier.ValueText),
+        // goto case / goto default: inside a switch that is hoisted whole.
+        _ => jump.Ancestors().TakeWhile(a => a != unit).Any(a => a is SwitchStatementSyntax),
+    };
 
     /// <summary>Whether an expression statement only changes locals of the rule (anything else is a side effect).</summary>
     private bool IsLocalMutation(ExpressionSyntax expression)
@@ -197,7 +265,8 @@ internal sealed partial class RuleLowerer
         TupleExpressionSyntax tuple => tuple.Arguments.All(a => IsLocalTarget(a.Expression)),
         DeclarationExpressionSyntax => true,
         IdentifierNameSyntax { Identifier.ValueText: "_" } when _varying.SymbolOf(target) is null or IDiscardSymbol => true,
-        _ => _varying.SymbolOf(target) is ILocalSymbol,
+        // A uniform parameter is the prologue's own copy: assigning it changes nothing outside the rule.
+        _ => _varying.SymbolOf(target) is ILocalSymbol or IParameterSymbol { RefKind: RefKind.None },
     };
 
     /// <summary>

@@ -83,7 +83,7 @@ internal sealed partial class RuleLowerer
             Report(DiagnosticDescriptors.ExceptionInRule, statement, "throw");
             return;
         }
-        if (!CheckUniformCode(statement) || !CheckReachedByEveryElement(statement))
+        if (!CheckUniformCode(statement))
             return;
 
         switch (statement)
@@ -96,16 +96,10 @@ internal sealed partial class RuleLowerer
                 return;
         }
 
-        foreach (ILocalSymbol assigned in AssignedLocals(statement))
-        {
-            if (_uniformLocalsReadPerElement.Contains(assigned))
-                Report(DiagnosticDescriptors.UniformReassignedAfterUse, statement, assigned.Name);
-        }
+        _epoch++;
 
-        string text = Rewrite(statement);
-        if (_uniformPath.Count > 0)
-            text = "if (" + PathText() + ")\n{\n" + Indent(text) + "\n}";
-        _prologue.Add(text);
+        bool faultable = _elementIfDepth > 0 && ThrowAnalysis.Reason(_model, statement) is not null;
+        _prologue.Add(_uniformPath.Count > 0 || faultable ? Guarded(Rewrite(statement), faultable) : Rewrite(statement));
     }
 
     /// <summary>
@@ -117,7 +111,8 @@ internal sealed partial class RuleLowerer
     {
         if (_varying.SymbolOf(declarator) is not ILocalSymbol local)
             return;
-        if (isConst || _uniformPath.Count == 0)
+        bool faultable = _elementIfDepth > 0 && declarator.Initializer is not null && ThrowAnalysis.Reason(_model, declarator.Initializer.Value) is not null;
+        if (isConst || _uniformPath.Count == 0 && !faultable)
         {
             _prologue.Add($"{(isConst ? "const " : "")}{Rewrite(type)} {Rewrite(declarator)};");
             return;
@@ -125,20 +120,9 @@ internal sealed partial class RuleLowerer
         string name = LocalName(local);
         _prologue.Add($"{local.Type.ToDisplayString(s_typeFormat)} {name} = default!;");
         if (declarator.Initializer is not null)
-            _prologue.Add($"if ({PathText()})\n{{\n    {name} = {Rewrite(declarator.Initializer.Value)};\n}}");
+            _prologue.Add(Guarded($"{name} = {Rewrite(declarator.Initializer.Value)};", faultable));
     }
 
-    /// <summary>
-    /// Uniform code under a per-element condition runs once, before the loop, whatever the elements: only code that
-    /// cannot throw may be moved there (the scalar rule would run it only for the elements that meet the condition).
-    /// </summary>
-    private bool CheckReachedByEveryElement(SyntaxNode node)
-    {
-        if (_elementIfDepth == 0 || ThrowAnalysis.Reason(_model, node) is not { } reason)
-            return true;
-        Report(DiagnosticDescriptors.MayThrowUnderElementCondition, node, OneLine(node.ToString()), reason);
-        return false;
-    }
 
     private void LowerDeclaration(LocalDeclarationStatementSyntax declaration, List<ElementStmt> output)
     {
@@ -154,7 +138,7 @@ internal sealed partial class RuleLowerer
             if (!_varying.Varying.Contains(local))
             {
                 // `float a = lr * 2, b = grad;`: the uniform declarator is hoisted on its own.
-                if (CheckUniformCode(declarator) && CheckReachedByEveryElement(declarator))
+                if (CheckUniformCode(declarator))
                     HoistDeclarator(declaration.Declaration.Type, declarator, declaration.IsConst);
                 continue;
             }

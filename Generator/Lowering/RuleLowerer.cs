@@ -35,7 +35,6 @@ internal sealed partial class RuleLowerer
     private readonly HashSet<string> _kernelInputNames = new();
     private readonly Dictionary<ISymbol, string> _elementNames = new(SymbolEqualityComparer.Default);
     private readonly HashSet<string> _elementNamesTaken = new();
-    private readonly HashSet<ISymbol> _uniformLocalsReadPerElement = new(SymbolEqualityComparer.Default);
     // The emitted name of every local of the rule: hoisting flattens scopes into one prologue and one loop
     // body, so a name declared twice (both arms of an if, sibling blocks) gets a fresh one for its second symbol.
     private readonly Dictionary<ISymbol, string> _localNames = new(SymbolEqualityComparer.Default);
@@ -79,6 +78,7 @@ internal sealed partial class RuleLowerer
             _bufferUse[name] = new BufferUse();
         }
         NameLocals(body);
+        FindMutated(body);
     }
 
     private void NameLocals(SyntaxNode body)
@@ -202,9 +202,15 @@ internal sealed partial class RuleLowerer
 
     private bool ReportBadType(SyntaxNode node, ITypeSymbol type)
     {
+        // One report per local: its declaration is the problem, not each later use.
+        ISymbol? local = node is VariableDeclaratorSyntax ? _varying.SymbolOf(node) : node is IdentifierNameSyntax ? _varying.SymbolOf(node) : null;
+        if (local is ILocalSymbol && !_badLocals.Add(local))
+            return false;
         Report(DiagnosticDescriptors.UnsupportedElementValueType, node, node.ToString(), type.ToDisplayString(), _elementKeyword);
         return false;
     }
+
+    private readonly HashSet<ISymbol> _badLocals = new(SymbolEqualityComparer.Default);
 
     private static ElementExpr Error() => new UniformExpr("<error>", ValueKind.Element);
 

@@ -53,10 +53,16 @@ internal sealed class VaryingAnalysis
         return false;
     }
 
-    /// <summary>Whether <paramref name="node"/> sits in the arm of an <c>if</c> or <c>?:</c> whose condition is per-element.</summary>
-    public bool IsUnderElementCondition(SyntaxNode node)
+    /// <summary>
+    /// Whether <paramref name="node"/> sits in the arm of an <c>if</c> or <c>?:</c> whose condition is per-element,
+    /// between it and the scope that declares <paramref name="local"/> (a condition around the declaration itself
+    /// encloses every use too, so it does not make the value differ between elements).
+    /// </summary>
+    public bool IsUnderElementCondition(SyntaxNode node, ILocalSymbol? local = null)
     {
-        for (SyntaxNode? child = node, parent = node.Parent; parent is not null && child != _body; child = parent, parent = parent.Parent)
+        SyntaxNode? scope = local?.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax()
+            .Ancestors().FirstOrDefault(a => a is BlockSyntax or SwitchSectionSyntax);
+        for (SyntaxNode? child = node, parent = node.Parent; parent is not null && child != _body && child != scope; child = parent, parent = parent.Parent)
         {
             if (parent is IfStatementSyntax ifs && child != ifs.Condition && DependsOnVarying(ifs.Condition))
                 return true;
@@ -79,19 +85,20 @@ internal sealed class VaryingAnalysis
             {
                 switch (node)
                 {
+                    // A declaration's own scope lies inside any condition around it: only its value decides.
                     case VariableDeclaratorSyntax { Initializer: { } init } declarator
                         when SymbolOf(declarator) is ILocalSymbol local && !Varying.Contains(local)
-                             && (DependsOnVarying(init.Value) || IsUnderElementCondition(declarator)):
+                             && DependsOnVarying(init.Value):
                         changed |= Varying.Add(local);
                         break;
                     case AssignmentExpressionSyntax assignment
                         when SymbolOf(assignment.Left) is ILocalSymbol local && !Varying.Contains(local)
-                             && (DependsOnVarying(assignment.Right) || IsUnderElementCondition(assignment)):
+                             && (DependsOnVarying(assignment.Right) || IsUnderElementCondition(assignment, local)):
                         changed |= Varying.Add(local);
                         break;
                     case PrefixUnaryExpressionSyntax or PostfixUnaryExpressionSyntax
                         when IsIncrementOrDecrement(node) && SymbolOf(Operand(node)) is ILocalSymbol local
-                             && !Varying.Contains(local) && IsUnderElementCondition(node):
+                             && !Varying.Contains(local) && IsUnderElementCondition(node, local):
                         changed |= Varying.Add(local);
                         break;
                 }

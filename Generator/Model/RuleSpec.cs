@@ -62,7 +62,8 @@ internal sealed record RuleSpec(
     EquatableArray<ElementStmt> Body,
     string ScalarSignature,
     EquatableArray<string> TakenNames,
-    bool HasErrors = false)
+    bool HasErrors = false,
+    string? FaultName = null)
 {
     /// <summary>The compute type's keyword.</summary>
     public string ElementType => Element.Keyword();

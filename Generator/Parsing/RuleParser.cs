@@ -176,8 +176,10 @@ internal static class RuleParser
             hasErrors ? EquatableArray<KernelInputSpec>.Empty : lowerer.KernelInputs.ToEquatableArray(),
             hasErrors ? EquatableArray<ElementStmt>.Empty : loweredBody,
             signature,
-            allNames.Concat(lowerer.KernelInputs.Select(k => k.Name)).Select(x => x.TrimStart('@')).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToEquatableArray(),
-            hasErrors);
+            allNames.Concat(lowerer.KernelInputs.Select(k => k.Name)).Concat(lowerer.FaultName is null ? Array.Empty<string>() : new[] { lowerer.FaultName })
+                .Select(x => x.TrimStart('@')).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToEquatableArray(),
+            hasErrors,
+            hasErrors ? null : lowerer.FaultName);
     }
 
     private static string TypeKeyword(TypeDeclarationSyntax type) => type switch

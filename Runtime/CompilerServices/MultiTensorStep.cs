@@ -61,20 +61,29 @@ public static class MultiTensorStep
             long perThread = (total + threads - 1) / threads;
             long range = (perThread + blockSize - 1) / blockSize * blockSize;
             int ranges = (int)((total + range - 1) / range);
+            var fault = new FirstFault();
             Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = threads }, r =>
             {
-                long from = r * range, to = Math.Min(total, from + range);
-                // The first tensor that ends after `from`, then every tensor up to `to`.
-                int k = Array.BinarySearch(starts, from);
-                k = k >= 0 ? k : ~k - 1;
-                for (; k < count && starts[k] < to; k++)
+                try
                 {
-                    long begin = Math.Max(from, starts[k]) - starts[k];
-                    long end = Math.Min(to, starts[k + 1]) - starts[k];
-                    if (end > begin)
-                        kernel.Execute(tensors[k], (int)begin, (int)(end - begin));
+                    long from = r * range, to = Math.Min(total, from + range);
+                    // The first tensor that ends after `from`, then every tensor up to `to`.
+                    int k = Array.BinarySearch(starts, from);
+                    k = k >= 0 ? k : ~k - 1;
+                    for (; k < count && starts[k] < to; k++)
+                    {
+                        long begin = Math.Max(from, starts[k]) - starts[k];
+                        long end = Math.Min(to, starts[k + 1]) - starts[k];
+                        if (end > begin)
+                            kernel.Execute(tensors[k], (int)begin, (int)(end - begin));
+                    }
+                }
+                catch (Exception e)
+                {
+                    fault.Record((int)r, e);
                 }
             });
+            fault.ThrowIfAny();
         }
         finally
         {

@@ -78,11 +78,20 @@ public static class ParallelStep
             int perThread = (length + threads - 1) / threads;
             int chunk = (perThread + blockSize - 1) / blockSize * blockSize;
             int chunks = (length + chunk - 1) / chunk;
+            var fault = new FirstFault();
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
             {
-                int start = i * chunk;
-                kernel.Execute(buffers, start, Math.Min(chunk, length - start));
+                try
+                {
+                    int start = i * chunk;
+                    kernel.Execute(buffers, start, Math.Min(chunk, length - start));
+                }
+                catch (Exception e)
+                {
+                    fault.Record(i, e);
+                }
             });
+            fault.ThrowIfAny();
         }
     }
 }

@@ -368,7 +368,7 @@ public static class RuleGrammar
             (1, () => Gen.Select(Owner("Sign"), A(), Gen.Bool, (o, a, cast) => cast
                 ? E.Cast(t, E.Call(o + ".Sign", Ty.Int, a.Varying ? "sign" : null, a))
                 : E.Bin("*", t, E.Lit(t == Ty.Float ? "1f" : "1.0", t), E.Call(o + ".Sign", Ty.Int, a.Varying ? "sign" : null, a)))),
-            (c.O.Future ? 1 : 0, () => Gen.Select(Gen.Bool, A(), Gen.Int[2, 3], (f, a, n) => E.Call((t == Ty.Float && f ? "MathF" : "Math") + ".Pow", t == Ty.Float && f ? t : Ty.Double, a.Varying ? "future:Pow(g, small int) per element" : null, a, E.Lit(n.ToString(), Ty.Int)))
+            (c.O.Future ? 1 : 0, () => Gen.Select(Gen.Bool, A(), Gen.Int[2, 3], (f, a, n) => E.Call((t == Ty.Float && f ? "MathF" : "Math") + ".Pow", t == Ty.Float && f ? t : Ty.Double, a.Varying ? "pow" : null, a, E.Lit(n.ToString(), Ty.Int)))
                 .Select(e => e.Type == t ? e : E.Cast(t, e))),
             (c.O.Future ? 1 : 0, () => A().Select(a => E.Call("Sq", t, a.Varying ? "future:user helper per element" : "helper", a))));
     }
@@ -530,7 +530,7 @@ public static class RuleGrammar
         Var[] ints = c.Vars.Where(v => v.Type == Ty.Int && !v.Varying).ToArray();
         string bound = ints.Length > 0 ? ints[0].Name : "3";
         string text = $"int {n} = 0;\n{label}:\n{n}++;\nif ({n} < {bound} && {n} < 5)\n    goto {label};";
-        return Gen.Const(((Stmt)new RawStmt(text), (c with { Names = c.Names.Add(label) }).Declare(new Var(n, Ty.Int, false, false))));
+        return Gen.Const(((Stmt)new RawStmt(text, "expect:KRN0110"), (c with { Names = c.Names.Add(label) }).Declare(new Var(n, Ty.Int, false, false))));
     }
 
     private static Gen<(Stmt, Ctx)> TimeSpanTicks(Ctx c)

@@ -127,10 +127,6 @@ public class DiagnosticsTests
         Rule("        p -= [|g is > 0|] ? lr : 0;"));
 
     [Fact]
-    public void KRN0112_UniformReassignedAfterUse() => AssertDiagnostic("KRN0112",
-        Rule("        float a = lr;\n        p -= a * g;\n        [|a = 2 * lr;|]\n        p -= a * g;"));
-
-    [Fact]
     public void KRN0113_SideEffect() => AssertDiagnostic("KRN0113",
         Rule("        [|Console.WriteLine(g)|];\n        p -= g;"));
 
@@ -154,14 +150,6 @@ public class DiagnosticsTests
             "        p -= MathF.Pow(g, 2.5f);\n        p = p % g;\n        for (int k = 0; k < 2; k++) p -= g;\n        Console.WriteLine(g);"));
         Assert.Equal(new[] { "KRN0101", "KRN0104", "KRN0107", "KRN0113" }, result.GeneratorDiagnostics.Select(d => d.Id).OrderBy(x => x));
     }
-
-    [Fact]
-    public void KRN0115_MayThrowUnderElementCondition() => AssertDiagnostic("KRN0115",
-        Rule("        int k = 3;\n        if (g > 0) p -= [|100 / k|] * g;"));
-
-    [Fact]
-    public void KRN0115_MayThrowInShortCircuit() => AssertDiagnostic("KRN0115",
-        Rule("        int k = 3;\n        bool b = g > 0 && [|100 / k > 2|];\n        if (b) p -= g;"));
 
     [Fact]
     public void KRN0116_RecursiveHelper() => AssertDiagnostic("KRN0116",

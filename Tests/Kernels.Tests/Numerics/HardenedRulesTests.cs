@@ -91,4 +91,58 @@ public class HardenedRulesTests
         BitExact.Check(2, length, (r, n) => SpecialValues.Floats(r, n),
             (b, i) => HardenedRules.WithHelpers(ref b[0][i], in b[1][i]),
             (b, o, n, opt) => HardenedRules.WithHelpers(b[0].AsSpan(o, n), b[1].AsSpan(o, n), options: opt));
+
+    /// <summary>Runs the scalar loop and the span overload on copies: same exception type, or else the same bits.</summary>
+    private static void SameOutcome(float[] g, int k, float lo, float hi)
+    {
+        var expectedP = Enumerable.Range(0, g.Length).Select(i => i * 0.25f).ToArray();
+        var actualP = (float[])expectedP.Clone();
+        Type? expected = null, actual = null;
+        try
+        {
+            for (int i = 0; i < g.Length; i++)
+                HardenedRules.ThrowsOnlyWhereReached(ref expectedP[i], in g[i], ref expectedP[i], k, lo, hi);
+        }
+        catch (Exception e) { expected = e.GetType(); }
+        try { HardenedRules.ThrowsOnlyWhereReached(actualP, g, default, k, lo, hi); }
+        catch (Exception e) { actual = e.GetType(); }
+        Assert.Equal(expected, actual);
+        if (expected is null)
+            Assert.Equal(expectedP.Select(BitConverter.SingleToInt32Bits), actualP.Select(BitConverter.SingleToInt32Bits));
+
+        // The multi-tensor overload too (split in two tensors).
+        var multiP = Enumerable.Range(0, g.Length).Select(i => i * 0.25f).ToArray();
+        Type? multi = null;
+        int half = g.Length / 2;
+        try
+        {
+            HardenedRules.ThrowsOnlyWhereReached(
+                new Memory<float>[] { multiP.AsMemory(0, half), multiP.AsMemory(half) },
+                new ReadOnlyMemory<float>[] { g.AsMemory(0, half), g.AsMemory(half) },
+                default, k, lo, hi);
+        }
+        catch (Exception e) { multi = e.GetType(); }
+        Assert.Equal(expected, multi);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void ThrowsOnlyWhereReached_SameExceptionsAsTheScalarLoop(int length)
+    {
+        float[] negative = Enumerable.Range(0, length).Select(i => -1f - i).ToArray();
+        float[] mixed = negative.Select((x, i) => i == length - 1 ? 2f : x).ToArray();
+        SameOutcome(negative, k: 0, lo: -2, hi: 1);            // division reached by no element: no exception
+        SameOutcome(mixed, k: 0, lo: -2, hi: 1);               // reached by the last element: DivideByZeroException
+        SameOutcome(mixed, k: 4, lo: -2, hi: 1);               // fine
+        SameOutcome(negative, k: 0, lo: 2, hi: 1);             // per-element Clamp with min > max: ArgumentException
+        SameOutcome(negative, k: 0, lo: float.NaN, hi: 1);     // Sign(NaN) reached: ArithmeticException
+        SameOutcome(Enumerable.Repeat(1f, length).ToArray(), k: 5, lo: float.NaN, hi: -1); // neither reached
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Reassigned_EachReadSeesItsOwnValue(int length) =>
+        BitExact.Check(2, length, (r, n) => SpecialValues.Floats(r, n),
+            (b, i) => HardenedRules.Reassigned(ref b[0][i], in b[1][i]),
+            (b, o, n, opt) => HardenedRules.Reassigned(b[0].AsSpan(o, n), b[1].AsSpan(o, n), options: opt));
 }

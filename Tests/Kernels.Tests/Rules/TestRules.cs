@@ -239,6 +239,35 @@ namespace Kernels.Tests.Rules
                 p = 0;
         }
 
+        /// <summary>Uniform code that may throw, reached only for some elements: it must throw exactly when the scalar loop would.</summary>
+        [UpdateRule]
+        public static void ThrowsOnlyWhereReached(ref float p, in float g, ref float unused, int k = 0, float lo = 0, float hi = 1, bool flag = false)
+        {
+            if (g > 0)
+            {
+                int q = 100 / k;
+                p -= q * g;
+            }
+            else
+                p += Math.Clamp(g, lo, hi) * (float)Math.Sign(lo);
+            if (flag)
+                unused = p;
+        }
+
+        /// <summary>A uniform local and a parameter reassigned after per-element code read them (each read sees its own value).</summary>
+        [UpdateRule]
+        public static void Reassigned(ref float p, in float g, float lr = 0.5f)
+        {
+            float s = lr;
+            p -= s * g;
+            s = 2 * lr;
+            p += s * g;
+            lr = 10;
+            p *= lr;
+            s += 1;
+            p -= s;
+        }
+
         /// <summary>Validation the docs recommend: a throw helper and a thrown exception in uniform code.</summary>
         [UpdateRule]
         public static void Validated(ref float p, in float g, float lr = 0.1f)
