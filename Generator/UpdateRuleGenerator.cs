@@ -4,6 +4,7 @@ using Kernels.Generator.Helpers;
 using Kernels.Generator.Model;
 using Kernels.Generator.Parsing;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Kernels.Generator;
@@ -61,8 +62,10 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
         // The GPU launchers of the referenced assemblies' rules (as static extension members of their types), where this
         // compilation can use the GPU part and nothing referenced declares them yet. The compilation is reduced to the plans'
         // strings, so edits of this compilation's source never re-emit them.
+        // The launchers are extension members: C# 14 or later (an older language version gets none).
         IncrementalValueProvider<EquatableArray<ReferencedPlan>> referencedPlans = context.CompilationProvider.Select(static (compilation, ct) =>
-            compilation.GetTypeByMetadataName(IlgpuEmitter.AcceleratorMetadataName) is not null
+            compilation is CSharpCompilation { LanguageVersion: var version } && (int)version >= ExtensionMembersLanguageVersion
+            && compilation.GetTypeByMetadataName(IlgpuEmitter.AcceleratorMetadataName) is not null
             && compilation.GetTypeByMetadataName(IlgpuEmitter.RuntimeMetadataName) is not null
                 ? ReferencedPlan.Find(compilation, ct)
                 : EquatableArray<ReferencedPlan>.Empty);
@@ -74,6 +77,9 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(referencedSpecs, static (spc, spec) =>
             spc.AddSource(IlgpuEmitter.ExtensionHintName(spec), IlgpuEmitter.EmitExtensions(spec)));
     }
+
+    /// <summary>C# 14 (<c>LanguageVersion.CSharp14</c>, which the referenced Roslyn 4.14 does not name yet), or preview.</summary>
+    private const int ExtensionMembersLanguageVersion = 1400;
 
     /// <summary>Parses the rule and notes whether its plan can be exported (its type can be named from assembly level).</summary>
     private static RuleParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
