@@ -49,9 +49,40 @@ internal sealed record ReferencedPlan(string RuleType, string Method, string Pla
                 string ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() + "." : "";
                 if (!compilation.GetTypesByMetadataName(ns + IlgpuEmitter.ExtensionClassName(typeNames, method)).IsEmpty)
                     continue;
+                // The launchers run the rule's prologue and declare its defaults here: they must not use members this compilation cannot see.
+                if (RuleSpecSerializer.TryDeserialize(plan) is not { } spec || UsesInaccessibleMember(compilation, type, spec))
+                    continue;
                 plans.Add(new ReferencedPlan(type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), method, plan));
             }
         }
         return plans.OrderBy(p => p.RuleType, System.StringComparer.Ordinal).ThenBy(p => p.Method, System.StringComparer.Ordinal).ToEquatableArray();
+    }
+
+    /// <summary>
+    /// Whether the rule's uniform code (prologue, default values) names a member of the rule's type or of a type containing it
+    /// (the only types whose private members a rule can use) that this compilation cannot access — a private constant or
+    /// helper: such a rule gets no launchers here rather than launchers that do not compile.
+    /// </summary>
+    private static bool UsesInaccessibleMember(Compilation compilation, INamedTypeSymbol ruleType, RuleSpec spec)
+    {
+        string[] texts = spec.Prologue.Concat(spec.Parameters.Select(p => p.DefaultValue).OfType<string>()).ToArray();
+        for (INamedTypeSymbol? t = ruleType; t is not null; t = t.ContainingType)
+        {
+            string prefix = t.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + ".";
+            foreach (string text in texts)
+            {
+                for (int at = text.IndexOf(prefix, System.StringComparison.Ordinal); at >= 0; at = text.IndexOf(prefix, at + 1, System.StringComparison.Ordinal))
+                {
+                    int start = at + prefix.Length, end = start;
+                    while (end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] == '_' || text[end] == '@'))
+                        end++;
+                    string name = text.Substring(start, end - start).TrimStart('@');
+                    // A private member of a referenced assembly is not even imported: no accessible member by that name is enough.
+                    if (!t.GetMembers(name).Any(m => compilation.IsSymbolAccessibleWithin(m, compilation.Assembly)))
+                        return true;
+                }
+            }
+        }
+        return false;
     }
 }

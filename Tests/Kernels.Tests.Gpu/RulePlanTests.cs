@@ -143,6 +143,14 @@ public sealed class RulePlanTests
                 }
             }
 
+            public static partial class WithPrivate
+            {
+                private static double Warmup(int step) => Math.Min(1.0, step / 100.0);
+
+                [UpdateRule]
+                public static void Update(ref float p, in float g, double lr = 0.1, int step = 1) => p -= (float)(lr * Warmup(step)) * g;
+            }
+
             internal static partial class NotVisible
             {
                 [UpdateRule]
@@ -190,6 +198,7 @@ public sealed class RulePlanTests
             "User.Optim.NotVisible.Update.Plan.g.cs", "User.Optim.NotVisible.Update.g.cs",
             "User.Optim.Outer.Hidden.Update.g.cs",              // a private type cannot be named by typeof at assembly level: no plan
             "User.Optim.Outer.Inner.Update.Plan.g.cs", "User.Optim.Outer.Inner.Update.g.cs",
+            "User.Optim.WithPrivate.Update.Plan.g.cs", "User.Optim.WithPrivate.Update.g.cs",
         }, hints);
     }
 
@@ -216,7 +225,8 @@ public sealed class RulePlanTests
             }
             """);
         Assert.Empty(problems);
-        // Internal and private rules are not callable here: no launchers. The built-ins' launchers are Kernels.Gpu's: not emitted again.
+        // Internal and private rules are not callable here, and WithPrivate's prologue calls its private helper: no launchers.
+        // The built-ins' launchers are Kernels.Gpu's: not emitted again.
         Assert.Equal(new[] { "User.Optim.MomentumStepGpu.g.cs", "User.Optim.OuterInnerUpdateGpu.g.cs" },
             run.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, StringComparer.Ordinal));
         string source = run.GeneratedSources.First().SourceText.ToString();
