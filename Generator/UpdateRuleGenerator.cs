@@ -1,7 +1,10 @@
+using System.Threading;
 using Kernels.Generator.Emitters;
+using Kernels.Generator.Helpers;
 using Kernels.Generator.Model;
 using Kernels.Generator.Parsing;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Kernels.Generator;
@@ -24,7 +27,7 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(
                 AttributeName,
                 static (node, _) => node is MethodDeclarationSyntax,
-                static (ctx, ct) => RuleParser.Parse(ctx, ct))
+                static (ctx, ct) => Parse(ctx, ct))
             .WithTrackingName(ParseStep);
 
         // Diagnostics travel as data and are reported on their own, so they never force re-emission.
@@ -48,5 +51,53 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
             && compilation.GetTypeByMetadataName(IlgpuEmitter.RuntimeMetadataName) is not null);
         context.RegisterSourceOutput(specs.Combine(hasIlgpu).Where(static pair => pair.Right && !pair.Left.HasErrors), static (spc, pair) =>
             spc.AddSource(IlgpuEmitter.HintName(pair.Left), IlgpuEmitter.Emit(pair.Left)));
+
+        // Every rule's model, as [assembly: RulePlan(...)], wherever the runtime's attribute is visible: a compilation that
+        // references this one, ILGPU and Kernels.Gpu emits the rule's GPU launchers from it (Kernels.Gpu does so for the built-ins).
+        IncrementalValueProvider<bool> hasPlanAttribute = context.CompilationProvider.Select(static (compilation, _) =>
+            compilation.GetTypeByMetadataName(PlanEmitter.AttributeMetadataName) is not null);
+        context.RegisterSourceOutput(specs.Combine(hasPlanAttribute).Where(static pair => pair.Right && pair.Left.ExportsPlan && !pair.Left.HasErrors), static (spc, pair) =>
+            spc.AddSource(PlanEmitter.HintName(pair.Left), PlanEmitter.Emit(pair.Left)));
+
+        // The GPU launchers of the referenced assemblies' rules (as static extension members of their types), where this
+        // compilation can use the GPU part and nothing referenced declares them yet. The compilation is reduced to the plans'
+        // strings, so edits of this compilation's source never re-emit them.
+        // The launchers are extension members: C# 14 or later (an older language version gets none).
+        IncrementalValueProvider<EquatableArray<ReferencedPlan>> referencedPlans = context.CompilationProvider.Select(static (compilation, ct) =>
+            compilation is CSharpCompilation { LanguageVersion: var version } && (int)version >= ExtensionMembersLanguageVersion
+            && compilation.GetTypeByMetadataName(IlgpuEmitter.AcceleratorMetadataName) is not null
+            && compilation.GetTypeByMetadataName(IlgpuEmitter.RuntimeMetadataName) is not null
+                ? ReferencedPlan.Find(compilation, ct)
+                : EquatableArray<ReferencedPlan>.Empty);
+        IncrementalValuesProvider<RuleSpec> referencedSpecs = referencedPlans
+            .SelectMany(static (plans, _) => plans)
+            .Select(static (plan, _) => RuleSpecSerializer.TryDeserialize(plan.Plan))
+            .Where(static spec => spec is { HasErrors: false })
+            .Select(static (spec, _) => spec!);
+        context.RegisterSourceOutput(referencedSpecs, static (spc, spec) =>
+            spc.AddSource(IlgpuEmitter.ExtensionHintName(spec), IlgpuEmitter.EmitExtensions(spec)));
+    }
+
+    /// <summary>C# 14 (<c>LanguageVersion.CSharp14</c>, which the referenced Roslyn 4.14 does not name yet), or preview.</summary>
+    private const int ExtensionMembersLanguageVersion = 1400;
+
+    /// <summary>Parses the rule and notes whether its plan can be exported (its type can be named from assembly level).</summary>
+    private static RuleParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        RuleParseResult result = RuleParser.Parse(context, cancellationToken);
+        if (result.Spec is { HasErrors: false } spec && CanBeNamedFromAssemblyLevel(context.TargetSymbol.ContainingType))
+            result = result with { Spec = spec with { ExportsPlan = true } };
+        return result;
+    }
+
+    private static bool CanBeNamedFromAssemblyLevel(INamedTypeSymbol? type)
+    {
+        for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
+        {
+            if (t.IsFileLocal || t.IsGenericType
+                || t.DeclaredAccessibility is not (Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal))
+                return false;
+        }
+        return type is not null;
     }
 }

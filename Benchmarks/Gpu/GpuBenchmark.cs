@@ -110,14 +110,14 @@ public static class GpuBenchmark
         Fill(accelerator, expAvg.View, 0f);
         Fill(accelerator, expAvgSq.View, 0f);
         ArrayView<float> p = param.View, g = grad.View, m = expAvg.View, v = expAvgSq.View;
-        var perTensor = new AdamW.StepGpu.Inputs[tensorCount];
+        var perTensor = new AdamWStepGpu.Inputs[tensorCount];
 
         int step = 0;
         double multi = Median(iterations, () =>
         {
             step++;
             for (int t = 0; t < tensorCount; t++)
-                perTensor[t] = AdamW.StepGpu.Prepare(step, lr: 1e-3, weightDecay: t % 4 == 0 ? 0 : 1e-2); // e.g. no decay on biases
+                perTensor[t] = AdamWStepGpu.Prepare(step, lr: 1e-3, weightDecay: t % 4 == 0 ? 0 : 1e-2); // e.g. no decay on biases
             AdamW.Step(stream, table, p, g, m, v, default, perTensor);
         }, stream);
         double oneByOne = Median(iterations, () =>

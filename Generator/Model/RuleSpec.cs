@@ -50,6 +50,11 @@ internal sealed record ContainingTypeSpec(string Keyword, string Name, bool IsSt
 /// Everything the emitters need to write one rule's span overload: plain strings and equatable
 /// collections only, so the incremental pipeline can cache it.
 /// </summary>
+/// <remarks>
+/// <see cref="ExportsPlan"/>: the rule's type can be named from assembly level (every containing type public or
+/// internal), so the generator records the model as <c>[assembly: RulePlan(typeof(…), …)]</c> for other compilations
+/// (set by <see cref="UpdateRuleGenerator"/>). Serialized by <see cref="RuleSpecSerializer"/>: a new field goes there too.
+/// </remarks>
 internal sealed record RuleSpec(
     string? Namespace,
     EquatableArray<ContainingTypeSpec> ContainingTypes,
@@ -63,7 +68,8 @@ internal sealed record RuleSpec(
     string ScalarSignature,
     EquatableArray<string> TakenNames,
     bool HasErrors = false,
-    string? FaultName = null)
+    string? FaultName = null,
+    bool ExportsPlan = false)
 {
     /// <summary>The compute type's keyword.</summary>
     public string ElementType => Element.Keyword();

@@ -97,15 +97,15 @@ public sealed class ArgumentCheckTests : IClassFixture<CpuAcceleratorFixture>, I
         using var foreign = other.Allocate1D<float>(N);
         AssertRejected("grad", () => AdamW.Step(_stream, _param.View, foreign.View, _expAvg.View, _expAvgSq.View, default, step: 1));
         using var table = new GpuTensorTable(other, new long[] { N });
-        AssertRejected("tensors", () => AdamW.Step(_stream, table, _param.View, _grad.View, _expAvg.View, _expAvgSq.View, default, new[] { AdamW.StepGpu.Prepare(1) }));
+        AssertRejected("tensors", () => AdamW.Step(_stream, table, _param.View, _grad.View, _expAvg.View, _expAvgSq.View, default, new[] { AdamWStepGpu.Prepare(1) }));
     }
 
     [Fact]
     public void Multi_tensor_checks_counts_and_lengths()
     {
         using var table = new GpuTensorTable(_accelerator, new long[] { 100, N - 100 });
-        var one = new[] { AdamW.StepGpu.Prepare(1) };
-        var two = new[] { AdamW.StepGpu.Prepare(1), AdamW.StepGpu.Prepare(1, amsgrad: true) };
+        var one = new[] { AdamWStepGpu.Prepare(1) };
+        var two = new[] { AdamWStepGpu.Prepare(1), AdamWStepGpu.Prepare(1, amsgrad: true) };
         AssertRejected("perTensor", () => AdamW.Step(_stream, table, _param.View, _grad.View, _expAvg.View, _expAvgSq.View, default, one));
         AssertRejected("grad", () => AdamW.Step(_stream, table, _param.View, _short.View, _expAvg.View, _expAvgSq.View, default, two));
         AssertRejected("maxExpAvgSq", () => AdamW.Step(_stream, table, _param.View, _grad.View, _expAvg.View, _expAvgSq.View, default, two));
@@ -118,7 +118,7 @@ public sealed class ArgumentCheckTests : IClassFixture<CpuAcceleratorFixture>, I
         // Zero elements: nothing to launch, default views accepted (as empty spans are on the CPU).
         AdamW.Step(_stream, default, default, default, default, default, step: 1);
         using var empty = new GpuTensorTable(_accelerator, ReadOnlySpan<long>.Empty);
-        AdamW.Step(_stream, empty, default, default, default, default, default, ReadOnlySpan<AdamW.StepGpu.Inputs>.Empty);
+        AdamW.Step(_stream, empty, default, default, default, default, default, ReadOnlySpan<AdamWStepGpu.Inputs>.Empty);
     }
 
     [Fact]

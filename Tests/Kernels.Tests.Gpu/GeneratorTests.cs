@@ -7,7 +7,7 @@ using Xunit;
 
 namespace Kernels.Tests.Gpu;
 
-/// <summary>The GPU part is emitted only for compilations that reference ILGPU, and compiles cleanly there.</summary>
+/// <summary>The GPU part is emitted only for compilations that reference ILGPU and Kernels.Gpu, and compiles cleanly there.</summary>
 public sealed class GeneratorTests
 {
     private const string Rule = """
@@ -34,7 +34,10 @@ public sealed class GeneratorTests
         var references = Basic.Reference.Assemblies.Net100.References.All
             .Append(MetadataReference.CreateFromFile(typeof(UpdateRuleAttribute).Assembly.Location));
         if (withIlgpu)
-            references = references.Append(MetadataReference.CreateFromFile(typeof(ILGPU.Runtime.Accelerator).Assembly.Location));
+        {
+            references = references.Append(MetadataReference.CreateFromFile(typeof(ILGPU.Runtime.Accelerator).Assembly.Location))
+                .Append(MetadataReference.CreateFromFile(typeof(Kernels.Gpu.GpuKernels).Assembly.Location));
+        }
         var parse = new CSharpParseOptions(LanguageVersion.Latest);
         CSharpCompilation compilation = CSharpCompilation.Create("User", new[] { CSharpSyntaxTree.ParseText(Rule, parse) }, references,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
@@ -50,7 +53,7 @@ public sealed class GeneratorTests
     public void Without_ilgpu_only_the_span_overload_is_emitted_and_it_compiles()
     {
         (GeneratorRunResult run, ImmutableArray<Diagnostic> errors) = Generate(withIlgpu: false);
-        Assert.Equal(new[] { "User.Momentum.Step.g.cs" }, run.GeneratedSources.Select(s => s.HintName));
+        Assert.Equal(new[] { "User.Momentum.Step.Plan.g.cs", "User.Momentum.Step.g.cs" }, run.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, System.StringComparer.Ordinal));
         Assert.Empty(errors);
     }
 
@@ -58,7 +61,8 @@ public sealed class GeneratorTests
     public void With_ilgpu_the_gpu_part_is_emitted_beside_it_and_compiles_without_warnings()
     {
         (GeneratorRunResult run, ImmutableArray<Diagnostic> errors) = Generate(withIlgpu: true);
-        Assert.Equal(new[] { "User.Momentum.Step.g.cs", "User.Momentum.Step.Gpu.g.cs" }, run.GeneratedSources.Select(s => s.HintName).OrderBy(h => h));
+        // The rule's own GPU part only: the built-ins' launchers (planned in Kernels.dll) are already in Kernels.Gpu.dll.
+        Assert.Equal(new[] { "User.Momentum.Step.Gpu.g.cs", "User.Momentum.Step.Plan.g.cs", "User.Momentum.Step.g.cs" }, run.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, System.StringComparer.Ordinal));
         Assert.Empty(errors);
         string gpu = run.GeneratedSources.Single(s => s.HintName.EndsWith(".Gpu.g.cs")).SourceText.ToString();
         Assert.Contains("public static void Step(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.ArrayView<float> p, global::ILGPU.ArrayView<float> g, global::ILGPU.ArrayView<float> m, global::ILGPU.ArrayView<float> extra, float lr = 0.1f, bool useExtra = false)", gpu);
@@ -74,7 +78,8 @@ public sealed class GeneratorTests
         var parse = new CSharpParseOptions(LanguageVersion.Latest);
         var references = Basic.Reference.Assemblies.Net100.References.All
             .Append(MetadataReference.CreateFromFile(typeof(UpdateRuleAttribute).Assembly.Location))
-            .Append(MetadataReference.CreateFromFile(typeof(ILGPU.Runtime.Accelerator).Assembly.Location));
+            .Append(MetadataReference.CreateFromFile(typeof(ILGPU.Runtime.Accelerator).Assembly.Location))
+            .Append(MetadataReference.CreateFromFile(typeof(Kernels.Gpu.GpuKernels).Assembly.Location));
         CSharpCompilation compilation = CSharpCompilation.Create("User", new[] { CSharpSyntaxTree.ParseText(Rule, parse) }, references,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
         GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new UpdateRuleGenerator().AsSourceGenerator() }, parseOptions: parse,
@@ -83,7 +88,7 @@ public sealed class GeneratorTests
         driver = driver.RunGenerators(compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText("namespace User { public class Unrelated { } }", parse)));
 
         GeneratorRunResult run = driver.GetRunResult().Results.Single();
-        Assert.Equal(2, run.GeneratedSources.Length);
+        Assert.Equal(3, run.GeneratedSources.Length);
         var outputs = run.TrackedOutputSteps.SelectMany(step => step.Value).SelectMany(step => step.Outputs).ToList();
         Assert.NotEmpty(outputs);
         Assert.All(outputs, output => Assert.True(output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, output.Reason.ToString()));

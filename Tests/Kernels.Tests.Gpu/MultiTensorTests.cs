@@ -101,7 +101,7 @@ public sealed class MultiTensorTests : IClassFixture<CpuAcceleratorFixture>
         AdamW.Step(accelerator.DefaultStream, p1.View, g1.View, m1.View, v1.View, default, step: 4, lr: 3e-3);
 
         using var table = new GpuTensorTable(accelerator, lengths);
-        var args = Enumerable.Repeat(AdamW.StepGpu.Prepare(step: 4, lr: 3e-3), lengths.Length).ToArray();
+        var args = Enumerable.Repeat(AdamWStepGpu.Prepare(step: 4, lr: 3e-3), lengths.Length).ToArray();
         AdamW.Step(accelerator.DefaultStream, table, p2.View, g2.View, m2.View, v2.View, default, args);
         accelerator.Synchronize();
 

@@ -38,6 +38,7 @@ public static class Program
         return loaded == touchGpu ? 0 : 1;
     }
 
-    // Separate method: its body (and the ILGPU types in it) is only compiled when it is called.
-    private static void TouchGpu() => Console.WriteLine(typeof(AdamW.StepGpu).GetMethod("Kernel")!.GetParameters().Length);
+    // Separate method: its body (and the ILGPU types in it) is only compiled when it is called. AdamWStepGpu is the
+    // built-in's GPU class in Kernels.Gpu (its launchers are static extension members of AdamW).
+    private static void TouchGpu() => Console.WriteLine(typeof(AdamWStepGpu).GetMethod("Kernel")!.GetParameters().Length);
 }

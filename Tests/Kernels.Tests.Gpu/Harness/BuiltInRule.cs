@@ -5,13 +5,17 @@ using System.Reflection;
 using System.Reflection.Emit;
 using ILGPU;
 using ILGPU.Runtime;
+using Kernels.CompilerServices;
 using Kernels.Gpu;
 
 namespace Kernels.Tests.Gpu.Harness;
 
 /// <summary>
-/// One generated rule found by reflection: its span overload, its GPU launchers and its <c>{Method}Gpu</c>
-/// class. Lets every test run over every built-in, including ones added after these tests were written.
+/// One generated rule found by reflection: its span overload, its GPU launchers and its GPU class — the nested
+/// <c>{Method}Gpu</c> of a rule whose own assembly references ILGPU (the test rules), or for a built-in the top-level
+/// <c>{Type}{Method}Gpu</c> of Kernels.Gpu, generated from the rule plan Kernels.dll carries, whose launchers are static
+/// extension members of the rule's type. Lets every test run over every built-in, including ones added after these
+/// tests were written.
 /// </summary>
 public sealed class BuiltInRule
 {
@@ -73,27 +77,53 @@ public sealed class BuiltInRule
 
     public override string ToString() => Name;
 
-    /// <summary>Every rule of <paramref name="assembly"/> with a GPU part, in a stable order.</summary>
+    /// <summary>Every rule of <paramref name="assembly"/> with a nested GPU part (the rule's assembly references ILGPU), in a stable order.</summary>
     public static IReadOnlyList<BuiltInRule> In(Assembly assembly)
     {
         var rules = new List<BuiltInRule>();
         foreach (Type owner in assembly.GetTypes())
         {
             foreach (Type gpuClass in owner.GetNestedTypes(BindingFlags.Public | BindingFlags.NonPublic).Where(t => t.Name.EndsWith("Gpu", StringComparison.Ordinal) && t.GetMethod("MultiTensorKernel") is not null))
-            {
-                string method = gpuClass.Name[..^"Gpu".Length];
-                MethodInfo[] overloads = owner.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static).Where(m => m.Name == method).ToArray();
-                MethodInfo span = overloads.Single(m => m.GetParameters() is { Length: > 0 } p && IsElementSpan(p[0].ParameterType));
-                MethodInfo gpu = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[0].ParameterType == typeof(AcceleratorStream) && p[1].ParameterType != typeof(GpuTensorTable));
-                MethodInfo multi = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[1].ParameterType == typeof(GpuTensorTable));
-                rules.Add(new BuiltInRule(owner, gpuClass, span, gpu, multi));
-            }
+                rules.Add(Create(owner, gpuClass.Name[..^"Gpu".Length], gpuClass, launchers: owner));
         }
         return rules.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>The built-in optimizers (Kernels.Optimizers).</summary>
-    public static IReadOnlyList<BuiltInRule> BuiltIns { get; } = In(typeof(Kernels.Optimizers.AdamW).Assembly);
+    /// <summary>
+    /// Every rule planned in <paramref name="rules"/> ([assembly: RulePlan]) whose GPU class <paramref name="gpu"/> declares
+    /// (<c>{Type}{Method}Gpu</c>, launchers as static extension members: compiled onto the class itself), in a stable order.
+    /// </summary>
+    public static IReadOnlyList<BuiltInRule> Planned(Assembly rules, Assembly gpu)
+    {
+        var found = new List<BuiltInRule>();
+        foreach (RulePlanAttribute plan in rules.GetCustomAttributes<RulePlanAttribute>())
+        {
+            Type owner = plan.RuleType;
+            string typeNames = string.Concat(Enumerable.Reverse(Chain(owner)).Select(t => t.Name));
+            Type gpuClass = gpu.GetType(owner.Namespace + "." + typeNames + plan.Method + "Gpu", throwOnError: true)!;
+            found.Add(Create(owner, plan.Method, gpuClass, launchers: gpuClass));
+        }
+        return found.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
+
+        static IEnumerable<Type> Chain(Type t)
+        {
+            for (Type? c = t; c is not null; c = c.DeclaringType)
+                yield return c;
+        }
+    }
+
+    private static BuiltInRule Create(Type owner, string method, Type gpuClass, Type launchers)
+    {
+        MethodInfo span = owner.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
+            .Single(m => m.Name == method && m.GetParameters() is { Length: > 0 } p && IsElementSpan(p[0].ParameterType));
+        MethodInfo[] overloads = launchers.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly).Where(m => m.Name == method).ToArray();
+        MethodInfo gpu = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[0].ParameterType == typeof(AcceleratorStream) && p[1].ParameterType != typeof(GpuTensorTable));
+        MethodInfo multi = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[1].ParameterType == typeof(GpuTensorTable));
+        return new BuiltInRule(owner, gpuClass, span, gpu, multi);
+    }
+
+    /// <summary>The built-in optimizers (Kernels.Optimizers), with their GPU classes from Kernels.Gpu.</summary>
+    public static IReadOnlyList<BuiltInRule> BuiltIns { get; } = Planned(typeof(Kernels.Optimizers.AdamW).Assembly, typeof(GpuKernels).Assembly);
 
     /// <summary>The rules declared in this test project (constructs the built-ins do not use).</summary>
     public static IReadOnlyList<BuiltInRule> TestRules { get; } = In(typeof(BuiltInRule).Assembly);

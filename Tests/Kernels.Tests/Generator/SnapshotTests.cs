@@ -35,7 +35,8 @@ public class SnapshotTests
         Assert.Empty(result.CompileErrors);
         Assert.NotEmpty(result.Sources);
 
-        foreach (GeneratedSourceResult generated in result.Sources)
+        // Rule plans ([assembly: RulePlan], one serialized line per rule) are checked by round trip in Kernels.Tests.Gpu, not by baseline.
+        foreach (GeneratedSourceResult generated in result.Sources.Where(s => !s.HintName.EndsWith(".Plan.g.cs", StringComparison.Ordinal)))
         {
             string path = Path.Combine(BaselineDirectory, generated.HintName);
             string actual = generated.SourceText.ToString().ReplaceLineEndings("\n");
