@@ -17,6 +17,10 @@ namespace Kernels.Tests.Numerics;
 /// CI runs samples (every 263rd float bit pattern plus dense ranges; a few hundred thousand doubles). With
 /// <c>KERNELS_MATH_CAMPAIGN=1</c> the float tests cover all 2^32 bit patterns (scalar against the reference and the
 /// Vector512 form against the scalar form), double Exp 10^8 inputs and double Log 2·10^7.
+/// Campaign measured (2 Zen 5 cores): float Exp, all 2^32 inputs: 0 ulp from the reference everywhere (1003 s);
+/// float Log, all 2^32: worst 1 ulp, 2 inputs off by 1 (734 s); Vector512 = scalar on all 2^32 for both.
+/// Double Exp, 10^8: worst 1 ulp (largest error 0.897 ulp), 2.8% not correctly rounded (815 s);
+/// double Log, 2·10^7: worst 1 ulp (largest error 0.819 ulp), 2.9% not correctly rounded (80 s).
 /// </remarks>
 public sealed class KernelMathTests
 {
