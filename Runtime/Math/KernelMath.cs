@@ -242,7 +242,7 @@ public static partial class KernelMath
         return p * PowerOfTwo(k); // |k| ≤ 151: 2^k and the product are normal doubles, the product exact
     }
 
-    /// <summary>ln d for a positive, finite, normal double d, accurate to about 2^-50 relative away from d = 1 and absolute 2^-50·|ln d| near it.</summary>
+    /// <summary>ln d for a positive finite normal double d, to about 2^-50 relative (near d = 1 too: f = m - 1 is exact and the series is in s).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double LogForFloat(double d)
     {

@@ -1,6 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text.RegularExpressions;
+using ILGPU;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
 using Kernels.Gpu;
 using Xunit;
 
@@ -119,6 +123,26 @@ public sealed class GpuMathTests
             Assert.InRange(UlpDistance(Math.Exp(x), GpuMath.Device.Exp(x)), 0, 2);
             Assert.InRange(UlpDistance(Math.Log(positive), GpuMath.Device.Log(positive)), 0, 2);
         }
+    }
+
+    private static void ExpLogKernel(Index1D i, ArrayView<float> f, ArrayView<double> d)
+    {
+        f[i] = GpuMath.Exp(f[i]) + GpuMath.Log(f[i]) + KernelMath.Exp(f[i]) * KernelMath.Log(f[i]);
+        d[i] = GpuMath.Exp(d[i]) + GpuMath.Log(d[i]) + KernelMath.Exp(d[i]) * KernelMath.Log(d[i]);
+    }
+
+    [Fact]
+    public void KernelMath_compiles_to_self_contained_ptx_without_contraction()
+    {
+        // The scalar KernelMath code, float and double, called directly and through GpuMath (host and device forms).
+        using Context context = Context.Create(builder => builder.CPU());
+        string ptx = GpuKernels.CompileToPtx(context, typeof(GpuMathTests).GetMethod(nameof(ExpLogKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!,
+            CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
+        Assert.Contains(".entry", ptx);
+        Assert.DoesNotContain(".extern", ptx);                                                    // nothing left for CUDA to link
+        Assert.DoesNotMatch(new Regex(@"(?<![\w.])(add|sub|mul)\.f(32|64)(?![\w.])"), ptx); // every add/sub/mul rounded (.rn): no contraction
+        Assert.DoesNotContain("fma.", ptx);                                                       // KernelMath uses no fused multiply-add
+        Assert.Contains("div.rn.f64", ptx);
     }
 
     // NaN payloads are not compared: .NET's depend on the CPU's instructions, a GPU's on its own (PTX

@@ -49,6 +49,15 @@ internal static class ExpLogReference
         return (hi, lo, (int)k);
     }
 
+    // 1/(2n+1) in double-double, n = 0..24: the atanh series' coefficients.
+    private static readonly double[] s_oddHi = new double[25], s_oddLo = new double[25];
+
+    static ExpLogReference()
+    {
+        for (int n = 0; n < 25; n++)
+            (s_oddHi[n], s_oddLo[n]) = Divide(1, 0, 2 * n + 1);
+    }
+
     /// <summary>ln x as Hi + Lo for positive finite x.</summary>
     public static (double Hi, double Lo) Log(double x)
     {
@@ -62,12 +71,11 @@ internal static class ExpLogReference
         (double dh, double dl) = TwoSum(m, 1);
         (double uh, double ul) = DivideDd(m - 1, 0, dh, dl); // m - 1 is exact
         (double zh, double zl) = Multiply(uh, ul, uh, ul);
-        (double qh, double ql) = Divide(1, 0, 2 * 24 + 1);
+        (double qh, double ql) = (s_oddHi[24], s_oddLo[24]);
         for (int n = 23; n >= 0; n--)
         {
             (qh, ql) = Multiply(qh, ql, zh, zl);
-            (double ch, double cl) = Divide(1, 0, 2 * n + 1);
-            (qh, ql) = Add(ch, cl, qh, ql);
+            (qh, ql) = Add(s_oddHi[n], s_oddLo[n], qh, ql);
         }
         (double ah, double al) = Multiply(qh, ql, 2 * uh, 2 * ul);
         (double kh, double kl) = TwoProduct(e, Ln2Hi);

@@ -16,7 +16,11 @@ namespace Kernels.Tests.Numerics;
 /// <remarks>
 /// CI runs samples (every 263rd float bit pattern plus dense ranges; a few hundred thousand doubles). With
 /// <c>KERNELS_MATH_CAMPAIGN=1</c> the float tests cover all 2^32 bit patterns (scalar against the reference and the
-/// Vector512 form against the scalar form) and the double tests 10^8 inputs each.
+/// Vector512 form against the scalar form), double Exp 10^8 inputs and double Log 2·10^7.
+/// Campaign measured (2 Zen 5 cores): float Exp, all 2^32 inputs: 0 ulp from the reference everywhere (1003 s);
+/// float Log, all 2^32: worst 1 ulp, 2 inputs off by 1 (734 s); Vector512 = scalar on all 2^32 for both.
+/// Double Exp, 10^8: worst 1 ulp (largest error 0.897 ulp), 2.8% not correctly rounded (815 s);
+/// double Log, 2·10^7: worst 1 ulp (largest error 0.819 ulp), 2.9% not correctly rounded (80 s).
 /// </remarks>
 public sealed class KernelMathTests
 {
@@ -145,7 +149,7 @@ public sealed class KernelMathTests
         (double hi, double lo) = ExpLogReference.Log(x);
         double result = KernelMath.Log(x);
         return (UlpDistance(result, hi), hi == 0 ? Math.Abs(result) : ExpLogReference.ErrorInUlps(result, hi, lo, 0));
-    });
+    }, campaignTotal: 20_000_000); // the log reference is about four times slower than the exp reference
 
     /// <summary>Exp inputs: the whole finite-result range, the subnormal-result range, tiny magnitudes and random bit patterns.</summary>
     private static double ExpInput(Random random, long i) => (i % 4) switch
@@ -164,9 +168,9 @@ public sealed class KernelMathTests
         _ => random.NextDouble() * 4,
     };
 
-    private void DoubleCampaign(string name, Func<Random, long, double> input, Func<double, (long Distance, double Error)> measure)
+    private void DoubleCampaign(string name, Func<Random, long, double> input, Func<double, (long Distance, double Error)> measure, long campaignTotal = 100_000_000)
     {
-        long total = s_campaign ? 100_000_000 : 400_000;
+        long total = s_campaign ? campaignTotal : 400_000;
         int workers = Environment.ProcessorCount;
         long worst = 0, inexact = 0;
         double worstError = 0, worstInput = 0;
