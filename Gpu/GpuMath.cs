@@ -56,6 +56,12 @@ public static class GpuMath
     /// <summary><see cref="Math.Clamp(double, double, double)"/>.</summary>
     public static double Clamp(double value, double min, double max) => Math.Clamp(value, min, max);
 
+    /// <summary><see cref="float.Clamp"/> (not <see cref="Math.Clamp(float, float, float)"/>: it is <c>Min(Max(value, min), max)</c>, NaN-propagating).</summary>
+    public static float ClampNumber(float value, float min, float max) => float.Clamp(value, min, max);
+
+    /// <summary><see cref="double.Clamp"/>.</summary>
+    public static double ClampNumber(double value, double min, double max) => double.Clamp(value, min, max);
+
     /// <summary><see cref="MathF.Sign"/> (on a GPU, NaN gives 0 instead of throwing).</summary>
     public static int Sign(float x) => MathF.Sign(x);
 
@@ -172,11 +178,17 @@ public static class GpuMath
         public static double CopySign(double x, double y) => BitConverter.Int64BitsToDouble(
             (BitConverter.DoubleToInt64Bits(x) & long.MaxValue) | (BitConverter.DoubleToInt64Bits(y) & long.MinValue));
 
-        /// <summary><c>value &lt; min ? min : value &gt; max ? max : value</c> (NaN stays NaN).</summary>
+        /// <summary><see cref="Math.Clamp(float, float, float)"/>: <c>value &lt; min ? min : value &gt; max ? max : value</c> (a NaN value stays NaN, a NaN bound is ignored).</summary>
         public static float Clamp(float value, float min, float max) => value < min ? min : value > max ? max : value;
 
-        /// <summary><c>value &lt; min ? min : value &gt; max ? max : value</c> (NaN stays NaN).</summary>
+        /// <summary><see cref="float.Clamp"/>: <c>Min(Max(value, min), max)</c> (NaN anywhere gives NaN; <c>Clamp(-0, +0, 1)</c> is +0).</summary>
+        public static float ClampNumber(float value, float min, float max) => Min(Max(value, min), max);
+
+        /// <summary><see cref="Math.Clamp(double, double, double)"/>: <c>value &lt; min ? min : value &gt; max ? max : value</c>.</summary>
         public static double Clamp(double value, double min, double max) => value < min ? min : value > max ? max : value;
+
+        /// <summary><see cref="double.Clamp"/>: <c>Min(Max(value, min), max)</c>.</summary>
+        public static double ClampNumber(double value, double min, double max) => Min(Max(value, min), max);
 
         /// <summary>1, -1 or 0 (0 for NaN).</summary>
         public static int Sign(float x) => x > 0 ? 1 : x < 0 ? -1 : 0;

@@ -72,7 +72,8 @@ internal sealed class ExpressionPrinter
 
             case UniformExpr u:
                 precedence = 11;
-                return IsVector && u.Kind == ValueKind.Mask ? _uniformMask(u.Name) : u.Name;
+                // A hoisted bool: its broadcast mask in vector code; in scalar code itself, or its flag's constant.
+                return IsVector && u.Kind == ValueKind.Mask ? _uniformMask(u.Name) : u.Kind.IsMask() ? _condition(u.Name) : u.Name;
 
             case UnaryExpr { Op: UnaryOp.Negate } u:
                 precedence = 10;

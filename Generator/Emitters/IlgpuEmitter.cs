@@ -102,7 +102,7 @@ internal static class IlgpuEmitter
         : $"new {names.ClassPath}.Inputs({string.Join(", ", spec.KernelInputs.Select(k => $"{names.Prepared}.{names.Kernel.FieldOf(k.Name)}"))})";
 
     /// <summary>
-    /// Uniform code the rule reaches only for some elements threw: the CPU overloads then run the scalar rule, which
+    /// The rule's uniform part threw while preparing: the CPU overloads then run the scalar rule, which
     /// throws exactly where it would; a GPU launch cannot, so it throws that exception before launching anything.
     /// </summary>
     private static void EmitRethrowFault(SourceWriter w, RuleSpec spec, string fault)
@@ -350,7 +350,6 @@ internal static class IlgpuEmitter
             // The rule's uniform part, as the CPU kernel's Prepare runs it (that one is private to the rule's assembly).
             foreach (string statement in spec.Prologue)
                 w.Line(statement);
-            EmitRethrowFault(w, spec, spec.FaultName ?? "");
             w.Line($"return new {names.ClassPath}.Inputs({string.Join(", ", spec.KernelInputs.Select(k => k.Name))});");
         }
         else

@@ -87,8 +87,8 @@ internal static class RuleEmitter
         EmitOverlapChecks(w, spec, names, (a, b) => $"{Checks}.NoOverlap<{t}>({a.Name}, {b.Name}, \"{EmitterCommon.Raw(a.Name)}\", \"{EmitterCommon.Raw(b.Name)}\");");
         w.Line();
 
-        EmitClearUnused(w, buffers, names);
         EmitFallback(w, spec, names, tensors: false);
+        EmitClearUnused(w, buffers, names);
 
         string spans = string.Join(", ", buffers.Select(b => b.Name));
         w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor({names.Length}, {ChunkAlignment});");
@@ -204,8 +204,8 @@ internal static class RuleEmitter
         w.Close();
         w.Line();
 
-        EmitClearUnused(w, buffers, names);
         EmitFallback(w, spec, names, tensors: true);
+        EmitClearUnused(w, buffers, names);
 
         w.Line($"long {names.Total} = {LengthExpression(spec, names, b => $"{CompilerServices}.MultiTensorStep.TotalLength({AsReadOnlyList(b)})")};");
         w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor((int)global::System.Math.Min({names.Total}, int.MaxValue), {ChunkAlignment});");
@@ -259,24 +259,31 @@ internal static class RuleEmitter
         string Element(ParameterSpec b)
         {
             string span = tensors ? $"{b.Name}[{k}].Span" : b.Name;
-            // A buffer this configuration does not use may be empty: the rule never touches it, a null ref stands in.
-            string at = b.Guard is null ? $"{span}[{i}]" : $"({span}.IsEmpty ? ref global::System.Runtime.CompilerServices.Unsafe.NullRef<{t}>() : ref {span}[{i}])";
+            // A buffer the configuration does not use may be short or empty: the rule never touches it, a null ref stands in.
+            string at = b.Guard is null ? $"{span}[{i}]" : $"({i} < {span}.Length ? ref {span}[{i}] : ref global::System.Runtime.CompilerServices.Unsafe.NullRef<{t}>())";
             if (b.Guard is not null && tensors)
-                at = $"({b.Name}.IsEmpty || {span}.IsEmpty ? ref global::System.Runtime.CompilerServices.Unsafe.NullRef<{t}>() : ref {span}[{i}])";
+                at = $"({k} < {b.Name}.Length && {i} < {span}.Length ? ref {span}[{i}] : ref global::System.Runtime.CompilerServices.Unsafe.NullRef<{t}>())";
             return (b.Role == ParameterRole.In ? "in " : "ref ") + at;
         }
         string arguments = string.Join(", ", spec.Parameters.Select(p => p.Role == ParameterRole.Uniform
             ? (p.Modifier is "in" or "ref readonly" ? "in " : "") + p.Name
             : Element(p)));
-        w.Line("// Uniform code the rule runs only for some elements threw: run the rule itself, element by element, so it");
-        w.Line("// throws exactly where (and only if) it would.");
+        w.Line("// The rule's uniform part threw: run the rule itself, element by element, so it throws exactly where");
+        w.Line("// (and only if) calling it element by element would.");
         w.Open($"if ({names.Kernel}.{spec.FaultName} is not null)");
+        // The faulted kernel knows no guard: the step's length is the first buffer that has one.
+        bool guessLength = LengthSource(spec).Guard is not null;
+        string FirstLength(System.Func<ParameterSpec, string> of) =>
+            string.Join(" : ", Buffers(spec).Select(b => $"{of(b)} > 0 ? {of(b)}")) + " : 0";
         if (tensors)
         {
-            ParameterSpec first = LengthSource(spec);
+            if (guessLength)
+                w.Line($"{names.Count} = {FirstLength(b => b.Name + ".Length")};");
             w.Open($"for (int {k} = 0; {k} < {names.Count}; {k}++)");
-            w.Line($"int {names.Length} = {first.Name}[{k}].Length;");
+            w.Line($"int {names.Length} = {(guessLength ? FirstLength(b => $"({k} < {b.Name}.Length ? {b.Name}[{k}].Length : 0)") : LengthSource(spec).Name + $"[{k}].Length")};");
         }
+        else if (guessLength)
+            w.Line($"{names.Length} = {FirstLength(b => b.Name + ".Length")};");
         w.Line($"for (int {i} = 0; {i} < {names.Length}; {i}++)");
         w.Line($"    {spec.MethodName}({arguments});");
         if (tensors)
@@ -304,7 +311,7 @@ internal static class RuleEmitter
             w.Line($"internal readonly {input.TypeName} {names.FieldOf(input.Name)};");
         if (spec.FaultName is not null)
         {
-            w.Line("/// <summary>What uniform code reached only under a per-element condition threw, if it did (the overloads then run the rule itself).</summary>");
+            w.Line("/// <summary>What the rule's uniform part threw while preparing, if it did (the overloads then run the rule itself, element by element).</summary>");
             w.Line($"internal readonly global::System.Exception? {spec.FaultName};");
         }
         w.Line();
@@ -316,6 +323,14 @@ internal static class RuleEmitter
             w.Open($"private {names.KernelType}({string.Join(", ", ctor.Select(c => $"{c.Type} {c.Name}"))})");
             foreach (var c in ctor)
                 w.Line($"this.{c.Field} = {c.Name};");
+            w.Close();
+            w.Line();
+        }
+        if (spec.FaultName is not null && spec.KernelInputs.Count > 0)
+        {
+            w.Line("/// <summary>A kernel that only carries the fault: the overloads run the rule itself.</summary>");
+            w.Open($"private {names.KernelType}(global::System.Exception {spec.FaultName})");
+            w.Line($"this.{spec.FaultName} = {spec.FaultName};");
             w.Close();
             w.Line();
         }
@@ -389,10 +404,25 @@ internal static class RuleEmitter
             .Select(p => $"{(p.Modifier.Length > 0 ? p.Modifier + " " : "")}{p.TypeName} {p.Name}"));
         w.Line("/// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>");
         w.Open($"internal static {names.KernelType} {names.Prepare}({parameters})");
-        foreach (string statement in spec.Prologue)
-            w.Line(statement);
-        var arguments = spec.KernelInputs.Select(k => k.Name).Concat(spec.FaultName is null ? Enumerable.Empty<string>() : new[] { spec.FaultName }).ToList();
-        w.Line(arguments.Count == 0 ? "return default;" : $"return new {names.KernelType}({string.Join(", ", arguments)});");
+        if (spec.FaultName is null)
+        {
+            foreach (string statement in spec.Prologue)
+                w.Line(statement);
+            w.Line(spec.KernelInputs.Count == 0 ? "return default;" : $"return new {names.KernelType}({string.Join(", ", spec.KernelInputs.Select(k => k.Name))});");
+        }
+        else
+        {
+            // Some of the uniform part may throw: what it throws is kept, and the overloads run the rule element by
+            // element, which throws where (and only if) calling it element by element would.
+            w.Open("try");
+            foreach (string statement in spec.Prologue)
+                w.Line(statement);
+            w.Line($"return new {names.KernelType}({string.Join(", ", spec.KernelInputs.Select(k => k.Name).Append("null"))});");
+            w.Close();
+            w.Open($"catch (global::System.Exception {spec.FaultName})");
+            w.Line($"return new {names.KernelType}({spec.FaultName});");
+            w.Close();
+        }
         w.Close();
     }
 

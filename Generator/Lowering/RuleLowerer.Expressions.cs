@@ -212,6 +212,9 @@ internal sealed partial class RuleLowerer
         KnownFunction? known = mathType ? KnownFunctions.Named(method.Name) : null;
         if (known is not null && method.ContainingType.ToDisplayString() == KnownFunctions.KernelMathType && known.Function is not (Intrinsic.Exp or Intrinsic.Log))
             known = null;
+        // float.Clamp / double.Clamp differ from Math.Clamp on NaN bounds and signed zeros.
+        if (known?.Function == Intrinsic.Clamp && method.ContainingType.SpecialType is SpecialType.System_Single or SpecialType.System_Double)
+            known = KnownFunctions.Of(Intrinsic.ClampNumber);
         if (known is null || method.Parameters.Length != known.Arity || !IsFloatingPoint(argumentType)
             || method.Parameters.Any(p => !SymbolEqualityComparer.Default.Equals(p.Type, argumentType)) || syntax.Any(a => a is null))
         {
@@ -278,6 +281,9 @@ internal sealed partial class RuleLowerer
     {
         if (info.Type is null)
             return false; // an error the compiler already reports
+        // A use of a local whose declaration was already reported (KRN0108 once per local, not at every use).
+        if (expression.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>().Any(id => _varying.SymbolOf(id) is { } s && _badLocals.Contains(s)))
+            return false;
         bool isSign = expression is InvocationExpressionSyntax && _model.GetSymbolInfo(expression).Symbol is IMethodSymbol { Name: "Sign" }
             && info.Type.SpecialType == SpecialType.System_Int32;
         if (isSign)

@@ -117,8 +117,7 @@ internal sealed partial class RuleLowerer
 
     private string Declare(string keyword, string text, ExpressionSyntax source, string? convertedTo = null)
     {
-        // A value that may throw is computed only where the rule computes it: under its uniform conditions, and
-        // (under a per-element condition) with its exception kept for the overloads' element-by-element fallback.
+        // A value that may throw is computed only under the uniform conditions the rule computes it under.
         bool mayThrow = ThrowAnalysis.Reason(_model, source) is not null;
         bool conditional = mayThrow && _uniformPath.Count > 0;
         bool faultable = mayThrow && _elementIfDepth > 0;
@@ -128,10 +127,10 @@ internal sealed partial class RuleLowerer
         {
             name = _names.Claim(source, keyword == "bool" ? "condition" : "hoisted", convertedTo);
             _hoistedByText[key] = name;
-            if (conditional || faultable)
+            if (conditional)
             {
                 _prologue.Add($"{keyword} {name} = default;");
-                _prologue.Add(Guarded($"{name} = {text};", faultable));
+                _prologue.Add(Guarded($"{name} = {text};"));
             }
             else
                 _prologue.Add($"{keyword} {name} = {text};");
@@ -141,42 +140,23 @@ internal sealed partial class RuleLowerer
     }
 
     /// <summary>
-    /// Uniform code the rule runs only under conditions: under the enclosing uniform ones as an <c>if</c>; under a
-    /// per-element one (<paramref name="faultable"/>) inside a <c>try</c> whose exception is kept as the step's fault —
-    /// the overloads then run the scalar rule element by element, which throws exactly where it would.
+    /// Uniform code the rule runs only under the enclosing uniform conditions, as an <c>if</c>. (Code reached only under
+    /// a per-element condition is computed unconditionally; if it throws, the prologue's fault sends the overloads to
+    /// the element-by-element fallback, which throws exactly where the rule would.)
     /// </summary>
-    private string Guarded(string statement, bool faultable)
-    {
-        if (faultable)
-        {
-            string fault = Fault;
-            _exceptionName ??= _names.ClaimName("exception");
-            statement = $"try\n{{\n{Indent(statement)}\n}}\ncatch (global::System.Exception {_exceptionName})\n{{\n    {fault} ??= {_exceptionName};\n}}";
-        }
-        if (_uniformPath.Count > 0)
-            statement = "if (" + PathText() + ")\n{\n" + Indent(statement) + "\n}";
-        return statement;
-    }
+    private string Guarded(string statement) =>
+        _uniformPath.Count > 0 ? "if (" + PathText() + ")\n{\n" + Indent(statement) + "\n}" : statement;
+
+    private bool _mayFault;
+
+    /// <summary>
+    /// The name the kernel gives the exception its prologue threw, when any hoisted code may throw: the overloads then
+    /// run the rule element by element, so it throws where (and only if) calling the rule element by element would —
+    /// whatever the order of uniform and per-element code, and whether a per-element condition reaches it.
+    /// </summary>
+    public string? FaultName => _mayFault ? _faultName ??= _names.ClaimName("fault") : null;
 
     private string? _faultName;
-    private string? _exceptionName;
-
-    /// <summary>The prologue's fault: the first exception of uniform code reached only under a per-element condition.</summary>
-    private string Fault
-    {
-        get
-        {
-            if (_faultName is null)
-            {
-                _faultName = _names.ClaimName("fault");
-                _prologue.Insert(0, $"global::System.Exception? {_faultName} = null;");
-            }
-            return _faultName;
-        }
-    }
-
-    /// <summary>The name of the prologue's fault, if any uniform code may throw under a per-element condition.</summary>
-    public string? FaultName => _faultName;
 
     private void AddKernelInput(string name, string type)
     {

@@ -98,8 +98,7 @@ internal sealed partial class RuleLowerer
 
         _epoch++;
 
-        bool faultable = _elementIfDepth > 0 && ThrowAnalysis.Reason(_model, statement) is not null;
-        _prologue.Add(_uniformPath.Count > 0 || faultable ? Guarded(Rewrite(statement), faultable) : Rewrite(statement));
+        _prologue.Add(Guarded(Rewrite(statement)));
     }
 
     /// <summary>
@@ -111,8 +110,7 @@ internal sealed partial class RuleLowerer
     {
         if (_varying.SymbolOf(declarator) is not ILocalSymbol local)
             return;
-        bool faultable = _elementIfDepth > 0 && declarator.Initializer is not null && ThrowAnalysis.Reason(_model, declarator.Initializer.Value) is not null;
-        if (isConst || _uniformPath.Count == 0 && !faultable)
+        if (isConst || _uniformPath.Count == 0)
         {
             _prologue.Add($"{(isConst ? "const " : "")}{Rewrite(type)} {Rewrite(declarator)};");
             return;
@@ -120,7 +118,7 @@ internal sealed partial class RuleLowerer
         string name = LocalName(local);
         _prologue.Add($"{local.Type.ToDisplayString(s_typeFormat)} {name} = default!;");
         if (declarator.Initializer is not null)
-            _prologue.Add(Guarded($"{name} = {Rewrite(declarator.Initializer.Value)};", faultable));
+            _prologue.Add(Guarded($"{name} = {Rewrite(declarator.Initializer.Value)};"));
     }
 
 

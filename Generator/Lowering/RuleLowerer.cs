@@ -100,7 +100,11 @@ internal sealed partial class RuleLowerer
     }
 
     /// <summary>Uniform code as it must be written in the prologue: using-independent, locals renamed.</summary>
-    private string Rewrite(SyntaxNode node) => UniformRewriter.Rewrite(_model, node, _localNames);
+    private string Rewrite(SyntaxNode node)
+    {
+        _mayFault |= ThrowAnalysis.Reason(_model, node) is not null;
+        return UniformRewriter.Rewrite(_model, node, _localNames);
+    }
 
     private string LocalName(ISymbol local) => _localNames.TryGetValue(local, out string? name) ? name : Escape(local.Name);
 

@@ -64,6 +64,7 @@ internal enum Intrinsic
     Exp,
     Log,
     Clamp,
+    ClampNumber,
     Sign,
     IsNaN,
     IsFinite,

@@ -68,6 +68,9 @@ internal static class KnownFunctions
         // Math.Clamp throws when min > max: the vector form checks the lanes the rule evaluates (a[3] is the active mask).
         new(Intrinsic.Clamp, "Clamp", 3, KnownResult.Argument, (v, a) => $"{CheckedVectorMath}.Clamp({a[0]}, {a[1]}, {a[2]}, {a[3]})", Gpu: GpuMath + ".Clamp",
             Throws: "Math.Clamp with min > max"),
+        // float.Clamp / double.Clamp are Min(Max(value, min), max): NaN-propagating, unlike Math.Clamp (same exception).
+        new(Intrinsic.ClampNumber, "ClampNumber", 3, KnownResult.Argument, (v, a) => $"{CheckedVectorMath}.ClampNumber({a[0]}, {a[1]}, {a[2]}, {a[3]})", Gpu: GpuMath + ".ClampNumber",
+            Throws: "float.Clamp with min > max"),
         // Math.Sign throws on NaN: likewise checked on the active lanes.
         new(Intrinsic.Sign, "Sign", 1, KnownResult.Int, (v, a) => $"{CheckedVectorMath}.Sign({a[0]}, {a[1]})", Gpu: GpuMath + ".Sign",
             Throws: "Math.Sign of NaN"),

@@ -9,7 +9,7 @@ namespace Kernels.CompilerServices;
 /// Vector forms of the per-element functions whose scalar form can throw, so the generated loop throws
 /// exactly where the scalar rule would: <see cref="Math.Sign(float)"/> throws <see cref="ArithmeticException"/>
 /// on NaN and <see cref="Math.Clamp(float, float, float)"/> throws <see cref="ArgumentException"/> when
-/// <c>min &gt; max</c>. <c>active</c> holds all-ones in the lanes the rule evaluates the call for (a per-element
+/// <c>min &gt; max</c> (<see cref="float.Clamp"/> likewise, but computes <c>Min(Max(value, min), max)</c>). <c>active</c> holds all-ones in the lanes the rule evaluates the call for (a per-element
 /// <c>if</c> or <c>?:</c> arm leaves the others out); only those lanes can throw.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
@@ -54,6 +54,15 @@ public static class CheckedVectorMath
         return Vector512.ConditionalSelect(Vector512.LessThan(value, min), min, Vector512.ConditionalSelect(Vector512.GreaterThan(value, max), max, value));
     }
 
+    /// <summary><see cref="float.Clamp"/> per lane (<c>Min(Max(value, min), max)</c>: NaN anywhere gives NaN, +0 above -0); throws if an active lane has <c>min &gt; max</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ClampNumber<T>(Vector512<T> value, Vector512<T> min, Vector512<T> max, Vector512<T> active)
+    {
+        if ((Vector512.GreaterThan(min, max) & active) != Vector512<T>.Zero)
+            ThrowMinMax();
+        return Vector512.Min(Vector512.Max(value, min), max);
+    }
+
     /// <inheritdoc cref="Clamp{T}(Vector512{T}, Vector512{T}, Vector512{T}, Vector512{T})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Clamp<T>(Vector256<T> value, Vector256<T> min, Vector256<T> max, Vector256<T> active)
@@ -63,6 +72,15 @@ public static class CheckedVectorMath
         return Vector256.ConditionalSelect(Vector256.LessThan(value, min), min, Vector256.ConditionalSelect(Vector256.GreaterThan(value, max), max, value));
     }
 
+    /// <summary><see cref="float.Clamp"/> per lane (<c>Min(Max(value, min), max)</c>: NaN anywhere gives NaN, +0 above -0); throws if an active lane has <c>min &gt; max</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> ClampNumber<T>(Vector256<T> value, Vector256<T> min, Vector256<T> max, Vector256<T> active)
+    {
+        if ((Vector256.GreaterThan(min, max) & active) != Vector256<T>.Zero)
+            ThrowMinMax();
+        return Vector256.Min(Vector256.Max(value, min), max);
+    }
+
     /// <inheritdoc cref="Clamp{T}(Vector512{T}, Vector512{T}, Vector512{T}, Vector512{T})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Clamp<T>(Vector128<T> value, Vector128<T> min, Vector128<T> max, Vector128<T> active)
@@ -70,6 +88,15 @@ public static class CheckedVectorMath
         if ((Vector128.GreaterThan(min, max) & active) != Vector128<T>.Zero)
             ThrowMinMax();
         return Vector128.ConditionalSelect(Vector128.LessThan(value, min), min, Vector128.ConditionalSelect(Vector128.GreaterThan(value, max), max, value));
+    }
+
+    /// <summary><see cref="float.Clamp"/> per lane (<c>Min(Max(value, min), max)</c>: NaN anywhere gives NaN, +0 above -0); throws if an active lane has <c>min &gt; max</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> ClampNumber<T>(Vector128<T> value, Vector128<T> min, Vector128<T> max, Vector128<T> active)
+    {
+        if ((Vector128.GreaterThan(min, max) & active) != Vector128<T>.Zero)
+            ThrowMinMax();
+        return Vector128.Min(Vector128.Max(value, min), max);
     }
 
     // The scalar functions' own exceptions: same types, same kind of message.

@@ -42,7 +42,10 @@ public static class MultiTensorStep
         where T : unmanaged
         where TKernel : struct, IChunkKernel<T>
     {
-        int count = b0.Length;
+        // The lists of buffers a configuration does not use are empty: the first used list gives the tensors' lengths.
+        ReadOnlySpan<ReadOnlyMemory<T>> reference = !b0.IsEmpty ? b0 : !b1.IsEmpty ? b1 : !b2.IsEmpty ? b2 : !b3.IsEmpty ? b3
+            : !b4.IsEmpty ? b4 : !b5.IsEmpty ? b5 : !b6.IsEmpty ? b6 : b7;
+        int count = reference.Length;
         var handles = new MemoryHandle[count * PinnedBuffers<T>.MaxBuffers];
         var tensors = new PinnedBuffers<T>[count];
         var starts = new long[count + 1];
@@ -54,10 +57,12 @@ public static class MultiTensorStep
                 tensors[k] = new PinnedBuffers<T>(
                     Pin(b0, k, ref handles[h]), Pin(b1, k, ref handles[h + 1]), Pin(b2, k, ref handles[h + 2]), Pin(b3, k, ref handles[h + 3]),
                     Pin(b4, k, ref handles[h + 4]), Pin(b5, k, ref handles[h + 5]), Pin(b6, k, ref handles[h + 6]), Pin(b7, k, ref handles[h + 7]));
-                starts[k + 1] = starts[k] + b0[k].Length;
+                starts[k + 1] = starts[k] + reference[k].Length;
             }
 
             long total = starts[count];
+            if (total == 0)
+                return;
             long perThread = (total + threads - 1) / threads;
             long range = (perThread + blockSize - 1) / blockSize * blockSize;
             int ranges = (int)((total + range - 1) / range);
