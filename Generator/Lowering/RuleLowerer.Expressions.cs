@@ -86,16 +86,22 @@ internal sealed partial class RuleLowerer
                     // Each arm is reached under its side of the condition (what an arm hoists may depend on it).
                     string condition = HoistCondition(conditional.Condition);
                     _uniformPath.Add((condition, true));
+                    _conditions.Add(new ArmCondition(condition, null, true));
                     ElementExpr whenTrue = To(LowerExpression(conditional.WhenTrue), kind);
                     _uniformPath[_uniformPath.Count - 1] = (condition, false);
+                    _conditions[_conditions.Count - 1] = new ArmCondition(condition, null, false);
                     ElementExpr whenFalse = To(LowerExpression(conditional.WhenFalse), kind);
                     _uniformPath.RemoveAt(_uniformPath.Count - 1);
+                    _conditions.RemoveAt(_conditions.Count - 1);
                     return new UniformSelectExpr(condition, whenTrue, whenFalse, kind);
                 }
                 ElementExpr mask = To(LowerExpression(conditional.Condition), kind.MaskOf());
                 _elementIfDepth++;
+                _conditions.Add(new ArmCondition(null, To(mask, ValueKind.Mask), true));
                 ElementExpr elementTrue = To(LowerExpression(conditional.WhenTrue), kind);
+                _conditions[_conditions.Count - 1] = new ArmCondition(null, To(mask, ValueKind.Mask), false);
                 ElementExpr elementFalse = To(LowerExpression(conditional.WhenFalse), kind);
+                _conditions.RemoveAt(_conditions.Count - 1);
                 _elementIfDepth--;
                 return new SelectExpr(mask, elementTrue, elementFalse, kind);
             }
@@ -152,10 +158,16 @@ internal sealed partial class RuleLowerer
         // `g > 0 && x`: the scalar rule evaluates x only where the left holds.
         bool shortCircuit = binary.Kind() is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression && _varying.DependsOnVarying(binary.Left);
         if (shortCircuit)
+        {
             _elementIfDepth++;
+            _conditions.Add(new ArmCondition(null, To(left, ValueKind.Mask), binary.IsKind(SyntaxKind.LogicalAndExpression)));
+        }
         ElementExpr right = LowerExpression(binary.Right);
         if (shortCircuit)
+        {
+            _conditions.RemoveAt(_conditions.Count - 1);
             _elementIfDepth--;
+        }
         bool comparison = op is BinaryOp.LessThan or BinaryOp.LessThanOrEqual or BinaryOp.GreaterThan or BinaryOp.GreaterThanOrEqual;
         bool equality = op is BinaryOp.Equal or BinaryOp.NotEqual;
         bool logical = op is BinaryOp.And or BinaryOp.Or or BinaryOp.Xor;
@@ -263,9 +275,14 @@ internal sealed partial class RuleLowerer
             return Error();
         }
         ValueKind kind = KindOf(type);
-        if (n == 0)
-            return new UniformExpr(HoistConstant(1, "one", KeywordOf(kind)), kind);  // pow(x, 0) is 1, NaN included
         ElementExpr x = To(LowerExpression(@base), kind);
+        if (n == 0)
+        {
+            // pow(x, 0) is 1, NaN included; x is still evaluated when it can throw (a checked Clamp or Sign in it).
+            var one = new UniformExpr(HoistConstant(1, "one", KeywordOf(kind)), kind);
+            bool throws = Ir.Expressions(x).Any(e => e is CallExpr c && KnownFunctions.Of(c.Function).Throws is not null);
+            return throws ? new SelectExpr(new BinaryExpr(BinaryOp.Equal, x, x, kind.MaskOf()), one, one, kind) : one;
+        }
         ElementExpr Times(ElementExpr a, ElementExpr b) => new BinaryExpr(BinaryOp.Multiply, a, b, kind);
         return n switch
         {

@@ -58,15 +58,34 @@ internal sealed partial class RuleLowerer
         }
         if (reason is null && !TryKindOf(method.ReturnType, out _))
             reason = "it returns " + method.ReturnType.ToDisplayString();
-        if (reason is null && _elementIfDepth > 0 && ContainsThrowingCall(declaration!))
-            reason = "it calls Math.Sign or Math.Clamp and is used under a per-element condition";
         if (reason is not null)
         {
             Report(DiagnosticDescriptors.UnsupportedHelper, invocation, method.Name, reason);
             return Error();
         }
 
-        // Arguments are evaluated in the caller's context, in order, into the parameters' locals.
+        // Arguments are evaluated in the caller's context, in order, into the parameters' locals; the helper's
+        // statements are collected apart, then placed under the conditions of the expression that calls it.
+        List<ElementStmt> callerPending = _pending;
+        List<ArmCondition> callerConditions = new(_conditions);
+        var helperPending = new List<ElementStmt>();
+        _pending = helperPending;
+        try
+        {
+            return InlineInto(invocation, method, arguments, declaration!, statements, result!);
+        }
+        finally
+        {
+            _pending = callerPending;
+            _conditions.Clear();
+            _conditions.AddRange(callerConditions);
+            PlaceUnderConditions(helperPending, callerConditions, callerPending, method.Name);
+        }
+    }
+
+    private ElementExpr InlineInto(InvocationExpressionSyntax invocation, IMethodSymbol method, ExpressionSyntax[] arguments,
+        SyntaxNode declaration, List<StatementSyntax> statements, ExpressionSyntax result)
+    {
         var parameterNames = new List<(IParameterSymbol Parameter, string Name, ValueKind Kind)>();
         foreach (IParameterSymbol parameter in method.Parameters)
         {
@@ -82,14 +101,16 @@ internal sealed partial class RuleLowerer
             parameterNames.Add((parameter, name, kind));
         }
 
-        // The helper's body, lowered with its own semantic model; its parameters are per-element values.
+        // The helper's body, lowered with its own semantic model; its parameters are per-element values, and the
+        // caller's expression conditions do not apply inside it (its statements are placed under them as a whole).
         SemanticModel callerModel = _model;
         VaryingAnalysis callerVarying = _varying;
         int callerDepth = _elementIfDepth;
         _inlining.Add(method);
+        _conditions.Clear();
         try
         {
-            _model = _model.Compilation.GetSemanticModel(declaration!.SyntaxTree);
+            _model = _model.Compilation.GetSemanticModel(declaration.SyntaxTree);
             SyntaxNode body = (SyntaxNode?)((MethodDeclarationSyntax)declaration).Body ?? ((MethodDeclarationSyntax)declaration).ExpressionBody!;
             _varying = new VaryingAnalysis(_model, body, method.Parameters);
             foreach ((IParameterSymbol parameter, string name, ValueKind _) in parameterNames)
@@ -101,7 +122,7 @@ internal sealed partial class RuleLowerer
             }
             foreach (StatementSyntax statement in statements)
                 LowerStatementCore(statement, _pending);
-            ElementExpr value = LowerExpression(result!);
+            ElementExpr value = LowerExpression(result);
             return To(value, KindOf(method.ReturnType));
         }
         finally
@@ -113,9 +134,56 @@ internal sealed partial class RuleLowerer
         }
     }
 
-    private bool ContainsThrowingCall(SyntaxNode node) =>
-        node.DescendantNodes().OfType<InvocationExpressionSyntax>().Any(i =>
-            _model.Compilation.GetSemanticModel(i.SyntaxTree).GetSymbolInfo(i).Symbol is IMethodSymbol { Name: "Sign" or "Clamp" });
+    /// <summary>
+    /// The side of a conditional expression being lowered: a uniform <c>?:</c> arm (<see cref="Uniform"/> names its
+    /// hoisted bool) or a per-element one, or the right operand of a per-element <c>&amp;&amp;</c>/<c>||</c> (<see cref="Mask"/>).
+    /// </summary>
+    private readonly record struct ArmCondition(string? Uniform, ElementExpr? Mask, bool WhenTrue);
+
+    private readonly List<ArmCondition> _conditions = new();
+
+    /// <summary>
+    /// An inlined helper's statements run where the rule evaluates the call: under the conditional expressions
+    /// around it (a uniform arm becomes a uniform <c>if</c>, a per-element arm a masked one), so a function that can
+    /// throw in its arguments or body throws only for the elements that reach it. Its locals are declared outside.
+    /// </summary>
+    private static void PlaceUnderConditions(List<ElementStmt> statements, List<ArmCondition> conditions, List<ElementStmt> output, string helper)
+    {
+        if (conditions.Count == 0)
+        {
+            output.AddRange(statements);
+            return;
+        }
+        var inner = new List<ElementStmt>();
+        foreach (ElementStmt statement in statements)
+        {
+            switch (statement)
+            {
+                case AssignStmt { Declares: true } declaration:
+                    output.Add(new DeclareStmt(declaration.Target, declaration.Kind, declaration.Source));
+                    inner.Add(declaration with { Declares = false });
+                    break;
+                case DeclareStmt declare:
+                    output.Add(declare);
+                    break;
+                default:
+                    inner.Add(statement);
+                    break;
+            }
+        }
+        EquatableArray<ElementStmt> wrapped = inner.ToEquatableArray();
+        for (int i = conditions.Count - 1; i >= 0; i--)
+        {
+            ArmCondition c = conditions[i];
+            string source = "(" + helper + ", where the rule evaluates it)";
+            ElementStmt arm = c.Uniform is { } uniform
+                ? new UniformIfStmt(uniform, c.WhenTrue ? wrapped : EquatableArray<ElementStmt>.Empty, c.WhenTrue ? EquatableArray<ElementStmt>.Empty : wrapped, source)
+                : new ElementIfStmt(c.WhenTrue ? c.Mask! : new UnaryExpr(UnaryOp.Not, c.Mask!, ValueKind.Mask), wrapped, EquatableArray<ElementStmt>.Empty, source);
+            wrapped = new[] { arm }.ToEquatableArray();
+        }
+        output.AddRange(wrapped);
+    }
+
 
     /// <summary>The floating type an int-valued call converts to: implicitly where it is used, or by an enclosing cast.</summary>
 }

@@ -362,6 +362,8 @@ public static class RuleGrammar
         return Pick(
             (4, () => Gen.Select(One(new[] { "Sqrt", "Abs" }), Gen.Int[0, 2], A(), (m, o, a) => E.Call(Owners(t, m)[o % Owners(t, m).Length] + "." + m, t, null, a))),
             (1, () => Gen.Select(One(new[] { "Exp", "Log" }), Owner("Exp"), A(), (m, o, a) => E.Call(o + "." + m, t, a.Varying ? "ulp" : null, a))),
+            // KernelMath.Exp/Log: what the loops compute for every Exp/Log, so bit for bit.
+            (1, () => Gen.Select(One(new[] { "Exp", "Log" }), A(), (m, a) => E.Call("KernelMath." + m, t, null, a))),
             (4, () => Gen.Select(One(new[] { "Max", "Min", "CopySign" }), Gen.Int[0, 2], A(), A(), (m, o, a, b) => E.Call(Owners(t, m)[o % Owners(t, m).Length] + "." + m, t, null, a, b))),
             (2, () => Gen.Select(Owner("FusedMultiplyAdd"), A(), A(), A(), (o, a, b, d) => E.Call(o + ".FusedMultiplyAdd", t, null, a, b, d))),
             (2, () => Gen.Select(Owner("Clamp"), A(), A(), A(), (o, a, b, d) => E.Call(o + ".Clamp", t, a.Varying || b.Varying || d.Varying ? "clamp" : null, a, b, d))),

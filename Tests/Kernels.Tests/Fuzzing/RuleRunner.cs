@@ -396,7 +396,9 @@ public static class RuleRunner
         // MathF.Pow(x, n) per element: the loops multiply (documented, like KernelMath.Pow), the scalar rule calls the C
         // runtime's pow, and a last-bit difference can grow through later arithmetic: values are not compared, only
         // exceptions. The grammar also writes KernelMath.Pow, which must match bit for bit.
-        bool pow = features.Contains("pow");
+        // The same for MathF.Exp/Log: the loops compute KernelMath's (≤ 1 ulp), the scalar rule the C runtime's, and
+        // `1 - exp(x)` turns a last-bit difference into many ulp; KernelMath.Exp/Log rules are compared bit for bit.
+        bool pow = features.Contains("pow") || features.Contains("ulp");
         var random = new Random(seed);
         // Two trials: edge-heavy data and uniforms, then ordinary values (so ordinary branches run too).
         for (int trial = 0; trial < 2; trial++)

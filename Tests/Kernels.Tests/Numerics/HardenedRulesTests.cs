@@ -145,4 +145,67 @@ public class HardenedRulesTests
         BitExact.Check(2, length, (r, n) => SpecialValues.Floats(r, n),
             (b, i) => HardenedRules.Reassigned(ref b[0][i], in b[1][i]),
             (b, o, n, opt) => HardenedRules.Reassigned(b[0].AsSpan(o, n), b[1].AsSpan(o, n), options: opt));
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void FlagAsValue_MatchesScalar(int length)
+    {
+        foreach (bool flag in new[] { false, true })
+        {
+            BitExact.Check(2, length, (r, n) => SpecialValues.Floats(r, n),
+                (b, i) => HardenedRules.FlagAsValue(ref b[0][i], in b[1][i], flag),
+                (b, o, n, opt) => HardenedRules.FlagAsValue(b[0].AsSpan(o, n), b[1].AsSpan(o, n), flag, opt));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Clamps_MathAndNumberSemantics_MatchScalar(int length)
+    {
+        // Bounds with NaN and ±0, min ≤ max in every configuration here (min > max is checked below).
+        foreach ((float lo, float hi) in new[] { (0f, 1f), (-0f, 0f), (0f, float.NaN), (float.NaN, 1f), (-1f, -0f) })
+        {
+            BitExact.Check(3, length, (r, n) => SpecialValues.Floats(r, n).Select(x => x > 1 ? 1 : x).ToArray(),
+                (b, i) => HardenedRules.Clamps(ref b[0][i], ref b[1][i], in b[2][i], lo, hi),
+                (b, o, n, opt) => HardenedRules.Clamps(b[0].AsSpan(o, n), b[1].AsSpan(o, n), b[2].AsSpan(o, n), lo, hi, opt));
+        }
+        Assert.Throws<ArgumentException>(() => HardenedRules.Clamps(new float[length], new float[length], new float[length], lo: 2, hi: 1));
+    }
+
+    [Fact]
+    public void ValidatedGuarded_FallbackSeesTheUsedBuffersLength()
+    {
+        var m = new float[40];
+        var g = new float[40];
+        Assert.Throws<ArgumentOutOfRangeException>(() => HardenedRules.ValidatedGuarded(ref m[0], in g[0], view: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => HardenedRules.ValidatedGuarded(m, g, view: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => HardenedRules.ValidatedGuarded(m, g, view: -1, flag: true));
+        Assert.Throws<ArgumentOutOfRangeException>(() => HardenedRules.ValidatedGuarded(new Memory<float>[] { m }, new ReadOnlyMemory<float>[] { g }, view: -1));
+        HardenedRules.ValidatedGuarded(Span<float>.Empty, ReadOnlySpan<float>.Empty, view: -1); // no element, no exception: as the element loop
+    }
+
+    [Fact]
+    public void ParallelStep_RethrowsTheFirstChunksException_Unwrapped()
+    {
+        // Per-element Clamp throws in every chunk of a multi-threaded step: the exception is the scalar one, not an AggregateException.
+        int n = 300_000;
+        var options = new StepOptions(maxDegreeOfParallelism: 4, parallelThreshold: 1024);
+        Assert.Throws<ArgumentException>(() => HardenedRules.Clamps(new float[n], new float[n], new float[n], lo: 2, hi: 1, options));
+        var g = Enumerable.Repeat(1f, n).ToArray();
+        g[n - 5] = float.NaN;
+        Assert.Throws<ArithmeticException>(() => SignRule.Update(new float[n], g, options: options));
+        Assert.Throws<ArithmeticException>(() => SignRule.Update(new Memory<float>[] { new float[n / 2], new float[n - n / 2] },
+            new ReadOnlyMemory<float>[] { g.AsMemory(0, n / 2), g.AsMemory(n / 2) }, options: options));
+    }
+
+    [Fact]
+    public void MultiTensor_FirstListUnused_StillUpdatesTheOthers()
+    {
+        // The first per-element list is empty when unused: the tensors' lengths come from the first list that is used.
+        var p = new[] { Enumerable.Repeat(1f, 300).ToArray(), Enumerable.Repeat(1f, 5000).ToArray() };
+        var g = p.Select(x => Enumerable.Repeat(1f, x.Length).ToArray()).ToArray();
+        HardenedRules.FirstBufferGuarded(default, p.Select(x => (Memory<float>)x).ToArray(), g.Select(x => (ReadOnlyMemory<float>)x).ToArray(),
+            useMomentum: false, options: new StepOptions(parallelThreshold: 1024));
+        Assert.All(p.SelectMany(x => x), x => Assert.Equal(0.5f, x));
+    }
 }

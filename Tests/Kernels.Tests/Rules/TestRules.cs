@@ -268,6 +268,32 @@ namespace Kernels.Tests.Rules
             p -= s;
         }
 
+        /// <summary>A bool that decides a uniform branch and is also used as a per-element value (fuzzer: CS0019 on a flag).</summary>
+        [UpdateRule]
+        public static void FlagAsValue(ref float m, in float g, bool flag = false)
+        {
+            m = flag ^ (m > g) ? 1e30f : 1f;
+            if (flag)
+                m += g;
+        }
+
+        /// <summary>Math.Clamp and float.Clamp differ on NaN bounds and signed zeros; both throw on min &gt; max.</summary>
+        [UpdateRule]
+        public static void Clamps(ref float a, ref float b, in float g, float lo = 0, float hi = 1)
+        {
+            a = Math.Clamp(a, lo, hi) + Math.Clamp(g, a, 1);
+            b = float.Clamp(b, lo, hi) + float.Clamp(g, b, 1);
+        }
+
+        /// <summary>Validation in a rule whose only buffer is touched under a uniform condition (fuzzer: the fallback saw length 0).</summary>
+        [UpdateRule]
+        public static void ValidatedGuarded(ref float m, in float g, float view = 1, bool flag = false)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(view);
+            if (flag)
+                m = view + g;
+        }
+
         /// <summary>Validation the docs recommend: a throw helper and a thrown exception in uniform code.</summary>
         [UpdateRule]
         public static void Validated(ref float p, in float g, float lr = 0.1f)
