@@ -435,8 +435,8 @@ public static class RuleRunner
                     $"P3 exception {scalarEx?.GetType().Name ?? "none"} (scalar) vs {spanEx?.GetType().Name ?? "none"} (span)",
                     $"scalar: {scalarEx?.GetType().Name ?? "no exception"} {scalarEx?.Message}; span overload: {spanEx?.GetType().Name ?? "no exception"} {spanEx?.Message}; {Context()}");
             if (scalarEx is null && spanEx is null && !pow && Compare(rule, expected, actual, original, ulp, "scalar", "span") is { } diff)
-                return new Failure("P3 span overload bit-identical to the scalar rule", $"P3 values differ{(ulp ? " (beyond 2 ulp)" : "")}", diff + "; " + Context());
-            if (multiEx?.GetType() != spanEx?.GetType())
+                return new Failure("P3 span overload bit-identical to the scalar rule", $"P3 values differ{(ulp ? " (beyond 4 ulp)" : "")}", diff + "; " + Context());
+            if (multiEx?.GetType() != spanEx?.GetType() && !(multiEx is not null && spanEx is not null && ThrowingConstructs(rule) > 1))
                 return new Failure("P3 multi-tensor overload throws exactly when the span overload throws",
                     $"P3 multi-tensor exception {multiEx?.GetType().Name ?? "none"} vs span {spanEx?.GetType().Name ?? "none"}",
                     $"span: {spanEx?.Message}; multi: {multiEx?.GetType().Name} {multiEx?.Message}; cuts={string.Join(",", cuts)}; {Context()}");
