@@ -62,7 +62,11 @@ internal static class ThrowAnalysis
             }
             case CastExpressionSyntax cast:
             {
-                Conversion conversion = model.GetConversion(cast.Expression) is { Exists: true } c && !c.IsIdentity ? c : model.ClassifyConversion(cast.Expression, model.GetTypeInfo(cast).Type ?? model.Compilation.ObjectType);
+                // The cast's own conversion (not the operand's implicit one): unboxing, a downcast or a user-defined
+                // operator can throw; numeric conversions cannot outside a checked context (handled above).
+                if (model.GetOperation(cast) is not Microsoft.CodeAnalysis.Operations.IConversionOperation operation)
+                    return "a conversion";
+                Conversion conversion = operation.GetConversion();
                 ITypeSymbol? from = model.GetTypeInfo(cast.Expression).Type, to = model.GetTypeInfo(cast).Type;
                 if (conversion.IsUserDefined || conversion.IsUnboxing || conversion.IsReference && !conversion.IsImplicit)
                     return "a conversion";

@@ -12,13 +12,14 @@ namespace Kernels.CompilerServices;
 /// </summary>
 internal sealed class FirstFault
 {
+    private readonly object _gate = new();
     private int _chunk = int.MaxValue;
     private Exception? _exception;
 
     /// <summary>Records an exception thrown by chunk <paramref name="chunk"/>.</summary>
     public void Record(int chunk, Exception exception)
     {
-        lock (this)
+        lock (_gate)
         {
             if (chunk < _chunk)
             {

@@ -208,4 +208,18 @@ public class HardenedRulesTests
             useMomentum: false, options: new StepOptions(parallelThreshold: 1024));
         Assert.All(p.SelectMany(x => x), x => Assert.Equal(0.5f, x));
     }
+
+    [Fact]
+    public void UnboxUnderCondition_ThrowsOnlyIfAnElementReachesIt()
+    {
+        var p = new float[50];
+        var negative = Enumerable.Repeat(-1f, 50).ToArray();
+        HardenedRules.UnboxUnderCondition(p, negative, "not a float");          // no element reaches the cast
+        Assert.All(p, x => Assert.Equal(0f, x));
+        var mixed = (float[])negative.Clone();
+        mixed[49] = 1;
+        Assert.Throws<InvalidCastException>(() => HardenedRules.UnboxUnderCondition(p, mixed, "not a float"));
+        HardenedRules.UnboxUnderCondition(p, mixed, 2f);
+        Assert.Equal(-2f, p[49]);
+    }
 }

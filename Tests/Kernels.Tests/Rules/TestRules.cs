@@ -294,6 +294,14 @@ namespace Kernels.Tests.Rules
                 m = view + g;
         }
 
+        /// <summary>An unboxing cast of a uniform reached only for some elements (it throws for a wrong box).</summary>
+        [UpdateRule]
+        public static void UnboxUnderCondition(ref float p, in float g, object scale)
+        {
+            if (g > 0)
+                p -= (float)scale * g;
+        }
+
         /// <summary>Validation the docs recommend: a throw helper and a thrown exception in uniform code.</summary>
         [UpdateRule]
         public static void Validated(ref float p, in float g, float lr = 0.1f)
