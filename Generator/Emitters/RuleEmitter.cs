@@ -84,11 +84,16 @@ internal static class RuleEmitter
         w.Line($"int {names.Length} = {LengthExpression(spec, names, b => b.Name + ".Length")};");
         foreach (ParameterSpec b in buffers.Where(b => b != first))
             EmitGuarded(w, b, names, $"{Checks}.SameLength({b.Name}.Length, {names.Length}, \"{EmitterCommon.Raw(b.Name)}\", \"{EmitterCommon.Raw(first.Name)}\");");
-        EmitOverlapChecks(w, spec, names, (a, b) => $"{Checks}.NoOverlap<{t}>({a.Name}, {b.Name}, \"{EmitterCommon.Raw(a.Name)}\", \"{EmitterCommon.Raw(b.Name)}\");");
         w.Line();
 
         EmitFallback(w, spec, names, tensors: false);
         EmitClearUnused(w, buffers, names);
+        if (buffers.Count > 1)
+        {
+            w.Line("// No written span may share memory with another (an unused one is empty by now).");
+            w.Line($"{Checks}.NoOverlap<{t}>({OverlapArguments(spec)}, {string.Join(", ", buffers.Select(b => b.Name))});");
+            w.Line();
+        }
 
         string spans = string.Join(", ", buffers.Select(b => b.Name));
         w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor({names.Length}, {ChunkAlignment});");
@@ -120,27 +125,17 @@ internal static class RuleEmitter
         }
     }
 
-    /// <summary>A written buffer must not overlap another (two read-only ones may); an unused buffer is not checked.</summary>
-    private static void EmitOverlapChecks(SourceWriter w, RuleSpec spec, InternalNames names, System.Func<ParameterSpec, ParameterSpec, string> check)
+    /// <summary>The names and written-mask arguments of the overlap checks: bit i set for each <c>ref</c> buffer.</summary>
+    private static string OverlapArguments(RuleSpec spec)
     {
         List<ParameterSpec> buffers = Buffers(spec);
+        int written = 0;
         for (int i = 0; i < buffers.Count; i++)
         {
-            for (int j = i + 1; j < buffers.Count; j++)
-            {
-                ParameterSpec a = buffers[i], b = buffers[j];
-                if (a.Role == ParameterRole.In && b.Role == ParameterRole.In)
-                    continue;
-                string guard = string.Join(" && ", new[] { a, b }.Where(x => x.Guard is not null).Select(x => GuardOf(x, names)));
-                if (guard.Length == 0)
-                    w.Line(check(a, b));
-                else
-                {
-                    w.Line($"if ({guard})");
-                    w.Line("    " + check(a, b));
-                }
-            }
+            if (buffers[i].Role == ParameterRole.Ref)
+                written |= 1 << i;
         }
+        return $"\"{string.Join(",", buffers.Select(b => EmitterCommon.Raw(b.Name)))}\", 0b{System.Convert.ToString(written, 2)}";
     }
 
     private static string PrepareArguments(RuleSpec spec) => KernelNaming.PrepareArguments(spec);
@@ -199,13 +194,19 @@ internal static class RuleEmitter
         w.Line($"int {names.Length} = {LengthExpression(spec, names, b => $"{b.Name}[{k}].Length")};");
         foreach (ParameterSpec b in buffers.Where(b => b != first))
             EmitGuarded(w, b, names, $"{Checks}.SameTensorLength({b.Name}[{k}].Length, {names.Length}, {k}, \"{EmitterCommon.Raw(b.Name)}\", \"{EmitterCommon.Raw(first.Name)}\");");
-        EmitOverlapChecks(w, spec, names, (a, b) =>
-            $"{Checks}.NoTensorOverlap<{t}>({a.Name}[{k}].Span, {b.Name}[{k}].Span, {k}, \"{EmitterCommon.Raw(a.Name)}\", \"{EmitterCommon.Raw(b.Name)}\");");
         w.Close();
         w.Line();
 
         EmitFallback(w, spec, names, tensors: true);
         EmitClearUnused(w, buffers, names);
+        if (buffers.Count > 1)
+        {
+            w.Line("// No written buffer may share memory with another of its tensor (an unused list is empty by now).");
+            string tensorSpans = string.Join(", ", buffers.Select(b => b.Guard is null ? $"{b.Name}[{k}].Span" : $"{b.Name}.IsEmpty ? default : {b.Name}[{k}].Span"));
+            w.Line($"for (int {k} = 0; {k} < {names.Count}; {k}++)");
+            w.Line($"    {Checks}.NoTensorOverlap<{t}>({k}, {OverlapArguments(spec)}, {tensorSpans});");
+            w.Line();
+        }
 
         w.Line($"long {names.Total} = {LengthExpression(spec, names, b => $"{CompilerServices}.MultiTensorStep.TotalLength({AsReadOnlyList(b)})")};");
         w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor((int)global::System.Math.Min({names.Total}, int.MaxValue), {ChunkAlignment});");

@@ -19,12 +19,59 @@ public static class StepChecks
             throw new ArgumentException($"'{name}' has {length} elements but '{first}' has {expected}; every per-element span of a step must have the same length.", name);
     }
 
-    /// <summary>A written span must not share memory with another per-element span (two read-only ones may).</summary>
-    public static void NoOverlap<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, string aName, string bName)
+    /// <summary>
+    /// No buffer the step writes shares memory with another per-element buffer (two read-only ones may): every pair of
+    /// <paramref name="b0"/>…<paramref name="b7"/> where bit <c>i</c> of <paramref name="written"/> is set for either.
+    /// <paramref name="names"/> lists the buffers' names, comma-separated, in the same order. Unused buffers are empty.
+    /// </summary>
+    public static void NoOverlap<T>(string names, int written,
+        ReadOnlySpan<T> b0, ReadOnlySpan<T> b1, ReadOnlySpan<T> b2 = default, ReadOnlySpan<T> b3 = default,
+        ReadOnlySpan<T> b4 = default, ReadOnlySpan<T> b5 = default, ReadOnlySpan<T> b6 = default, ReadOnlySpan<T> b7 = default)
     {
-        if (a.Overlaps(b))
-            throw new ArgumentException($"'{bName}' overlaps '{aName}'; a span the step writes must not share memory with another per-element span.", bName);
+        int at = Overlapping(written, b0, b1, b2, b3, b4, b5, b6, b7);
+        if (at >= 0)
+        {
+            string[] name = names.Split(',');
+            throw new ArgumentException($"'{name[at & 0xFF]}' overlaps '{name[at >> 8]}'; a span the step writes must not share memory with another per-element span.", name[at & 0xFF]);
+        }
     }
+
+    /// <summary>The multi-tensor form of <see cref="NoOverlap{T}(string, int, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T})"/>: the buffers of tensor <paramref name="tensor"/>.</summary>
+    public static void NoTensorOverlap<T>(int tensor, string names, int written,
+        ReadOnlySpan<T> b0, ReadOnlySpan<T> b1, ReadOnlySpan<T> b2 = default, ReadOnlySpan<T> b3 = default,
+        ReadOnlySpan<T> b4 = default, ReadOnlySpan<T> b5 = default, ReadOnlySpan<T> b6 = default, ReadOnlySpan<T> b7 = default)
+    {
+        int at = Overlapping(written, b0, b1, b2, b3, b4, b5, b6, b7);
+        if (at >= 0)
+        {
+            string[] name = names.Split(',');
+            throw new ArgumentException($"'{name[at & 0xFF]}[{tensor}]' overlaps '{name[at >> 8]}[{tensor}]'; a buffer the step writes must not share memory with another per-element buffer.", name[at & 0xFF]);
+        }
+    }
+
+    /// <summary>The first overlapping pair (i &lt; j) with a written member, as <c>i &lt;&lt; 8 | j</c>, or -1.</summary>
+    private static int Overlapping<T>(int written, ReadOnlySpan<T> b0, ReadOnlySpan<T> b1, ReadOnlySpan<T> b2, ReadOnlySpan<T> b3,
+        ReadOnlySpan<T> b4, ReadOnlySpan<T> b5, ReadOnlySpan<T> b6, ReadOnlySpan<T> b7)
+    {
+        for (int i = 0; i < 8; i++)
+        {
+            for (int j = i + 1; j < 8; j++)
+            {
+                if (((written >> i) & 1) == 0 && ((written >> j) & 1) == 0)
+                    continue;
+                ReadOnlySpan<T> a = Pick(i, b0, b1, b2, b3, b4, b5, b6, b7), b = Pick(j, b0, b1, b2, b3, b4, b5, b6, b7);
+                if (!a.IsEmpty && !b.IsEmpty && a.Overlaps(b))
+                    return i << 8 | j;
+            }
+        }
+        return -1;
+    }
+
+    private static ReadOnlySpan<T> Pick<T>(int i, ReadOnlySpan<T> b0, ReadOnlySpan<T> b1, ReadOnlySpan<T> b2, ReadOnlySpan<T> b3,
+        ReadOnlySpan<T> b4, ReadOnlySpan<T> b5, ReadOnlySpan<T> b6, ReadOnlySpan<T> b7) => i switch
+    {
+        0 => b0, 1 => b1, 2 => b2, 3 => b3, 4 => b4, 5 => b5, 6 => b6, _ => b7,
+    };
 
     /// <summary>Every list of the multi-tensor overload holds one buffer per tensor.</summary>
     public static void SameCount(int count, int expected, string name, string first)
@@ -38,12 +85,5 @@ public static class StepChecks
     {
         if (length != expected)
             throw new ArgumentException($"'{name}[{tensor}]' has {length} elements but '{first}[{tensor}]' has {expected}; the buffers of a tensor must have the same length.", name);
-    }
-
-    /// <summary>A buffer the step writes must not share memory with another buffer of its tensor.</summary>
-    public static void NoTensorOverlap<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int tensor, string aName, string bName)
-    {
-        if (a.Overlaps(b))
-            throw new ArgumentException($"'{bName}[{tensor}]' overlaps '{aName}[{tensor}]'; a buffer the step writes must not share memory with another per-element buffer.", bName);
     }
 }
