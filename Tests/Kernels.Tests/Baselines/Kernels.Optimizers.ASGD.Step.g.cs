@@ -30,9 +30,9 @@ namespace Kernels.Optimizers
             int length = param.Length;
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(ax.Length, length, "ax", "param");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, grad, "param", "grad");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, ax, "param", "ax");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, ax, "grad", "ax");
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,ax", 0b101, param, grad, ax);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -71,10 +71,11 @@ namespace Kernels.Optimizers
                 int length = param[tensor].Length;
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(ax[tensor].Length, length, tensor, "ax", "param");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, grad[tensor].Span, tensor, "param", "grad");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, ax[tensor].Span, tensor, "param", "ax");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, ax[tensor].Span, tensor, "grad", "ax");
             }
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,ax", 0b101, param[tensor].Span, grad[tensor].Span, ax[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);

@@ -32,12 +32,9 @@ namespace Kernels.Optimizers
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(squareAvg.Length, length, "squareAvg", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(accDelta.Length, length, "accDelta", "param");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, grad, "param", "grad");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, squareAvg, "param", "squareAvg");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, accDelta, "param", "accDelta");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, squareAvg, "grad", "squareAvg");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, accDelta, "grad", "accDelta");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(squareAvg, accDelta, "squareAvg", "accDelta");
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,squareAvg,accDelta", 0b1101, param, grad, squareAvg, accDelta);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -79,13 +76,11 @@ namespace Kernels.Optimizers
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(squareAvg[tensor].Length, length, tensor, "squareAvg", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(accDelta[tensor].Length, length, tensor, "accDelta", "param");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, grad[tensor].Span, tensor, "param", "grad");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, squareAvg[tensor].Span, tensor, "param", "squareAvg");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, accDelta[tensor].Span, tensor, "param", "accDelta");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, squareAvg[tensor].Span, tensor, "grad", "squareAvg");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, accDelta[tensor].Span, tensor, "grad", "accDelta");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(squareAvg[tensor].Span, accDelta[tensor].Span, tensor, "squareAvg", "accDelta");
             }
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,squareAvg,accDelta", 0b1101, param[tensor].Span, grad[tensor].Span, squareAvg[tensor].Span, accDelta[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);

@@ -31,9 +31,9 @@ namespace Kernels.Optimizers
             int length = param.Length;
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(sum.Length, length, "sum", "param");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, grad, "param", "grad");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, sum, "param", "sum");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, sum, "grad", "sum");
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,sum", 0b101, param, grad, sum);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -73,10 +73,11 @@ namespace Kernels.Optimizers
                 int length = param[tensor].Length;
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(sum[tensor].Length, length, tensor, "sum", "param");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, grad[tensor].Span, tensor, "param", "grad");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, sum[tensor].Span, tensor, "param", "sum");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, sum[tensor].Span, tensor, "grad", "sum");
             }
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,sum", 0b101, param[tensor].Span, grad[tensor].Span, sum[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);

@@ -38,23 +38,12 @@ namespace Kernels.Optimizers
             global::Kernels.CompilerServices.StepChecks.SameLength(expAvgSq.Length, length, "expAvgSq", "param");
             if (kernel.amsgrad)
                 global::Kernels.CompilerServices.StepChecks.SameLength(maxExpAvgSq.Length, length, "maxExpAvgSq", "param");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, grad, "param", "grad");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, expAvg, "param", "expAvg");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, expAvgSq, "param", "expAvgSq");
-            if (kernel.amsgrad)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, maxExpAvgSq, "param", "maxExpAvgSq");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, expAvg, "grad", "expAvg");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, expAvgSq, "grad", "expAvgSq");
-            if (kernel.amsgrad)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, maxExpAvgSq, "grad", "maxExpAvgSq");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(expAvg, expAvgSq, "expAvg", "expAvgSq");
-            if (kernel.amsgrad)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(expAvg, maxExpAvgSq, "expAvg", "maxExpAvgSq");
-            if (kernel.amsgrad)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(expAvgSq, maxExpAvgSq, "expAvgSq", "maxExpAvgSq");
 
             // Buffers this configuration does not use are never touched.
             if (!kernel.amsgrad) maxExpAvgSq = default;
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,expAvg,expAvgSq,maxExpAvgSq", 0b11101, param, grad, expAvg, expAvgSq, maxExpAvgSq);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -104,24 +93,14 @@ namespace Kernels.Optimizers
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(expAvgSq[tensor].Length, length, tensor, "expAvgSq", "param");
                 if (kernel.amsgrad)
                     global::Kernels.CompilerServices.StepChecks.SameTensorLength(maxExpAvgSq[tensor].Length, length, tensor, "maxExpAvgSq", "param");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, grad[tensor].Span, tensor, "param", "grad");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, expAvg[tensor].Span, tensor, "param", "expAvg");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, expAvgSq[tensor].Span, tensor, "param", "expAvgSq");
-                if (kernel.amsgrad)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, maxExpAvgSq[tensor].Span, tensor, "param", "maxExpAvgSq");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, expAvg[tensor].Span, tensor, "grad", "expAvg");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, expAvgSq[tensor].Span, tensor, "grad", "expAvgSq");
-                if (kernel.amsgrad)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, maxExpAvgSq[tensor].Span, tensor, "grad", "maxExpAvgSq");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(expAvg[tensor].Span, expAvgSq[tensor].Span, tensor, "expAvg", "expAvgSq");
-                if (kernel.amsgrad)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(expAvg[tensor].Span, maxExpAvgSq[tensor].Span, tensor, "expAvg", "maxExpAvgSq");
-                if (kernel.amsgrad)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(expAvgSq[tensor].Span, maxExpAvgSq[tensor].Span, tensor, "expAvgSq", "maxExpAvgSq");
             }
 
             // Buffers this configuration does not use are never touched.
             if (!kernel.amsgrad) maxExpAvgSq = default;
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,expAvg,expAvgSq,maxExpAvgSq", 0b11101, param[tensor].Span, grad[tensor].Span, expAvg[tensor].Span, expAvgSq[tensor].Span, maxExpAvgSq.IsEmpty ? default : maxExpAvgSq[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);

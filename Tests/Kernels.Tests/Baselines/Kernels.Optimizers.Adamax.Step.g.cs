@@ -34,12 +34,9 @@ namespace Kernels.Optimizers
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(expAvg.Length, length, "expAvg", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(expInf.Length, length, "expInf", "param");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, grad, "param", "grad");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, expAvg, "param", "expAvg");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, expInf, "param", "expInf");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, expAvg, "grad", "expAvg");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, expInf, "grad", "expInf");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(expAvg, expInf, "expAvg", "expInf");
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,expAvg,expInf", 0b1101, param, grad, expAvg, expInf);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -83,13 +80,11 @@ namespace Kernels.Optimizers
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(expAvg[tensor].Length, length, tensor, "expAvg", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(expInf[tensor].Length, length, tensor, "expInf", "param");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, grad[tensor].Span, tensor, "param", "grad");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, expAvg[tensor].Span, tensor, "param", "expAvg");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, expInf[tensor].Span, tensor, "param", "expInf");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, expAvg[tensor].Span, tensor, "grad", "expAvg");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, expInf[tensor].Span, tensor, "grad", "expInf");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(expAvg[tensor].Span, expInf[tensor].Span, tensor, "expAvg", "expInf");
             }
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,expAvg,expInf", 0b1101, param[tensor].Span, grad[tensor].Span, expAvg[tensor].Span, expInf[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);

@@ -38,27 +38,13 @@ namespace Kernels.Optimizers
                 global::Kernels.CompilerServices.StepChecks.SameLength(gradAvg.Length, length, "gradAvg", "param");
             if (kernel.momentumGreaterThanZero)
                 global::Kernels.CompilerServices.StepChecks.SameLength(momentumBuffer.Length, length, "momentumBuffer", "param");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, grad, "param", "grad");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, squareAvg, "param", "squareAvg");
-            if (kernel.centered)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, gradAvg, "param", "gradAvg");
-            if (kernel.momentumGreaterThanZero)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, momentumBuffer, "param", "momentumBuffer");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, squareAvg, "grad", "squareAvg");
-            if (kernel.centered)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, gradAvg, "grad", "gradAvg");
-            if (kernel.momentumGreaterThanZero)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, momentumBuffer, "grad", "momentumBuffer");
-            if (kernel.centered)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(squareAvg, gradAvg, "squareAvg", "gradAvg");
-            if (kernel.momentumGreaterThanZero)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(squareAvg, momentumBuffer, "squareAvg", "momentumBuffer");
-            if (kernel.centered && kernel.momentumGreaterThanZero)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(gradAvg, momentumBuffer, "gradAvg", "momentumBuffer");
 
             // Buffers this configuration does not use are never touched.
             if (!kernel.centered) gradAvg = default;
             if (!kernel.momentumGreaterThanZero) momentumBuffer = default;
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,squareAvg,gradAvg,momentumBuffer", 0b11101, param, grad, squareAvg, gradAvg, momentumBuffer);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -109,28 +95,15 @@ namespace Kernels.Optimizers
                     global::Kernels.CompilerServices.StepChecks.SameTensorLength(gradAvg[tensor].Length, length, tensor, "gradAvg", "param");
                 if (kernel.momentumGreaterThanZero)
                     global::Kernels.CompilerServices.StepChecks.SameTensorLength(momentumBuffer[tensor].Length, length, tensor, "momentumBuffer", "param");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, grad[tensor].Span, tensor, "param", "grad");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, squareAvg[tensor].Span, tensor, "param", "squareAvg");
-                if (kernel.centered)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, gradAvg[tensor].Span, tensor, "param", "gradAvg");
-                if (kernel.momentumGreaterThanZero)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, momentumBuffer[tensor].Span, tensor, "param", "momentumBuffer");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, squareAvg[tensor].Span, tensor, "grad", "squareAvg");
-                if (kernel.centered)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, gradAvg[tensor].Span, tensor, "grad", "gradAvg");
-                if (kernel.momentumGreaterThanZero)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, momentumBuffer[tensor].Span, tensor, "grad", "momentumBuffer");
-                if (kernel.centered)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(squareAvg[tensor].Span, gradAvg[tensor].Span, tensor, "squareAvg", "gradAvg");
-                if (kernel.momentumGreaterThanZero)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(squareAvg[tensor].Span, momentumBuffer[tensor].Span, tensor, "squareAvg", "momentumBuffer");
-                if (kernel.centered && kernel.momentumGreaterThanZero)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(gradAvg[tensor].Span, momentumBuffer[tensor].Span, tensor, "gradAvg", "momentumBuffer");
             }
 
             // Buffers this configuration does not use are never touched.
             if (!kernel.centered) gradAvg = default;
             if (!kernel.momentumGreaterThanZero) momentumBuffer = default;
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,squareAvg,gradAvg,momentumBuffer", 0b11101, param[tensor].Span, grad[tensor].Span, squareAvg[tensor].Span, gradAvg.IsEmpty ? default : gradAvg[tensor].Span, momentumBuffer.IsEmpty ? default : momentumBuffer[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);

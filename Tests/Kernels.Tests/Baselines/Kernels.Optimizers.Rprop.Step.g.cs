@@ -32,12 +32,9 @@ namespace Kernels.Optimizers
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(prev.Length, length, "prev", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(stepSize.Length, length, "stepSize", "param");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, grad, "param", "grad");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, prev, "param", "prev");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, stepSize, "param", "stepSize");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, prev, "grad", "prev");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, stepSize, "grad", "stepSize");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(prev, stepSize, "prev", "stepSize");
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,prev,stepSize", 0b1101, param, grad, prev, stepSize);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -79,13 +76,11 @@ namespace Kernels.Optimizers
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(prev[tensor].Length, length, tensor, "prev", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(stepSize[tensor].Length, length, tensor, "stepSize", "param");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, grad[tensor].Span, tensor, "param", "grad");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, prev[tensor].Span, tensor, "param", "prev");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, stepSize[tensor].Span, tensor, "param", "stepSize");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, prev[tensor].Span, tensor, "grad", "prev");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, stepSize[tensor].Span, tensor, "grad", "stepSize");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(prev[tensor].Span, stepSize[tensor].Span, tensor, "prev", "stepSize");
             }
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,prev,stepSize", 0b1101, param[tensor].Span, grad[tensor].Span, prev[tensor].Span, stepSize[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);

@@ -33,14 +33,12 @@ namespace Kernels.Optimizers
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             if (kernel.momentumIsNotZero)
                 global::Kernels.CompilerServices.StepChecks.SameLength(momentumBuffer.Length, length, "momentumBuffer", "param");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, grad, "param", "grad");
-            if (kernel.momentumIsNotZero)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, momentumBuffer, "param", "momentumBuffer");
-            if (kernel.momentumIsNotZero)
-                global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, momentumBuffer, "grad", "momentumBuffer");
 
             // Buffers this configuration does not use are never touched.
             if (!kernel.momentumIsNotZero) momentumBuffer = default;
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,momentumBuffer", 0b101, param, grad, momentumBuffer);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -83,15 +81,14 @@ namespace Kernels.Optimizers
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "param");
                 if (kernel.momentumIsNotZero)
                     global::Kernels.CompilerServices.StepChecks.SameTensorLength(momentumBuffer[tensor].Length, length, tensor, "momentumBuffer", "param");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, grad[tensor].Span, tensor, "param", "grad");
-                if (kernel.momentumIsNotZero)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, momentumBuffer[tensor].Span, tensor, "param", "momentumBuffer");
-                if (kernel.momentumIsNotZero)
-                    global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, momentumBuffer[tensor].Span, tensor, "grad", "momentumBuffer");
             }
 
             // Buffers this configuration does not use are never touched.
             if (!kernel.momentumIsNotZero) momentumBuffer = default;
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,momentumBuffer", 0b101, param[tensor].Span, grad[tensor].Span, momentumBuffer.IsEmpty ? default : momentumBuffer[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);

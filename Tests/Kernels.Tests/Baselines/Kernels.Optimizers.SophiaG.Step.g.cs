@@ -33,11 +33,9 @@ namespace Kernels.Optimizers
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(expAvg.Length, length, "expAvg", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(hessian.Length, length, "hessian", "param");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, grad, "param", "grad");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, expAvg, "param", "expAvg");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(param, hessian, "param", "hessian");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(grad, expAvg, "grad", "expAvg");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(expAvg, hessian, "expAvg", "hessian");
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,expAvg,hessian", 0b101, param, grad, expAvg, hessian);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -80,12 +78,11 @@ namespace Kernels.Optimizers
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(expAvg[tensor].Length, length, tensor, "expAvg", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(hessian[tensor].Length, length, tensor, "hessian", "param");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, grad[tensor].Span, tensor, "param", "grad");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, expAvg[tensor].Span, tensor, "param", "expAvg");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(param[tensor].Span, hessian[tensor].Span, tensor, "param", "hessian");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(grad[tensor].Span, expAvg[tensor].Span, tensor, "grad", "expAvg");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(expAvg[tensor].Span, hessian[tensor].Span, tensor, "expAvg", "hessian");
             }
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,expAvg,hessian", 0b101, param[tensor].Span, grad[tensor].Span, expAvg[tensor].Span, hessian[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(param));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);

@@ -24,7 +24,9 @@ namespace Kernels.Optimizers
             // Argument checks, before any element is written.
             int length = hessian.Length;
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "hessian");
-            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>(hessian, grad, "hessian", "grad");
+
+            // No written span may share memory with another (an unused one is empty by now).
+            global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("hessian,grad", 0b1, hessian, grad);
 
             int threads = options.ThreadCountFor(length, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
             if (threads <= 1)
@@ -56,8 +58,11 @@ namespace Kernels.Optimizers
             {
                 int length = hessian[tensor].Length;
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "hessian");
-                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(hessian[tensor].Span, grad[tensor].Span, tensor, "hessian", "grad");
             }
+
+            // No written buffer may share memory with another of its tensor (an unused list is empty by now).
+            for (int tensor = 0; tensor < count; tensor++)
+                global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "hessian,grad", 0b1, hessian[tensor].Span, grad[tensor].Span);
 
             long total = global::Kernels.CompilerServices.MultiTensorStep.TotalLength(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(hessian));
             int threads = options.ThreadCountFor((int)global::System.Math.Min(total, int.MaxValue), global::Kernels.CompilerServices.ParallelStep.ChunkAlignment);
