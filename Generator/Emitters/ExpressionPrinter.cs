@@ -96,7 +96,7 @@ internal sealed class ExpressionPrinter
                     // An arm that can throw may only throw in the lanes that select it, as the scalar `?:` evaluates one arm.
                     string active = _active ?? _lanes ?? $"{VectorTypeOf(ValueKind.Element)}.AllBitsSet";
                     string laneCondition = s.Condition.Kind == ValueKind.Mask ? condition : Convert(condition, s.Condition.Kind, ValueKind.Mask);
-                    string whenTrue = Print(s.WhenTrue, $"({active} & {laneCondition})");
+                    string whenTrue = Print(s.WhenTrue, $"({active} & ({laneCondition}))");
                     string whenFalse = Print(s.WhenFalse, $"{VectorStatics}.AndNot({active}, {laneCondition})");
                     return $"{VectorStatics}.ConditionalSelect({condition}, {whenTrue}, {whenFalse})";
                 }
