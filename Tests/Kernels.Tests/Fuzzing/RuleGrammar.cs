@@ -364,10 +364,11 @@ public static class RuleGrammar
             (1, () => Gen.Select(One(new[] { "Exp", "Log" }), Owner("Exp"), A(), (m, o, a) => E.Call(o + "." + m, t, a.Varying ? "ulp" : null, a))),
             // KernelMath.Exp/Log: what the loops compute for every Exp/Log, so bit for bit.
             (1, () => Gen.Select(One(new[] { "Exp", "Log" }), A(), (m, a) => E.Call("KernelMath." + m, t, null, a))),
-            // A literal ±0 operand of Max/Min is tagged: .NET 10's JIT folds Math.Min(-0f, x) to +0 for x = +0 in the scalar
-            // rule (IEEE and the vector forms give -0); the generated loops hold the constant in a variable and stay IEEE.
+            // A step-invariant operand of Max/Min is tagged: .NET 10's JIT folds Math.Min(-0f, x) with a constant -0 (also
+            // one Roslyn folded, like -((float)0)) to +0 for x = +0 in the scalar rule, where IEEE and the vector forms give
+            // -0; the generated loops hold the constant in a variable and stay IEEE. Only ±0 results are let through.
             (4, () => Gen.Select(One(new[] { "Max", "Min", "CopySign" }), Gen.Int[0, 2], A(), A(), (m, o, a, b) => E.Call(Owners(t, m)[o % Owners(t, m).Length] + "." + m, t,
-                m != "CopySign" && (IsZeroLiteral(a) || IsZeroLiteral(b)) ? "signedzero" : null, a, b))),
+                m != "CopySign" && (!a.Varying || !b.Varying) ? "signedzero" : null, a, b))),
             (2, () => Gen.Select(Owner("FusedMultiplyAdd"), A(), A(), A(), (o, a, b, d) => E.Call(o + ".FusedMultiplyAdd", t, null, a, b, d))),
             (2, () => Gen.Select(Owner("Clamp"), A(), A(), A(), (o, a, b, d) => E.Call(o + ".Clamp", t, a.Varying || b.Varying || d.Varying ? "clamp" : null, a, b, d))),
             // Sign returns int: either cast back ((float)Math.Sign(g)) or multiplied as in lr * MathF.Sign(g).
@@ -529,9 +530,6 @@ public static class RuleGrammar
             return ((Stmt)new RawStmt(text), after.Declare(new Var(acc, Ty.Float, false, false)));
         });
     }
-
-    private static bool IsZeroLiteral(E e) =>
-        System.Text.RegularExpressions.Regex.IsMatch(e.Print(), @"^\(*-?\(*-?0(\.0)?[fd]?\)*$");
 
     private static string Paren(E e) => "(" + e.Print() + ")";
 
