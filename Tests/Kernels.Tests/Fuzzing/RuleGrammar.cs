@@ -367,8 +367,10 @@ public static class RuleGrammar
             // A step-invariant operand of Max/Min is tagged: .NET 10's JIT folds Math.Min(-0f, x) with a constant -0 (also
             // one Roslyn folded, like -((float)0)) to +0 for x = +0 in the scalar rule, where IEEE and the vector forms give
             // -0; the generated loops hold the constant in a variable and stay IEEE. Only ±0 results are let through.
+            // CopySign is tagged too: it makes a NaN's sign visible, and IEEE leaves that sign to the implementation
+            // (x86 scalar and vector code may propagate different NaN operands): results may differ only in sign.
             (4, () => Gen.Select(One(new[] { "Max", "Min", "CopySign" }), Gen.Int[0, 2], A(), A(), (m, o, a, b) => E.Call(Owners(t, m)[o % Owners(t, m).Length] + "." + m, t,
-                m != "CopySign" && (!a.Varying || !b.Varying) ? "signedzero" : null, a, b))),
+                m == "CopySign" ? "copysign" : !a.Varying || !b.Varying ? "signedzero" : null, a, b))),
             (2, () => Gen.Select(Owner("FusedMultiplyAdd"), A(), A(), A(), (o, a, b, d) => E.Call(o + ".FusedMultiplyAdd", t, null, a, b, d))),
             (2, () => Gen.Select(Owner("Clamp"), A(), A(), A(), (o, a, b, d) => E.Call(o + ".Clamp", t, a.Varying || b.Varying || d.Varying ? "clamp" : null, a, b, d))),
             // Sign returns int: either cast back ((float)Math.Sign(g)) or multiplied as in lr * MathF.Sign(g).
