@@ -154,6 +154,24 @@ internal sealed partial class RuleLowerer
             return Error();
         }
 
+        // `flag && x` / `flag || x` with a step-invariant left: the rule evaluates x only when the left decides nothing, so
+        // the right operand is a uniform arm (`flag ? x : flag`, `flag ? flag : x`), evaluated once per call or not at all.
+        if (binary.Kind() is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression
+            && !_varying.DependsOnVarying(binary.Left) && _varying.DependsOnVarying(binary.Right))
+        {
+            bool and = binary.IsKind(SyntaxKind.LogicalAndExpression);
+            string decided = HoistCondition(binary.Left);
+            _uniformPath.Add((decided, and));
+            _conditions.Add(new ArmCondition(decided, null, and));
+            ElementExpr rest = To(LowerExpression(binary.Right), ValueKind.Mask);
+            _conditions.RemoveAt(_conditions.Count - 1);
+            _uniformPath.RemoveAt(_uniformPath.Count - 1);
+            var leftMask = new UniformExpr(decided, ValueKind.Mask);
+            return and
+                ? new UniformSelectExpr(decided, rest, leftMask, ValueKind.Mask)
+                : new UniformSelectExpr(decided, leftMask, rest, ValueKind.Mask);
+        }
+
         ElementExpr left = LowerExpression(binary.Left);
         // `g > 0 && x`: the scalar rule evaluates x only where the left holds.
         bool shortCircuit = binary.Kind() is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression && _varying.DependsOnVarying(binary.Left);
