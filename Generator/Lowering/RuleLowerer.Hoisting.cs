@@ -266,27 +266,4 @@ internal sealed partial class RuleLowerer
         // The user's own throw helper: declared in source, in this compilation.
         return method.Locations.Any(l => l.IsInSource);
     }
-
-    private IEnumerable<ILocalSymbol> AssignedLocals(SyntaxNode node)
-    {
-        foreach (SyntaxNode n in node.DescendantNodesAndSelf())
-        {
-            ExpressionSyntax? target = n switch
-            {
-                AssignmentExpressionSyntax a => a.Left,
-                _ when VaryingAnalysis.IsIncrementOrDecrement(n) => VaryingAnalysis.Operand(n),
-                _ => null,
-            };
-            if (target is TupleExpressionSyntax tuple)
-            {
-                foreach (ArgumentSyntax argument in tuple.Arguments)
-                {
-                    if (_varying.SymbolOf(argument.Expression) is ILocalSymbol element)
-                        yield return element;
-                }
-            }
-            else if (target is not null && _varying.SymbolOf(target) is ILocalSymbol local)
-                yield return local;
-        }
-    }
 }
