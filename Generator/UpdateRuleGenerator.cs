@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Threading;
 using Kernels.Generator.Emitters;
 using Kernels.Generator.Helpers;
@@ -44,6 +45,15 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(specs, static (spc, spec) =>
             spc.AddSource(spec.HintName, RuleEmitter.Emit(spec)));
 
+        // The optimizer object of each rule shaped like a parameter update, where the runtime's training API is visible.
+        IncrementalValueProvider<bool> hasTrainingApi = context.CompilationProvider.Select(static (compilation, _) =>
+            compilation.GetTypeByMetadataName(TrainingApiMetadataName) is not null);
+        IncrementalValuesProvider<OptimizerSpec> optimizers = rules
+            .Where(static r => r.Optimizer is not null)
+            .Select(static (r, _) => r.Optimizer!);
+        context.RegisterSourceOutput(optimizers.Combine(hasTrainingApi).Where(static pair => pair.Right), static (spc, pair) =>
+            spc.AddSource(OptimizerEmitter.HintName(pair.Left), OptimizerEmitter.Emit(pair.Left)));
+
         // GPU kernels and launchers, only where the compilation references ILGPU and the Kernels GPU runtime;
         // the compilation is reduced to one bool, so edits elsewhere never re-emit.
         IncrementalValueProvider<bool> hasIlgpu = context.CompilationProvider.Select(static (compilation, _) =>
@@ -78,6 +88,9 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
             spc.AddSource(IlgpuEmitter.ExtensionHintName(spec), IlgpuEmitter.EmitExtensions(spec)));
     }
 
+    /// <summary>The generated optimizers' base class: without it (an old runtime) no optimizer is emitted.</summary>
+    private const string TrainingApiMetadataName = "Kernels.Training.Optimizer`2";
+
     /// <summary>C# 14 (<c>LanguageVersion.CSharp14</c>, which the referenced Roslyn 4.14 does not name yet), or preview.</summary>
     private const int ExtensionMembersLanguageVersion = 1400;
 
@@ -87,6 +100,22 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
         RuleParseResult result = RuleParser.Parse(context, cancellationToken);
         if (result.Spec is { HasErrors: false } spec && CanBeNamedFromAssemblyLevel(context.TargetSymbol.ContainingType))
             result = result with { Spec = spec with { ExportsPlan = true } };
+        if (result.Spec is { } parsed && context.TargetSymbol is IMethodSymbol method)
+        {
+            var diagnostics = new System.Collections.Generic.List<DiagnosticInfo>(result.Diagnostics);
+            OptimizerSpec? optimizer;
+            try
+            {
+                optimizer = OptimizerParser.Parse(parsed, method, context.SemanticModel.Compilation, diagnostics, cancellationToken);
+            }
+            catch (System.Exception e) when (e is not System.OperationCanceledException)
+            {
+                optimizer = null;
+                diagnostics.Add(new DiagnosticInfo(Diagnostics.DiagnosticDescriptors.InternalError.Id, LocationInfo.From(method.Locations.FirstOrDefault()),
+                    new[] { method.Name, e.GetType().Name + ": " + e.Message }.ToEquatableArray()));
+            }
+            result = result with { Diagnostics = diagnostics.ToEquatableArray(), Optimizer = optimizer };
+        }
         return result;
     }
 

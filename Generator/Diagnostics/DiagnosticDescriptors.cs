@@ -135,6 +135,22 @@ internal static class DiagnosticDescriptors
         description: "A parameter without 'ref' or 'in' is one value for the whole step (a hyperparameter), so a gradient written 'float grad' instead of 'in float grad' silently becomes a hyperparameter. Declare per-element inputs 'in'. If the rule really reads nothing per element except its 'ref' buffers, suppress the warning for it.",
         helpLinkUri: HelpLink("KRN0012"));
 
+    // {0} the rule's name, {1} why it gets no optimizer object.
+    public static readonly DiagnosticDescriptor NoOptimizer = new("KRN0013",
+        "No optimizer object is generated for this update rule",
+        "Update rule '{0}' gets its span overloads but no optimizer object: {1}",
+        DeclarationCategory, DiagnosticSeverity.Info, isEnabledByDefault: true,
+        description: "An optimizer object (a nested Optimizer class with its Options) is generated for a rule whose first 'ref' parameter is the parameter, whose one 'in' parameter is the gradient, and whose hyperparameters can be properties. The message says which condition fails. Set [UpdateRule(GenerateOptimizer = false)] for a rule that is not a parameter update.",
+        helpLinkUri: HelpLink("KRN0013"));
+
+    // {0} the rule's name, {1} what is wrong with the attribute.
+    public static readonly DiagnosticDescriptor BadOptimizerAttribute = new("KRN0014",
+        "Optimizer attribute is misused",
+        "Update rule '{0}': {1}",
+        DeclarationCategory, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "[StepCount], [TensorState], [InitialValue] and [Hyperparameter] tell the generated optimizer how to supply a rule's step count, per-tensor values, initial state and extra hyperparameters. The message says which use does not fit.",
+        helpLinkUri: HelpLink("KRN0014"));
+
     /// <summary>
     /// The message arguments of <see cref="NoPerElementInput"/>: {0} the rule, {1} empty, or a clause that names
     /// <paramref name="firstUniformElementParameter"/> (the first by-value parameter of the rule's element type)
@@ -285,7 +301,7 @@ internal static class DiagnosticDescriptors
         var all = new[]
         {
             TypeNotPartial, RuleNotStatic, RuleNotVoid, BadElementType, MixedElementTypes, NoRefParameter,
-            UnsupportedParameterModifier, GenericRule, TooManyBuffers, DuplicateRuleName, MissingBody, NoPerElementInput,
+            UnsupportedParameterModifier, GenericRule, TooManyBuffers, DuplicateRuleName, MissingBody, NoPerElementInput, NoOptimizer, BadOptimizerAttribute,
             LoopOverElements, ReturnInRule, ExceptionInRule, UnknownMethod, RefLocal, Allocation,
             UnsupportedOperator, UnsupportedElementValueType, UnsupportedStatement,
             UnsupportedExpression, UniformReassignedAfterUse, SideEffect, DuplicateUniformLocal,

@@ -115,6 +115,8 @@ internal class KernelNaming : EmittedNames
     {
         KernelType = Pick(EmitterCommon.Raw(spec.MethodName) + "Kernel");
         Prepare = Pick("Prepare");
+        GradScale = Pick("gradScale");
+        WithGradScale = Pick("WithGradScale");
         // The kernel's fields keep the inputs' names, except one that would hide a member the struct must have.
         foreach (KernelInputSpec input in spec.KernelInputs)
             _fields[input.Name] = input.Name is "Execute" ? Pick("_" + input.Name) : input.Name;
@@ -125,6 +127,25 @@ internal class KernelNaming : EmittedNames
 
     /// <summary>Its static method computing one call's step-invariant values.</summary>
     public string Prepare { get; }
+
+    /// <summary>The struct's field (and the loops' local) holding the gradient scale, where the rule has one gradient.</summary>
+    public string GradScale { get; }
+
+    /// <summary>Its method returning a copy with another gradient scale.</summary>
+    public string WithGradScale { get; }
+
+    /// <summary>
+    /// The gradient: the rule's one read-only per-element parameter, when it has exactly one and reads it. Its loads are
+    /// multiplied by the kernel's gradient scale (1 unless an optimizer clips), so clipping needs no pass over the gradients.
+    /// </summary>
+    public static ParameterSpec? Gradient(RuleSpec spec)
+    {
+        List<ParameterSpec> inputs = spec.Parameters.Where(p => p.Role == ParameterRole.In).ToList();
+        return inputs.Count == 1 && inputs[0].IsRead ? inputs[0] : null;
+    }
+
+    /// <summary>Whether the kernel has a gradient scale.</summary>
+    public static bool HasGradScale(RuleSpec spec) => Gradient(spec) is not null;
 
     /// <summary>The struct's field holding a kernel input.</summary>
     public string FieldOf(string input) => _fields.TryGetValue(input, out string? field) ? field : input;

@@ -315,8 +315,16 @@ internal static class RuleEmitter
             w.Line("/// <summary>What the rule's uniform part threw while preparing, if it did (the overloads then run the rule itself, element by element).</summary>");
             w.Line($"internal readonly global::System.Exception? {spec.FaultName};");
         }
+        bool gradScale = KernelNaming.HasGradScale(spec);
+        if (gradScale)
+        {
+            w.Line($"/// <summary>The factor every element of <c>{EmitterCommon.Raw(KernelNaming.Gradient(spec)!.Name)}</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>");
+            w.Line($"internal readonly {t} {names.GradScale};");
+        }
         w.Line();
         var ctor = spec.KernelInputs.Select(k => (Type: k.TypeName, Name: k.Name, Field: names.FieldOf(k.Name))).ToList();
+        if (gradScale)
+            ctor.Add((t, names.GradScale, names.GradScale));
         if (spec.FaultName is not null)
             ctor.Add(("global::System.Exception?", spec.FaultName, spec.FaultName));
         if (ctor.Count > 0)
@@ -327,7 +335,7 @@ internal static class RuleEmitter
             w.Close();
             w.Line();
         }
-        if (spec.FaultName is not null && spec.KernelInputs.Count > 0)
+        if (spec.FaultName is not null && ctor.Count > 1)
         {
             w.Line("/// <summary>A kernel that only carries the fault: the overloads run the rule itself.</summary>");
             w.Open($"private {names.KernelType}(global::System.Exception {spec.FaultName})");
@@ -338,6 +346,17 @@ internal static class RuleEmitter
 
         EmitPrepare(w, spec, names);
         w.Line();
+        if (gradScale)
+        {
+            w.Line($"/// <summary>This kernel with every gradient element multiplied by <paramref name=\"{names.GradScale}\"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>");
+            w.Line($"internal {names.KernelType} {names.WithGradScale}({t} {names.GradScale}) => new {names.KernelType}(this, {names.GradScale});");
+            w.Line();
+            w.Open($"private {names.KernelType}(in {names.KernelType} prepared, {t} {names.GradScale})");
+            w.Line("this = prepared;");
+            w.Line($"this.{names.GradScale} = {names.GradScale};");
+            w.Close();
+            w.Line();
+        }
 
         // Chunk entry point for worker threads.
         w.Line($"public void Execute(in {CompilerServices}.PinnedBuffers<{t}> buffers, int start, int length) =>");
@@ -409,7 +428,7 @@ internal static class RuleEmitter
         {
             foreach (string statement in spec.Prologue)
                 w.Line(statement);
-            w.Line(spec.KernelInputs.Count == 0 ? "return default;" : $"return new {names.KernelType}({string.Join(", ", spec.KernelInputs.Select(k => k.Name))});");
+            w.Line(PrepareResult(spec, names, fault: false));
         }
         else
         {
@@ -418,13 +437,25 @@ internal static class RuleEmitter
             w.Open("try");
             foreach (string statement in spec.Prologue)
                 w.Line(statement);
-            w.Line($"return new {names.KernelType}({string.Join(", ", spec.KernelInputs.Select(k => k.Name).Append("null"))});");
+            w.Line(PrepareResult(spec, names, fault: true));
             w.Close();
             w.Open($"catch (global::System.Exception {spec.FaultName})");
             w.Line($"return new {names.KernelType}({spec.FaultName});");
             w.Close();
         }
         w.Close();
+    }
+
+    /// <summary>The <c>return</c> of a successful <c>Prepare</c>: the hoisted values, then (where there is one) a gradient scale of 1.</summary>
+    private static string PrepareResult(RuleSpec spec, InternalNames names, bool fault)
+    {
+        IEnumerable<string> arguments = spec.KernelInputs.Select(k => k.Name);
+        if (KernelNaming.HasGradScale(spec))
+            arguments = arguments.Append(spec.IsDouble ? "1d" : "1f");
+        if (fault)
+            arguments = arguments.Append("null");
+        List<string> list = arguments.ToList();
+        return list.Count == 0 ? "return default;" : $"return new {names.KernelType}({string.Join(", ", list)});";
     }
 
     /// <summary>Hoisted bools the body uses as per-element masks (e.g. <c>amsgrad &amp;&amp; grad &gt; 0</c>); only those get a broadcast mask.</summary>
@@ -473,6 +504,8 @@ internal static class RuleEmitter
                 }
             }
         }
+        if (KernelNaming.HasGradScale(spec))
+            w.Line($"var {names.GradScale} = {vec}.Create(this.{names.GradScale});");
         string refArgs = string.Join(", ", Buffers(spec).Select(b => "ref " + names.RefOf(b)));
         string inputArgs = string.Join("", BlockInputs(spec, flags, masks, names).Select(i => ", " + i.Name));
         string block = names.BlockWidth(bits);
@@ -538,6 +571,8 @@ internal static class RuleEmitter
         w.Open($"private void {names.RunScalar}{flags.Generic}({RefParams(spec, names)}, int {names.I}, int {names.Length}){flags.Where}");
         foreach (KernelInputSpec input in spec.KernelInputs.Where(k => !flags.Contains(k.Name)))
             w.Line($"{input.TypeName} {input.Name} = this.{names.FieldOf(input.Name)};");
+        if (KernelNaming.HasGradScale(spec))
+            w.Line($"{t} {names.GradScale} = this.{names.GradScale};");
         w.Open($"for (; {names.I} < {names.Length}; {names.I}++)");
         EmitLoads(w, spec, names, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I})", "0", t, flags);
         new BodyEmitter(w, null, t, names.Mask, flags.Condition).Emit(spec.Body);
@@ -553,7 +588,8 @@ internal static class RuleEmitter
             // ref buffers are always loaded: a store must write back the old value in lanes a masked assignment skips.
             if (b.Role == ParameterRole.In && !b.IsRead)
                 continue;
-            string value = b.Guard is null ? load(b) : $"{flags.Condition(b.Guard)} ? {load(b)} : {zero}";
+            string loaded = b == KernelNaming.Gradient(spec) ? $"{load(b)} * {names.GradScale}" : load(b);
+            string value = b.Guard is null ? loaded : $"{flags.Condition(b.Guard)} ? {loaded} : {zero}";
             w.Line($"{type} {b.Name} = {value};");
         }
     }
@@ -567,6 +603,8 @@ internal static class RuleEmitter
     /// <summary>What a vector block takes besides the buffers: broadcasts, masks, and the bools that are not flags.</summary>
     private static IEnumerable<(string Name, string Type)> BlockInputs(RuleSpec spec, Flags flags, HashSet<string> masks, InternalNames names)
     {
+        if (KernelNaming.HasGradScale(spec))
+            yield return (names.GradScale, spec.ElementType);
         foreach (KernelInputSpec k in spec.KernelInputs)
         {
             if (k.Type != ScalarType.Bool)
@@ -622,7 +660,7 @@ internal static class RuleEmitter
     }
 
     /// <summary>Names the CPU code declares, chosen so they never collide with the rule's own names or the type's members.</summary>
-    private sealed class InternalNames : KernelNaming
+    internal sealed class InternalNames : KernelNaming
     {
         private readonly Dictionary<string, string> _refs = new();
         private readonly Dictionary<string, string> _masks = new();

@@ -33,4 +33,5 @@ internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, Equatab
 }
 
 /// <summary>What parsing one attributed method produced: a spec to emit (null on any error) and the diagnostics.</summary>
-internal sealed record RuleParseResult(RuleSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+/// <remarks><see cref="Optimizer"/>: the rule's optimizer object, when one can be generated for it.</remarks>
+internal sealed record RuleParseResult(RuleSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics, OptimizerSpec? Optimizer = null);

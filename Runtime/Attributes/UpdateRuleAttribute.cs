@@ -20,4 +20,10 @@ namespace Kernels;
 [Conditional("KERNELS_KEEP_ATTRIBUTES")]
 public sealed class UpdateRuleAttribute : Attribute
 {
+    /// <summary>
+    /// Whether the generator also adds an optimizer object for the rule (a nested <c>Optimizer</c> class, or
+    /// <c>{Method}Optimizer</c> when the method is not named <c>Step</c>, with its <c>Options</c>); true by default.
+    /// Set it to false for a rule that is not a parameter update (e.g. one that updates an auxiliary estimate).
+    /// </summary>
+    public bool GenerateOptimizer { get; set; } = true;
 }

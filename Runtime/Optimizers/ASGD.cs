@@ -6,15 +6,9 @@ namespace Kernels.Optimizers;
 /// <remarks>
 /// <para>
 /// The step size <c>eta</c> and averaging coefficient <c>mu</c> are one value per tensor that PyTorch updates at the
-/// end of every step from the step count: they are uniforms, computed on the host with <see cref="Schedule"/>:
+/// end of every step from the step count (<see cref="Schedule"/>): the rule computes them from <c>step</c> in its
+/// step-invariant part, once per call, so the caller passes only the step count.
 /// </para>
-/// <code>
-/// for (int step = 1; ; step++)
-/// {
-///     var (eta, mu) = ASGD.Schedule(step, lr);
-///     ASGD.Step(param, grad, ax, eta, mu);
-/// }
-/// </code>
 /// <para>
 /// PyTorch keeps <c>eta</c> and <c>mu</c> in float32 tensors (the default scalar dtype), so <see cref="Schedule"/>
 /// rounds them to float exactly as its state does.
@@ -28,7 +22,7 @@ public static partial class ASGD
     /// <param name="lambd">Decay term.</param>
     /// <param name="alpha">Power for the eta update.</param>
     /// <param name="t0">Step at which averaging starts.</param>
-    /// <returns><c>Eta</c> and <c>Mu</c> to pass to <see cref="Step(ref float, in float, ref float, double, double, double, double, bool)"/>.</returns>
+    /// <returns><c>Eta</c> and <c>Mu</c> (what <see cref="Step(ref float, in float, ref float, int, double, double, double, double, double, bool)"/> computes from its step count).</returns>
     public static (double Eta, double Mu) Schedule(long step, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6)
     {
         if (step < 1)
@@ -46,16 +40,19 @@ public static partial class ASGD
     /// <param name="param">The parameter, updated in place.</param>
     /// <param name="grad">Its gradient.</param>
     /// <param name="ax">Running average of the parameter (PyTorch's <c>ax</c>), initially 0.</param>
-    /// <param name="eta">This step's step size, from <see cref="Schedule"/>.</param>
-    /// <param name="mu">This step's averaging coefficient, from <see cref="Schedule"/>.</param>
-    /// <param name="lambd">Decay term (the same as given to <see cref="Schedule"/>).</param>
+    /// <param name="step">Step count, 1 on the first step (eta and mu follow from it, see <see cref="Schedule"/>).</param>
+    /// <param name="lr">Learning rate.</param>
+    /// <param name="lambd">Decay term.</param>
+    /// <param name="alpha">Power for the eta update.</param>
+    /// <param name="t0">Step at which averaging starts.</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
     [UpdateRule]
     public static void Step(
         ref float param, in float grad, ref float ax,
-        double eta, double mu, double lambd = 1e-4, double weightDecay = 0, bool maximize = false)
+        int step, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6, double weightDecay = 0, bool maximize = false)
     {
+        (double eta, double mu) = Schedule(step, lr, lambd, alpha, t0);
         float g = maximize ? -grad : grad;
         // grad = grad.add(param, alpha=weight_decay)
         if (weightDecay != 0)

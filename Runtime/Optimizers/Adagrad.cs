@@ -25,8 +25,9 @@ public static partial class Adagrad
     /// <param name="eps">Added to the denominator.</param>
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
     [UpdateRule]
+    [Hyperparameter("initialAccumulatorValue", 0.0)]
     public static void Step(
-        ref float param, in float grad, ref float sum,
+        ref float param, in float grad, [InitialValue("initialAccumulatorValue")] ref float sum,
         int step, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double eps = 1e-10, bool maximize = false)
     {
         float g = maximize ? -grad : grad;

@@ -26,8 +26,9 @@ public static partial class Rprop
     /// <param name="stepSizeMax">Largest step size (PyTorch's <c>step_sizes[1]</c>).</param>
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
     [UpdateRule]
+    [Hyperparameter("lr", 1e-2)]
     public static void Step(
-        ref float param, in float grad, ref float prev, ref float stepSize,
+        ref float param, in float grad, ref float prev, [InitialValue("lr")] ref float stepSize,
         double etaMinus = 0.5, double etaPlus = 1.2, double stepSizeMin = 1e-6, double stepSizeMax = 50, bool maximize = false)
     {
         float g = maximize ? -grad : grad;

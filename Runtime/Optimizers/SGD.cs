@@ -24,7 +24,7 @@ public static partial class SGD
     [UpdateRule]
     public static void Step(
         ref float param, in float grad, ref float momentumBuffer,
-        double lr, int step = 1, double momentum = 0, double dampening = 0, double weightDecay = 0,
+        double lr, int step, double momentum = 0, double dampening = 0, double weightDecay = 0,
         bool nesterov = false, bool maximize = false)
     {
         float g = maximize ? -grad : grad;

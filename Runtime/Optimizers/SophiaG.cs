@@ -29,7 +29,7 @@ public static partial class SophiaG
     /// <param name="weightDecay">Decoupled weight decay: <c>param *= 1 - lr * weightDecay</c> before the update.</param>
     /// <param name="batchSize">The reference's <c>bs</c>: the number of samples (tokens) per batch, which scales the Gauss-Newton-Bartlett estimate.</param>
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
-    [UpdateRule]
+    [UpdateRule(GenerateOptimizer = false)]
     public static void Step(
         ref float param, in float grad, ref float expAvg, in float hessian,
         double lr = 1e-4, double beta1 = 0.965, double rho = 0.04, double weightDecay = 1e-1, double batchSize = 5120,
@@ -52,7 +52,7 @@ public static partial class SophiaG
     /// <param name="hessian">The Hessian-diagonal estimate, updated in place; initially 0.</param>
     /// <param name="grad">The gradient of the loss on labels sampled from the model (Gauss-Newton-Bartlett estimator).</param>
     /// <param name="beta2">Decay of the estimate.</param>
-    [UpdateRule]
+    [UpdateRule(GenerateOptimizer = false)]
     public static void UpdateHessian(ref float hessian, in float grad, double beta2 = 0.99)
     {
         // hessian.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)

@@ -56,7 +56,7 @@ public sealed class ArgumentCheckTests : IClassFixture<CpuAcceleratorFixture>, I
     public void Length_mismatch_names_the_view()
     {
         AssertRejected("expAvg", () => AdamW.Step(_stream, _param.View, _grad.View, _short.View, _expAvgSq.View, default, step: 1));
-        AssertRejected("grad", () => SGD.Step(_stream, _param.View, _short.View, _expAvg.View, lr: 0.1));
+        AssertRejected("grad", () => SGD.Step(_stream, _param.View, _short.View, _expAvg.View, lr: 0.1, step: 1));
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public static class Program
         AdamW.Step(param, grad, expAvg, expAvgSq, default, step: 1);
         Adam.Step(param, grad, expAvg, expAvgSq, default, step: 2, options: StepOptions.SingleThreaded);
         Lion.Step(param, grad, expAvg);
-        SGD.Step(param, grad, expAvg, lr: 0.1);
+        SGD.Step(param, grad, expAvg, lr: 0.1, step: 1);
 
         if (touchGpu)
             TouchGpu();

@@ -53,7 +53,7 @@ public class MultiTensorTests
     {
         float[] p = { 1, 2, 3 }, g = { 1, 1, 1 }, m = { 0, 0, 0 };
         var e = Assert.Throws<ArgumentException>(() => SGD.Step(
-            new Memory<float>[] { p, p.AsMemory(0, 0) }, new ReadOnlyMemory<float>[] { g }, new Memory<float>[] { m, default }, lr: 0.1, momentum: 0.9));
+            new Memory<float>[] { p, p.AsMemory(0, 0) }, new ReadOnlyMemory<float>[] { g }, new Memory<float>[] { m, default }, lr: 0.1, step: 1, momentum: 0.9));
         Assert.Equal("grad", e.ParamName);
         Assert.Equal(new float[] { 1, 2, 3 }, p);
     }
@@ -64,7 +64,7 @@ public class MultiTensorTests
         float[] p0 = { 1, 2 }, g0 = { 1, 1 }, m0 = { 0, 0 };
         float[] p1 = { 1, 2, 3 }, g1 = { 1, 1, 1 }, m1 = { 0, 0 };
         var e = Assert.Throws<ArgumentException>(() => SGD.Step(
-            new Memory<float>[] { p0, p1 }, new ReadOnlyMemory<float>[] { g0, g1 }, new Memory<float>[] { m0, m1 }, lr: 0.1, momentum: 0.9));
+            new Memory<float>[] { p0, p1 }, new ReadOnlyMemory<float>[] { g0, g1 }, new Memory<float>[] { m0, m1 }, lr: 0.1, step: 1, momentum: 0.9));
         Assert.Equal("momentumBuffer", e.ParamName);
         Assert.Contains("momentumBuffer[1]", e.Message);
         Assert.Equal(new float[] { 1, 2 }, p0);   // the first tensor was valid, but nothing is written before every check passed
@@ -75,7 +75,7 @@ public class MultiTensorTests
     {
         float[] shared = new float[8];
         var e = Assert.Throws<ArgumentException>(() => SGD.Step(
-            new Memory<float>[] { shared.AsMemory(0, 4) }, new ReadOnlyMemory<float>[] { new float[4] }, new Memory<float>[] { shared.AsMemory(2, 4) }, lr: 0.1, momentum: 0.9));
+            new Memory<float>[] { shared.AsMemory(0, 4) }, new ReadOnlyMemory<float>[] { new float[4] }, new Memory<float>[] { shared.AsMemory(2, 4) }, lr: 0.1, step: 1, momentum: 0.9));
         Assert.Equal("momentumBuffer", e.ParamName);
     }
 }

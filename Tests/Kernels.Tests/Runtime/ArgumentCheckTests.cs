@@ -85,7 +85,7 @@ public class ArgumentCheckTests
         float[] shared = Data(7, 2 * N);
         float[] before = (float[])shared.Clone();
         var b = new Buffers();
-        var e = Assert.Throws<ArgumentException>(() => SGD.Step(shared.AsSpan(0, N), b.Grad, shared.AsSpan(N - 1, N), lr: 0.1, momentum: 0.9));
+        var e = Assert.Throws<ArgumentException>(() => SGD.Step(shared.AsSpan(0, N), b.Grad, shared.AsSpan(N - 1, N), lr: 0.1, step: 1, momentum: 0.9));
         Assert.Equal("momentumBuffer", e.ParamName);
         Assert.Equal(before, shared);
     }

@@ -1,0 +1,43 @@
+using System;
+
+namespace Kernels.Training;
+
+public abstract partial class Optimizer
+{
+    private protected bool HasPendingClip { get; private set; }
+
+    /// <summary>
+    /// Clips the gradients of every parameter by their global norm, as <c>torch.nn.utils.clip_grad_norm_</c>, fused into
+    /// the next <see cref="Step"/>: the norm is computed now (one read of the gradients), and the coefficient
+    /// <c>min(maxNorm / (norm + 1e-6), 1)</c> is applied to each gradient element as the step loads it, so no pass
+    /// rewrites the gradients (they keep their unclipped values). Call it after the backward pass, before <see cref="Step"/>.
+    /// </summary>
+    /// <param name="maxNorm">The largest norm the gradients may have.</param>
+    /// <param name="normType">2 (Euclidean) or <see cref="double.PositiveInfinity"/> (largest magnitude).</param>
+    /// <param name="errorIfNonfinite">Throw when the norm is NaN or infinite (PyTorch's <c>error_if_nonfinite</c>).</param>
+    /// <returns>The total norm of the gradients before clipping.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN, or <paramref name="normType"/> is not 2 or +∞.</exception>
+    /// <exception cref="InvalidOperationException">The norm is not finite and <paramref name="errorIfNonfinite"/> is set.</exception>
+    public double ClipGradNorm(double maxNorm, double normType = 2, bool errorIfNonfinite = false)
+    {
+        if (!(maxNorm >= 0))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The largest norm must be 0 or more.");
+        if (normType != 2 && !double.IsPositiveInfinity(normType))
+            throw new ArgumentOutOfRangeException(nameof(normType), normType, "Supported norms: 2 and +Infinity.");
+        (double total, double coefficient) = ComputeClip(maxNorm, normType);
+        bool finite = double.IsFinite(total);
+        if (!finite && errorIfNonfinite)
+            throw new InvalidOperationException($"The total norm of order {normType} of the gradients is {total}; it must be finite (errorIfNonfinite is set).");
+        SetPending(coefficient, skip: SkipNonFiniteSteps && !finite);
+        HasPendingClip = true;
+        return total;
+    }
+
+    /// <summary>The norm of every gradient and the clip coefficient in the parameters' precision.</summary>
+    private protected abstract (double Total, double Coefficient) ComputeClip(double maxNorm, double normType);
+
+    /// <summary>Arms the pending step's skip when a gradient is not finite (no clip was requested).</summary>
+    private protected abstract void CheckFiniteGradients();
+
+    private protected void ClearPendingClip() => HasPendingClip = false;
+}

@@ -1,0 +1,419 @@
+using System;
+using System.Collections.Generic;
+using System.ComponentModel;
+using System.Linq;
+using Kernels.CompilerServices;
+
+namespace Kernels.Training;
+
+/// <summary>
+/// The optimizer machinery every generated optimizer shares: groups, per-parameter state and step counts, batching of
+/// tensors that share a step count into one multi-tensor call, state dicts. The generated subclass describes its rule
+/// (state buffers, their initial values, per-tensor state) and runs it in <see cref="StepTensors"/>.
+/// </summary>
+/// <typeparam name="T">The rule's element type (<see cref="float"/> or <see cref="double"/>).</typeparam>
+/// <typeparam name="TOptions">The rule's generated hyperparameter class.</typeparam>
+public abstract class Optimizer<T, TOptions> : Optimizer
+    where T : unmanaged
+    where TOptions : Hyperparameters
+{
+    private readonly List<ParamGroup<T, TOptions>> _groups = new();
+    private readonly List<Parameter<T>> _parameters = new();
+    private readonly List<Slot> _slots = new();
+    private readonly Dictionary<Parameter<T>, int> _indexOf = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly OptimizerBatch<T> _batch;
+
+    /// <summary>Creates the optimizer with one group over <paramref name="parameters"/>.</summary>
+    /// <param name="parameters">The first group's parameters (more groups: <see cref="AddParamGroup"/>).</param>
+    /// <param name="defaults">The hyperparameters every group starts from.</param>
+    /// <param name="stepOptions">Threading of the step.</param>
+    protected Optimizer(IEnumerable<Parameter<T>> parameters, TOptions defaults, StepOptions stepOptions)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        Defaults = defaults;
+        StepOptions = stepOptions;
+        _batch = new OptimizerBatch<T>(AllocateState);
+        AddParamGroup(parameters);
+    }
+
+    /// <summary>The hyperparameters new groups start from (the constructor's arguments).</summary>
+    public TOptions Defaults { get; }
+
+    /// <summary>The parameter groups, strongly typed.</summary>
+    public IReadOnlyList<ParamGroup<T, TOptions>> Groups => _groups;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<IParamGroup> ParamGroups => _groups;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>
+    /// Adds a group (PyTorch's <c>add_param_group</c>): its hyperparameters start as a copy of <see cref="Defaults"/>,
+    /// then <paramref name="configure"/> changes what differs, e.g. <c>g =&gt; g.WeightDecay = 0</c>.
+    /// </summary>
+    /// <returns>The new group.</returns>
+    /// <exception cref="ArgumentException">No parameters, a parameter already in a group, or a name already used.</exception>
+    public ParamGroup<T, TOptions> AddParamGroup(IEnumerable<Parameter<T>> parameters, Action<TOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        Parameter<T>[] list = parameters.ToArray();
+        if (list.Length == 0)
+            throw new ArgumentException("A parameter group needs at least one parameter.", nameof(parameters));
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<Parameter<T>>(ReferenceEqualityComparer.Instance);
+        foreach (Parameter<T>? p in list)
+        {
+            if (p is null)
+                throw new ArgumentException("The list holds a null parameter.", nameof(parameters));
+            if (_indexOf.ContainsKey(p) || !seen.Add(p))
+                throw new ArgumentException($"Parameter '{p.Name}' appears in more than one parameter group.", nameof(parameters));
+            if (_names.Contains(p.Name) || !names.Add(p.Name))
+                throw new ArgumentException($"Two parameters are named '{p.Name}'; names are the keys of checkpoints and must be unique.", nameof(parameters));
+        }
+        var options = (TOptions)Defaults.Copy();
+        configure?.Invoke(options);
+
+        var group = new ParamGroup<T, TOptions>(list, options);
+        _groups.Add(group);
+        foreach (Parameter<T> p in list)
+        {
+            _indexOf.Add(p, _parameters.Count);
+            _names.Add(p.Name);
+            _parameters.Add(p);
+            _slots.Add(new Slot(StateBufferNames.Length, TensorStateNames.Length));
+        }
+        return group;
+    }
+
+    // ---- What the generated subclass describes --------------------------------------------------
+
+    /// <summary>The rule's state buffers (its <c>ref</c> parameters after the parameter itself), in order.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected abstract string[] StateBufferNames { get; }
+
+    /// <summary>The rule's per-tensor values carried across steps, in order.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected virtual string[] TensorStateNames => Array.Empty<string>();
+
+    /// <summary>The value state buffer <paramref name="buffer"/> starts with in a group with <paramref name="options"/> (0 unless the rule says).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected virtual T InitialStateValue(int buffer, TOptions options) => default;
+
+    /// <summary>The value per-tensor state <paramref name="index"/> has before the first step.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected virtual double InitialTensorState(int index) => 0;
+
+    /// <summary>Runs the rule once over <paramref name="batch"/> with the group's <paramref name="options"/>.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected abstract void StepTensors(TOptions options, OptimizerBatch<T> batch);
+
+    // ---- Step ------------------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override void Step()
+    {
+        T scale = TakeGradScale(out bool skip);
+        if (skip)
+            return;
+        foreach (ParamGroup<T, TOptions> group in _groups)
+            StepGroup(group, scale);
+    }
+
+    private void StepGroup(ParamGroup<T, TOptions> group, T scale)
+    {
+        Parameter<T>[] members = group.ParameterArray;
+        // Tensors that share a step count and per-tensor state run as one multi-tensor call: the common case is one
+        // batch per group (every tensor stepped together since it was added).
+        int first = _indexOf[members[0]];
+        bool uniform = true;
+        for (int k = 1; k < members.Length && uniform; k++)
+            uniform = _slots[_indexOf[members[k]]].SameKey(_slots[first]);
+        if (uniform)
+        {
+            RunBatch(group, scale, members.Select(p => _indexOf[p]).ToArray());
+            return;
+        }
+        var batches = new List<List<int>>();
+        foreach (Parameter<T> p in members)
+        {
+            int index = _indexOf[p];
+            List<int>? batch = batches.FirstOrDefault(b => _slots[b[0]].SameKey(_slots[index]));
+            if (batch is null)
+                batches.Add(batch = new List<int>());
+            batch.Add(index);
+        }
+        foreach (List<int> batch in batches)
+            RunBatch(group, scale, batch.ToArray());
+    }
+
+    private void RunBatch(ParamGroup<T, TOptions> group, T scale, int[] indices)
+    {
+        Slot slot = _slots[indices[0]];
+        long step = slot.Step + 1;
+        long total = 0;
+        foreach (int index in indices)
+            total += _parameters[index].Length;
+        int threads = StepOptions.ThreadCountFor((int)Math.Min(total, int.MaxValue), ParallelStep.ChunkAlignment);
+
+        _batch.Reset(step, scale, threads, indices.Length, StateBufferNames.Length, TensorStateNames.Length);
+        try
+        {
+            for (int k = 0; k < indices.Length; k++)
+            {
+                Parameter<T> p = _parameters[indices[k]];
+                _batch.Set(k, indices[k], p.Data, p.Grad, _slots[indices[k]].Buffers);
+            }
+            double[] before = slot.Step == 0 ? InitialTensorStates() : slot.TensorState;
+            _batch.SetTensorStateBefore(before);
+
+            StepTensors(group.Options, _batch);
+
+            // The step ran: count it and keep the per-tensor values the rule carried.
+            double[] after = _batch.TensorStateValues;
+            foreach (int index in indices)
+            {
+                Slot s = _slots[index];
+                s.Step = step;
+                for (int j = 0; j < after.Length; j++)
+                    s.TensorState[j] = _batch.TensorStateWritten(j) ? after[j] : before[j];
+            }
+        }
+        finally
+        {
+            _batch.Clear();
+        }
+    }
+
+    private T TakeGradScale(out bool skip)
+    {
+        if (SkipNonFiniteSteps && !HasPendingClip)
+            CheckFiniteGradients();
+        ClearPendingClip();
+        double scale = TakePendingScale(out skip);
+        return typeof(T) == typeof(float) ? (T)(object)(float)scale : (T)(object)scale;
+    }
+
+    private ReadOnlyMemory<T>[] Gradients() => _parameters.Select(p => (ReadOnlyMemory<T>)p.Grad).ToArray();
+
+    private protected override (double Total, double Coefficient) ComputeClip(double maxNorm, double normType)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var grads = (ReadOnlyMemory<float>[])(object)Gradients();
+            ClipResult r = GradientClipping.ClipGradNorm(grads, maxNorm, normType, errorIfNonfinite: false, StepOptions);
+            return (r.TotalNorm, r.Coefficient);
+        }
+        else
+        {
+            var grads = (ReadOnlyMemory<double>[])(object)Gradients();
+            ClipResult r = GradientClipping.ClipGradNorm(grads, maxNorm, normType, errorIfNonfinite: false, StepOptions);
+            return (r.TotalNorm, r.Coefficient);
+        }
+    }
+
+    private protected override void CheckFiniteGradients()
+    {
+        double norm = typeof(T) == typeof(float)
+            ? GradientClipping.GlobalNorm((ReadOnlyMemory<float>[])(object)Gradients(), double.PositiveInfinity, StepOptions)
+            : GradientClipping.GlobalNorm((ReadOnlyMemory<double>[])(object)Gradients(), double.PositiveInfinity, StepOptions);
+        if (!double.IsFinite(norm))
+            SetPending(1, skip: true);
+    }
+
+    private double[] InitialTensorStates()
+    {
+        var values = new double[TensorStateNames.Length];
+        for (int j = 0; j < values.Length; j++)
+            values[j] = InitialTensorState(j);
+        return values;
+    }
+
+    private Memory<T> AllocateState(int index, int buffer)
+    {
+        Slot slot = _slots[index];
+        if (slot.Buffers[buffer].IsEmpty)
+        {
+            var data = new T[_parameters[index].Length];
+            T initial = InitialStateValue(buffer, GroupOf(index).Options);
+            if (!initial.Equals(default(T)))
+                data.AsSpan().Fill(initial);
+            slot.Buffers[buffer] = data;
+        }
+        return slot.Buffers[buffer];
+    }
+
+    private ParamGroup<T, TOptions> GroupOf(int index)
+    {
+        Parameter<T> p = _parameters[index];
+        foreach (ParamGroup<T, TOptions> group in _groups)
+        {
+            if (Array.IndexOf(group.ParameterArray, p) >= 0)
+                return group;
+        }
+        throw new InvalidOperationException("Unreachable: every parameter belongs to a group.");
+    }
+
+    // ---- State dict -------------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override OptimizerStateDict StateDict()
+    {
+        var groups = new List<ParamGroupState>();
+        foreach (ParamGroup<T, TOptions> group in _groups)
+        {
+            var values = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (string name in group.Options.Names)
+                values[name] = group.Options[name];
+            groups.Add(new ParamGroupState(values, group.ParameterArray.Select(p => _indexOf[p]).ToArray()));
+        }
+        var state = new List<ParameterState?>();
+        foreach (Slot slot in _slots)
+        {
+            if (slot.Step == 0 && slot.Buffers.All(b => b.IsEmpty))
+            {
+                state.Add(null);
+                continue;
+            }
+            var buffers = new Dictionary<string, Array>(StringComparer.Ordinal);
+            for (int b = 0; b < slot.Buffers.Length; b++)
+            {
+                if (!slot.Buffers[b].IsEmpty)
+                    buffers[StateBufferNames[b]] = slot.Buffers[b].ToArray();
+            }
+            var tensorState = new Dictionary<string, double>(StringComparer.Ordinal);
+            double[] values = slot.Step == 0 ? InitialTensorStates() : slot.TensorState;
+            for (int j = 0; j < values.Length; j++)
+                tensorState[TensorStateNames[j]] = values[j];
+            state.Add(new ParameterState(slot.Step, buffers, tensorState));
+        }
+        return new OptimizerStateDict
+        {
+            Optimizer = RuleName,
+            Parameters = _parameters.Select(p => new ParameterDescription(p.Name, p.Shape.ToArray(), typeof(T))).ToArray(),
+            ParamGroups = groups,
+            State = state,
+        };
+    }
+
+    /// <inheritdoc/>
+    public override void LoadStateDict(OptimizerStateDict stateDict)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        const string arg = nameof(stateDict);
+        // Everything is checked before anything changes.
+        if (stateDict.Optimizer != RuleName)
+            throw new ArgumentException($"The state is of optimizer '{stateDict.Optimizer}', not '{RuleName}'.", arg);
+        if (stateDict.Parameters is null || stateDict.ParamGroups is null || stateDict.State is null)
+            throw new ArgumentException("The state dict is incomplete.", arg);
+        if (stateDict.Parameters.Count != _parameters.Count)
+            throw new ArgumentException($"The state holds {stateDict.Parameters.Count} parameters; this optimizer has {_parameters.Count}.", arg);
+        if (stateDict.State.Count != _parameters.Count)
+            throw new ArgumentException($"The state holds state for {stateDict.State.Count} parameters; this optimizer has {_parameters.Count}.", arg);
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            ParameterDescription d = stateDict.Parameters[i];
+            Parameter<T> p = _parameters[i];
+            if (d.Name != p.Name)
+                throw new ArgumentException($"Parameter {i} is '{d.Name}' in the state and '{p.Name}' here.", arg);
+            if (!d.Shape.SequenceEqual(p.Shape))
+                throw new ArgumentException($"Parameter '{p.Name}' has shape [{string.Join(", ", d.Shape)}] in the state and [{string.Join(", ", p.Shape)}] here.", arg);
+            if (d.ElementType != typeof(T))
+                throw new ArgumentException($"Parameter '{p.Name}' is {d.ElementType.Name} in the state and {typeof(T).Name} here.", arg);
+        }
+        if (stateDict.ParamGroups.Count != _groups.Count)
+            throw new ArgumentException($"The state holds {stateDict.ParamGroups.Count} parameter groups; this optimizer has {_groups.Count}.", arg);
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            ParamGroupState s = stateDict.ParamGroups[g];
+            int[] mine = _groups[g].ParameterArray.Select(p => _indexOf[p]).ToArray();
+            if (!s.Parameters.SequenceEqual(mine))
+                throw new ArgumentException($"Group {g} holds parameters [{string.Join(", ", s.Parameters)}] in the state and [{string.Join(", ", mine)}] here.", arg);
+            foreach (string name in s.Hyperparameters.Keys)
+            {
+                if (!_groups[g].Options.Contains(name))
+                    throw new ArgumentException($"Group {g}'s hyperparameter '{name}' is not one of this optimizer's ({string.Join(", ", _groups[g].Options.Names)}).", arg);
+            }
+        }
+        var loaded = new Slot[_parameters.Count];
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            ParameterState? s = stateDict.State[i];
+            var slot = new Slot(StateBufferNames.Length, TensorStateNames.Length);
+            loaded[i] = slot;
+            if (s is null)
+                continue;
+            if (s.Step < 0)
+                throw new ArgumentException($"Parameter '{_parameters[i].Name}' has a negative step count ({s.Step}).", arg);
+            slot.Step = s.Step;
+            foreach ((string name, Array data) in s.Buffers)
+            {
+                int b = Array.IndexOf(StateBufferNames, name);
+                if (b < 0)
+                    throw new ArgumentException($"Parameter '{_parameters[i].Name}' has state '{name}', which this optimizer does not keep ({string.Join(", ", StateBufferNames)}).", arg);
+                if (data is not T[] values)
+                    throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' is {data.GetType().Name}, not {typeof(T).Name}[].", arg);
+                if (values.Length != _parameters[i].Length)
+                    throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' holds {values.Length} elements; the parameter has {_parameters[i].Length}.", arg);
+                slot.Buffers[b] = (T[])values.Clone();
+            }
+            double[] initial = InitialTensorStates();
+            for (int j = 0; j < initial.Length; j++)
+                slot.TensorState[j] = initial[j];
+            foreach ((string name, double value) in s.TensorState)
+            {
+                int j = Array.IndexOf(TensorStateNames, name);
+                if (j < 0)
+                    throw new ArgumentException($"Parameter '{_parameters[i].Name}' has per-tensor state '{name}', which this optimizer does not keep.", arg);
+                slot.TensorState[j] = value;
+            }
+        }
+        // Hyperparameter values are checked by a trial on copies (an int must get a whole number).
+        var options = new List<TOptions>();
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            var copy = (TOptions)_groups[g].Options.Copy();
+            foreach ((string name, double value) in stateDict.ParamGroups[g].Hyperparameters)
+                copy[name] = value;
+            options.Add(copy);
+        }
+
+        // Commit.
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            foreach ((string name, double value) in stateDict.ParamGroups[g].Hyperparameters)
+                _groups[g].Options[name] = value;
+        }
+        for (int i = 0; i < loaded.Length; i++)
+            _slots[i] = loaded[i];
+    }
+
+    /// <summary>One parameter's state: step count, state buffers (empty until first used), per-tensor values.</summary>
+    private sealed class Slot
+    {
+        public Slot(int buffers, int tensorStates)
+        {
+            Buffers = new Memory<T>[buffers];
+            TensorState = new double[tensorStates];
+        }
+
+        public long Step;
+        public readonly Memory<T>[] Buffers;
+        public readonly double[] TensorState;
+
+        public bool SameKey(Slot other)
+        {
+            if (Step != other.Step)
+                return false;
+            if (Step == 0)
+                return true;
+            for (int j = 0; j < TensorState.Length; j++)
+            {
+                if (BitConverter.DoubleToInt64Bits(TensorState[j]) != BitConverter.DoubleToInt64Bits(other.TensorState[j]))
+                    return false;
+            }
+            return true;
+        }
+    }
+}
