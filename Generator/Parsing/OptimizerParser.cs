@@ -59,6 +59,8 @@ internal static class OptimizerParser
         INamedTypeSymbol type = symbol.ContainingType;
         List<ParameterSpec> buffers = spec.Parameters.Where(p => p.Role != ParameterRole.Uniform).ToList();
         List<ParameterSpec> inputs = buffers.Where(p => p.Role == ParameterRole.In).ToList();
+        if (inputs.Count == 0)
+            return null;   // KRN0012 already says the rule reads nothing per element
         if (inputs.Count != 1)
         {
             Skip($"it has {inputs.Count} read-only per-element parameters and an optimizer needs exactly one, the gradient (set [UpdateRule(GenerateOptimizer = false)] to silence this)");
@@ -158,13 +160,14 @@ internal static class OptimizerParser
             }
             hyperparameters.Add(new HyperparameterSpec(RuleLowerer.Escape(name), Pascal(name), "double", Literal(value), HyperparameterKind.Double, IsRuleParameter: false, null));
         }
-        foreach (HyperparameterSpec h in hyperparameters)
+        // A property whose PascalCase name is taken (a member of the options class's base, the class itself, another
+        // hyperparameter) gets a trailing underscore: the by-name key and the constructor parameter keep the rule's name.
+        for (int i = 0; i < hyperparameters.Count; i++)
         {
-            if (s_reservedProperties.Contains(h.Property) || h.Property == optionsName || !properties.Add(h.Property))
-            {
-                Skip($"hyperparameter '{Raw(h.Name)}' would be property '{h.Property}', which its options class cannot declare (another member has that name)");
-                return null;
-            }
+            string property = hyperparameters[i].Property;
+            while (s_reservedProperties.Contains(property.TrimStart('@')) || property.TrimStart('@') == optionsName || !properties.Add(property.TrimStart('@')))
+                property = property.TrimStart('@') + "_";
+            hyperparameters[i] = hyperparameters[i] with { Property = property };
         }
 
         // ---- State buffers ---------------------------------------------------------------------------------

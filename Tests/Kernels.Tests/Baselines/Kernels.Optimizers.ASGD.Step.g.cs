@@ -13,23 +13,34 @@ namespace Kernels.Optimizers
         /// <param name="param">Per-element buffer, read and written.</param>
         /// <param name="grad">Per-element buffer, read only.</param>
         /// <param name="ax">Per-element buffer, read and written.</param>
-        /// <param name="eta">Passed to the rule unchanged (uniform for the whole step).</param>
-        /// <param name="mu">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="step">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="lr">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="lambd">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="alpha">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="t0">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="weightDecay">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="maximize">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="options">Threading: by default spans above <see cref="global::Kernels.StepOptions.DefaultParallelThreshold"/> elements are split across all cores.</param>
         /// <exception cref="global::System.ArgumentException">A span's length differs from <paramref name="param"/>'s, or a written span overlaps another span. Nothing is written.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
-        public static void Step(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> ax, double eta, double mu, double lambd = 1e-4, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions options = default)
+        public static void Step(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> ax, int step, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions options = default)
         {
             // Step-invariant values: the rule's uniform part, computed once per call.
-            var kernel = StepKernel.Prepare(eta, mu, lambd, weightDecay, maximize);
+            var kernel = StepKernel.Prepare(step, lr, lambd, alpha, t0, weightDecay, maximize);
 
             // Argument checks, before any element is written.
             int length = param.Length;
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(ax.Length, length, "ax", "param");
+
+            // The rule's uniform part threw: run the rule itself, element by element, so it throws exactly where
+            // (and only if) calling it element by element would.
+            if (kernel.fault is not null)
+            {
+                for (int i = 0; i < length; i++)
+                    Step(ref param[i], in grad[i], ref ax[i], step, lr, lambd, alpha, t0, weightDecay, maximize);
+                return;
+            }
 
             // No written span may share memory with another (an unused one is empty by now).
             global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,ax", 0b101, param, grad, ax);
@@ -49,18 +60,20 @@ namespace Kernels.Optimizers
         /// <param name="param">One buffer per tensor, read and written.</param>
         /// <param name="grad">One buffer per tensor, read only.</param>
         /// <param name="ax">One buffer per tensor, read and written.</param>
-        /// <param name="eta">Passed to the rule unchanged (uniform for the whole step).</param>
-        /// <param name="mu">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="step">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="lr">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="lambd">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="alpha">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="t0">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="weightDecay">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="maximize">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="options">Threading: by default the tensors are split across all cores when they hold at least <see cref="global::Kernels.StepOptions.DefaultParallelThreshold"/> elements in all.</param>
         /// <exception cref="global::System.ArgumentException">A list holds a different number of tensors than <paramref name="param"/>, a tensor's buffers differ in length, or a written buffer overlaps another buffer of its tensor. Nothing is written.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
-        public static void Step(global::System.ReadOnlySpan<global::System.Memory<float>> param, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> grad, global::System.ReadOnlySpan<global::System.Memory<float>> ax, double eta, double mu, double lambd = 1e-4, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions options = default)
+        public static void Step(global::System.ReadOnlySpan<global::System.Memory<float>> param, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> grad, global::System.ReadOnlySpan<global::System.Memory<float>> ax, int step, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions options = default)
         {
             // Step-invariant values: the rule's uniform part, computed once for every tensor.
-            var kernel = StepKernel.Prepare(eta, mu, lambd, weightDecay, maximize);
+            var kernel = StepKernel.Prepare(step, lr, lambd, alpha, t0, weightDecay, maximize);
 
             // Argument checks, before any element of any tensor is written.
             int count = param.Length;
@@ -71,6 +84,19 @@ namespace Kernels.Optimizers
                 int length = param[tensor].Length;
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(ax[tensor].Length, length, tensor, "ax", "param");
+            }
+
+            // The rule's uniform part threw: run the rule itself, element by element, so it throws exactly where
+            // (and only if) calling it element by element would.
+            if (kernel.fault is not null)
+            {
+                for (int tensor = 0; tensor < count; tensor++)
+                {
+                    int length = param[tensor].Length;
+                    for (int i = 0; i < length; i++)
+                        Step(ref param[tensor].Span[i], in grad[tensor].Span[i], ref ax[tensor].Span[i], step, lr, lambd, alpha, t0, weightDecay, maximize);
+                }
+                return;
             }
 
             // No written buffer may share memory with another of its tensor (an unused list is empty by now).
@@ -100,8 +126,12 @@ namespace Kernels.Optimizers
             internal readonly float minusEta;
             internal readonly bool muIsNotOne;
             internal readonly float muAsFloat;
+            /// <summary>What the rule's uniform part threw while preparing, if it did (the overloads then run the rule itself, element by element).</summary>
+            internal readonly global::System.Exception? fault;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusLambdTimesEta, float minusEta, bool muIsNotOne, float muAsFloat)
+            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusLambdTimesEta, float minusEta, bool muIsNotOne, float muAsFloat, float gradScale, global::System.Exception? fault)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -110,18 +140,43 @@ namespace Kernels.Optimizers
                 this.minusEta = minusEta;
                 this.muIsNotOne = muIsNotOne;
                 this.muAsFloat = muAsFloat;
+                this.gradScale = gradScale;
+                this.fault = fault;
+            }
+
+            /// <summary>A kernel that only carries the fault: the overloads run the rule itself.</summary>
+            private StepKernel(global::System.Exception fault)
+            {
+                this.fault = fault;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
-            internal static StepKernel Prepare(double eta, double mu, double lambd, double weightDecay, bool maximize)
+            internal static StepKernel Prepare(int step, double lr, double lambd, double alpha, double t0, double weightDecay, bool maximize)
             {
-                bool weightDecayIsNotZero = weightDecay != 0;
-                float weightDecayAsFloat = (float)weightDecay;
-                float oneMinusLambdTimesEta = (float)(1 - lambd * eta);
-                float minusEta = (float)(-eta);
-                bool muIsNotOne = mu != 1;
-                float muAsFloat = (float)mu;
-                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat);
+                try
+                {
+                    (double eta, double mu) = global::Kernels.Optimizers.ASGD.Schedule(step, lr, lambd, alpha, t0);
+                    bool weightDecayIsNotZero = weightDecay != 0;
+                    float weightDecayAsFloat = (float)weightDecay;
+                    float oneMinusLambdTimesEta = (float)(1 - lambd * eta);
+                    float minusEta = (float)(-eta);
+                    bool muIsNotOne = mu != 1;
+                    float muAsFloat = (float)mu;
+                    return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat, 1f, null);
+                }
+                catch (global::System.Exception fault)
+                {
+                    return new StepKernel(fault);
+                }
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal StepKernel WithGradScale(float gradScale) => new StepKernel(this, gradScale);
+
+            private StepKernel(in StepKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -175,25 +230,26 @@ namespace Kernels.Optimizers
                 var oneMinusLambdTimesEta = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusLambdTimesEta);
                 var minusEta = global::System.Runtime.Intrinsics.Vector512.Create(this.minusEta);
                 var muAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.muAsFloat);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector512<float> minusEta, global::System.Runtime.Intrinsics.Vector512<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector512<float> minusEta, global::System.Runtime.Intrinsics.Vector512<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 var ax = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref axRef, at);
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
@@ -230,25 +286,26 @@ namespace Kernels.Optimizers
                 var oneMinusLambdTimesEta = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusLambdTimesEta);
                 var minusEta = global::System.Runtime.Intrinsics.Vector256.Create(this.minusEta);
                 var muAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.muAsFloat);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector256<float> minusEta, global::System.Runtime.Intrinsics.Vector256<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector256<float> minusEta, global::System.Runtime.Intrinsics.Vector256<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 var ax = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref axRef, at);
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
@@ -285,25 +342,26 @@ namespace Kernels.Optimizers
                 var oneMinusLambdTimesEta = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusLambdTimesEta);
                 var minusEta = global::System.Runtime.Intrinsics.Vector128.Create(this.minusEta);
                 var muAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.muAsFloat);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref paramRef, ref gradRef, ref axRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector128<float> minusEta, global::System.Runtime.Intrinsics.Vector128<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne>(ref float paramRef, ref float gradRef, ref float axRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector128<float> minusEta, global::System.Runtime.Intrinsics.Vector128<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 var ax = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref axRef, at);
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
@@ -339,10 +397,11 @@ namespace Kernels.Optimizers
                 float oneMinusLambdTimesEta = this.oneMinusLambdTimesEta;
                 float minusEta = this.minusEta;
                 float muAsFloat = this.muAsFloat;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     float ax = global::System.Runtime.CompilerServices.Unsafe.Add(ref axRef, i);
                     // float g = maximize ? -grad : grad;
                     float g = TMaximize.Value ? -grad : grad;

@@ -105,8 +105,10 @@ namespace Kernels.Optimizers
             internal readonly float rhoAsFloat;
             internal readonly float epsAsFloat;
             internal readonly float minusLr;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusRho, float rhoAsFloat, float epsAsFloat, float minusLr)
+            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusRho, float rhoAsFloat, float epsAsFloat, float minusLr, float gradScale)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -115,6 +117,7 @@ namespace Kernels.Optimizers
                 this.rhoAsFloat = rhoAsFloat;
                 this.epsAsFloat = epsAsFloat;
                 this.minusLr = minusLr;
+                this.gradScale = gradScale;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
@@ -126,7 +129,16 @@ namespace Kernels.Optimizers
                 float rhoAsFloat = (float)rho;
                 float epsAsFloat = (float)eps;
                 float minusLr = (float)(-lr);
-                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr, 1f);
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal StepKernel WithGradScale(float gradScale) => new StepKernel(this, gradScale);
+
+            private StepKernel(in StepKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -174,25 +186,26 @@ namespace Kernels.Optimizers
                 var rhoAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.rhoAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.epsAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector512.Create(this.minusLr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector512<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector512<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 var squareAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref squareAvgRef, at);
                 var accDelta = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref accDeltaRef, at);
                 // float g = maximize ? -grad : grad;
@@ -227,25 +240,26 @@ namespace Kernels.Optimizers
                 var rhoAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.rhoAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.epsAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector256.Create(this.minusLr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector256<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector256<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 var squareAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref squareAvgRef, at);
                 var accDelta = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref accDeltaRef, at);
                 // float g = maximize ? -grad : grad;
@@ -280,25 +294,26 @@ namespace Kernels.Optimizers
                 var rhoAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.rhoAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.epsAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector128.Create(this.minusLr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector128<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float accDeltaRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector128<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 var squareAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref squareAvgRef, at);
                 var accDelta = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref accDeltaRef, at);
                 // float g = maximize ? -grad : grad;
@@ -332,10 +347,11 @@ namespace Kernels.Optimizers
                 float rhoAsFloat = this.rhoAsFloat;
                 float epsAsFloat = this.epsAsFloat;
                 float minusLr = this.minusLr;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     float squareAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref squareAvgRef, i);
                     float accDelta = global::System.Runtime.CompilerServices.Unsafe.Add(ref accDeltaRef, i);
                     // float g = maximize ? -grad : grad;

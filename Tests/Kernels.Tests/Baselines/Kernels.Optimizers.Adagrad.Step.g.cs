@@ -100,14 +100,17 @@ namespace Kernels.Optimizers
             internal readonly float weightDecayAsFloat;
             internal readonly float epsAsFloat;
             internal readonly float minusClr;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float epsAsFloat, float minusClr)
+            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float epsAsFloat, float minusClr, float gradScale)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
                 this.weightDecayAsFloat = weightDecayAsFloat;
                 this.epsAsFloat = epsAsFloat;
                 this.minusClr = minusClr;
+                this.gradScale = gradScale;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
@@ -118,7 +121,16 @@ namespace Kernels.Optimizers
                 double clr = lr / (1 + (step - 1) * lrDecay);
                 float epsAsFloat = (float)eps;
                 float minusClr = (float)(-clr);
-                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, epsAsFloat, minusClr);
+                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, epsAsFloat, minusClr, 1f);
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal StepKernel WithGradScale(float gradScale) => new StepKernel(this, gradScale);
+
+            private StepKernel(in StepKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -163,25 +175,26 @@ namespace Kernels.Optimizers
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.weightDecayAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.epsAsFloat);
                 var minusClr = global::System.Runtime.Intrinsics.Vector512.Create(this.minusClr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, weightDecayAsFloat, epsAsFloat, minusClr);
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, epsAsFloat, minusClr);
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, epsAsFloat, minusClr);
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float sumRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float sumRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 var sum = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref sumRef, at);
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
@@ -208,25 +221,26 @@ namespace Kernels.Optimizers
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.weightDecayAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.epsAsFloat);
                 var minusClr = global::System.Runtime.Intrinsics.Vector256.Create(this.minusClr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, weightDecayAsFloat, epsAsFloat, minusClr);
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, epsAsFloat, minusClr);
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, epsAsFloat, minusClr);
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float sumRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float sumRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 var sum = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref sumRef, at);
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
@@ -253,25 +267,26 @@ namespace Kernels.Optimizers
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.weightDecayAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.epsAsFloat);
                 var minusClr = global::System.Runtime.Intrinsics.Vector128.Create(this.minusClr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, weightDecayAsFloat, epsAsFloat, minusClr);
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, epsAsFloat, minusClr);
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, epsAsFloat, minusClr);
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, weightDecayAsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref sumRef, (nuint)i, gradScale, weightDecayAsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float sumRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float sumRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref sumRef, at);
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
@@ -297,10 +312,11 @@ namespace Kernels.Optimizers
                 float weightDecayAsFloat = this.weightDecayAsFloat;
                 float epsAsFloat = this.epsAsFloat;
                 float minusClr = this.minusClr;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     float sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref sumRef, i);
                     // float g = maximize ? -grad : grad;
                     float g = TMaximize.Value ? -grad : grad;

@@ -130,8 +130,10 @@ namespace Kernels.Optimizers
             internal readonly float biasCorrection2SqrtAsFloat;
             internal readonly float epsAsFloat;
             internal readonly float minusLrOverBiasCorrection1;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private StepKernel(bool maximize, bool weightDecayIsNotZero, float oneMinusLrTimesWeightDecay, bool absWeightLessThanHalf, float weight, float weightMinusOne, float oneMinusBeta2, float beta2AsFloat, bool amsgrad, float biasCorrection2SqrtAsFloat, float epsAsFloat, float minusLrOverBiasCorrection1)
+            private StepKernel(bool maximize, bool weightDecayIsNotZero, float oneMinusLrTimesWeightDecay, bool absWeightLessThanHalf, float weight, float weightMinusOne, float oneMinusBeta2, float beta2AsFloat, bool amsgrad, float biasCorrection2SqrtAsFloat, float epsAsFloat, float minusLrOverBiasCorrection1, float gradScale)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -145,6 +147,7 @@ namespace Kernels.Optimizers
                 this.biasCorrection2SqrtAsFloat = biasCorrection2SqrtAsFloat;
                 this.epsAsFloat = epsAsFloat;
                 this.minusLrOverBiasCorrection1 = minusLrOverBiasCorrection1;
+                this.gradScale = gradScale;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
@@ -162,7 +165,16 @@ namespace Kernels.Optimizers
                 float biasCorrection2SqrtAsFloat = (float)biasCorrection2Sqrt;
                 float epsAsFloat = (float)eps;
                 float minusLrOverBiasCorrection1 = (float)(-lr / biasCorrection1);
-                return new StepKernel(maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                return new StepKernel(maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, absWeightLessThanHalf, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, amsgrad, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1, 1f);
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal StepKernel WithGradScale(float gradScale) => new StepKernel(this, gradScale);
+
+            private StepKernel(in StepKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -230,25 +242,26 @@ namespace Kernels.Optimizers
                 var biasCorrection2SqrtAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.biasCorrection2SqrtAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.epsAsFloat);
                 var minusLrOverBiasCorrection1 = global::System.Runtime.Intrinsics.Vector512.Create(this.minusLrOverBiasCorrection1);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TAmsgrad : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TAmsgrad : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 var expAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgSqRef, at);
                 var maxExpAvgSq = TAmsgrad.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
@@ -299,25 +312,26 @@ namespace Kernels.Optimizers
                 var biasCorrection2SqrtAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.biasCorrection2SqrtAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.epsAsFloat);
                 var minusLrOverBiasCorrection1 = global::System.Runtime.Intrinsics.Vector256.Create(this.minusLrOverBiasCorrection1);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TAmsgrad : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TAmsgrad : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 var expAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgSqRef, at);
                 var maxExpAvgSq = TAmsgrad.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
@@ -368,25 +382,26 @@ namespace Kernels.Optimizers
                 var biasCorrection2SqrtAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.biasCorrection2SqrtAsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.epsAsFloat);
                 var minusLrOverBiasCorrection1 = global::System.Runtime.Intrinsics.Vector128.Create(this.minusLrOverBiasCorrection1);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref paramRef, ref gradRef, ref expAvgRef, ref expAvgSqRef, ref maxExpAvgSqRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, weight, weightMinusOne, oneMinusBeta2, beta2AsFloat, biasCorrection2SqrtAsFloat, epsAsFloat, minusLrOverBiasCorrection1);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TAmsgrad : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TAmsgrad>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expAvgSqRef, ref float maxExpAvgSqRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> biasCorrection2SqrtAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrOverBiasCorrection1) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TAmsgrad : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 var expAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgRef, at);
                 var expAvgSq = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgSqRef, at);
                 var maxExpAvgSq = TAmsgrad.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref maxExpAvgSqRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
@@ -436,10 +451,11 @@ namespace Kernels.Optimizers
                 float biasCorrection2SqrtAsFloat = this.biasCorrection2SqrtAsFloat;
                 float epsAsFloat = this.epsAsFloat;
                 float minusLrOverBiasCorrection1 = this.minusLrOverBiasCorrection1;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     float expAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i);
                     float expAvgSq = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgSqRef, i);
                     float maxExpAvgSq = TAmsgrad.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref maxExpAvgSqRef, i) : 0;

@@ -111,8 +111,10 @@ namespace Kernels.Optimizers
             internal readonly float beta2AsFloat;
             internal readonly float epsAsFloat;
             internal readonly float minusClr;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, bool absWeightLessThanHalf, float weight, float weightMinusOne, float beta2AsFloat, float epsAsFloat, float minusClr)
+            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, bool absWeightLessThanHalf, float weight, float weightMinusOne, float beta2AsFloat, float epsAsFloat, float minusClr, float gradScale)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -123,6 +125,7 @@ namespace Kernels.Optimizers
                 this.beta2AsFloat = beta2AsFloat;
                 this.epsAsFloat = epsAsFloat;
                 this.minusClr = minusClr;
+                this.gradScale = gradScale;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
@@ -137,7 +140,16 @@ namespace Kernels.Optimizers
                 float epsAsFloat = (float)eps;
                 double clr = lr / (1 - global::System.Math.Pow(beta1, step));
                 float minusClr = (float)(-clr);
-                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, absWeightLessThanHalf, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr, 1f);
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal StepKernel WithGradScale(float gradScale) => new StepKernel(this, gradScale);
+
+            private StepKernel(in StepKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -194,25 +206,26 @@ namespace Kernels.Optimizers
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.beta2AsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.epsAsFloat);
                 var minusClr = global::System.Runtime.Intrinsics.Vector512.Create(this.minusClr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 var expAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgRef, at);
                 var expInf = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expInfRef, at);
                 // float g = maximize ? -grad : grad;
@@ -244,25 +257,26 @@ namespace Kernels.Optimizers
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.beta2AsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.epsAsFloat);
                 var minusClr = global::System.Runtime.Intrinsics.Vector256.Create(this.minusClr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 var expAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgRef, at);
                 var expInf = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expInfRef, at);
                 // float g = maximize ? -grad : grad;
@@ -294,25 +308,26 @@ namespace Kernels.Optimizers
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.beta2AsFloat);
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.epsAsFloat);
                 var minusClr = global::System.Runtime.Intrinsics.Vector128.Create(this.minusClr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf>(ref float paramRef, ref float gradRef, ref float expAvgRef, ref float expInfRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 var expAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgRef, at);
                 var expInf = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expInfRef, at);
                 // float g = maximize ? -grad : grad;
@@ -343,10 +358,11 @@ namespace Kernels.Optimizers
                 float beta2AsFloat = this.beta2AsFloat;
                 float epsAsFloat = this.epsAsFloat;
                 float minusClr = this.minusClr;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     float expAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i);
                     float expInf = global::System.Runtime.CompilerServices.Unsafe.Add(ref expInfRef, i);
                     // float g = maximize ? -grad : grad;

@@ -104,8 +104,10 @@ namespace Kernels.Optimizers
             internal readonly float minusLr;
             internal readonly float oneMinusBeta2;
             internal readonly float beta2AsFloat;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private StepKernel(bool maximize, bool weightDecayIsNotZero, float oneMinusLrTimesWeightDecay, float oneMinusBeta1, float beta1AsFloat, float zero, float one, float minusOne, float minusLr, float oneMinusBeta2, float beta2AsFloat)
+            private StepKernel(bool maximize, bool weightDecayIsNotZero, float oneMinusLrTimesWeightDecay, float oneMinusBeta1, float beta1AsFloat, float zero, float one, float minusOne, float minusLr, float oneMinusBeta2, float beta2AsFloat, float gradScale)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -118,6 +120,7 @@ namespace Kernels.Optimizers
                 this.minusLr = minusLr;
                 this.oneMinusBeta2 = oneMinusBeta2;
                 this.beta2AsFloat = beta2AsFloat;
+                this.gradScale = gradScale;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
@@ -133,7 +136,16 @@ namespace Kernels.Optimizers
                 float minusLr = (float)(-lr);
                 float oneMinusBeta2 = (float)(1 - beta2);
                 float beta2AsFloat = (float)beta2;
-                return new StepKernel(maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                return new StepKernel(maximize, weightDecayIsNotZero, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat, 1f);
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal StepKernel WithGradScale(float gradScale) => new StepKernel(this, gradScale);
+
+            private StepKernel(in StepKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -184,25 +196,26 @@ namespace Kernels.Optimizers
                 var minusLr = global::System.Runtime.Intrinsics.Vector512.Create(this.minusLr);
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusBeta2);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.beta2AsFloat);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> minusOne, global::System.Runtime.Intrinsics.Vector512<float> minusLr, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> minusOne, global::System.Runtime.Intrinsics.Vector512<float> minusLr, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 var expAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref expAvgRef, at);
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
@@ -237,25 +250,26 @@ namespace Kernels.Optimizers
                 var minusLr = global::System.Runtime.Intrinsics.Vector256.Create(this.minusLr);
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusBeta2);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.beta2AsFloat);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> minusOne, global::System.Runtime.Intrinsics.Vector256<float> minusLr, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> minusOne, global::System.Runtime.Intrinsics.Vector256<float> minusLr, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 var expAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref expAvgRef, at);
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
@@ -290,25 +304,26 @@ namespace Kernels.Optimizers
                 var minusLr = global::System.Runtime.Intrinsics.Vector128.Create(this.minusLr);
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusBeta2);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.beta2AsFloat);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> minusOne, global::System.Runtime.Intrinsics.Vector128<float> minusLr, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero>(ref float paramRef, ref float gradRef, ref float expAvgRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> minusOne, global::System.Runtime.Intrinsics.Vector128<float> minusLr, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 var expAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref expAvgRef, at);
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
@@ -342,10 +357,11 @@ namespace Kernels.Optimizers
                 float minusLr = this.minusLr;
                 float oneMinusBeta2 = this.oneMinusBeta2;
                 float beta2AsFloat = this.beta2AsFloat;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     float expAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref expAvgRef, i);
                     // float g = maximize ? -grad : grad;
                     float g = TMaximize.Value ? -grad : grad;

@@ -134,8 +134,10 @@ namespace Kernels.Optimizers
             internal readonly bool momentumGreaterThanZero;
             internal readonly float momentumAsFloat;
             internal readonly float minusLr;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusAlpha, float alphaAsFloat, bool centered, bool absWeightLessThanHalf, float weight, float weightMinusOne, float epsAsFloat, bool momentumGreaterThanZero, float momentumAsFloat, float minusLr)
+            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusAlpha, float alphaAsFloat, bool centered, bool absWeightLessThanHalf, float weight, float weightMinusOne, float epsAsFloat, bool momentumGreaterThanZero, float momentumAsFloat, float minusLr, float gradScale)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -150,6 +152,7 @@ namespace Kernels.Optimizers
                 this.momentumGreaterThanZero = momentumGreaterThanZero;
                 this.momentumAsFloat = momentumAsFloat;
                 this.minusLr = minusLr;
+                this.gradScale = gradScale;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
@@ -170,7 +173,16 @@ namespace Kernels.Optimizers
                 bool momentumGreaterThanZero = momentum > 0;
                 float momentumAsFloat = (float)momentum;
                 float minusLr = (float)(-lr);
-                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr);
+                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, centered, absWeightLessThanHalf, weight, weightMinusOne, epsAsFloat, momentumGreaterThanZero, momentumAsFloat, minusLr, 1f);
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal StepKernel WithGradScale(float gradScale) => new StepKernel(this, gradScale);
+
+            private StepKernel(in StepKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -246,25 +258,26 @@ namespace Kernels.Optimizers
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.epsAsFloat);
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.momentumAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector512.Create(this.minusLr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector512<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TCentered : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector512<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TCentered : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 var squareAvg = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref squareAvgRef, at);
                 var gradAvg = TCentered.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 var momentumBuffer = TMomentumGreaterThanZero.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
@@ -324,25 +337,26 @@ namespace Kernels.Optimizers
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.epsAsFloat);
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.momentumAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector256.Create(this.minusLr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector256<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TCentered : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector256<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TCentered : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 var squareAvg = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref squareAvgRef, at);
                 var gradAvg = TCentered.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 var momentumBuffer = TMomentumGreaterThanZero.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
@@ -402,25 +416,26 @@ namespace Kernels.Optimizers
                 var epsAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.epsAsFloat);
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.momentumAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector128.Create(this.minusLr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref paramRef, ref gradRef, ref squareAvgRef, ref gradAvgRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusAlpha, alphaAsFloat, weight, weightMinusOne, epsAsFloat, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector128<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TCentered : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TCentered, TAbsWeightLessThanHalf, TMomentumGreaterThanZero>(ref float paramRef, ref float gradRef, ref float squareAvgRef, ref float gradAvgRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusAlpha, global::System.Runtime.Intrinsics.Vector128<float> alphaAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TCentered : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TMomentumGreaterThanZero : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 var squareAvg = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref squareAvgRef, at);
                 var gradAvg = TCentered.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradAvgRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 var momentumBuffer = TMomentumGreaterThanZero.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
@@ -479,10 +494,11 @@ namespace Kernels.Optimizers
                 float epsAsFloat = this.epsAsFloat;
                 float momentumAsFloat = this.momentumAsFloat;
                 float minusLr = this.minusLr;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     float squareAvg = global::System.Runtime.CompilerServices.Unsafe.Add(ref squareAvgRef, i);
                     float gradAvg = TCentered.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref gradAvgRef, i) : 0;
                     float momentumBuffer = TMomentumGreaterThanZero.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;

@@ -106,8 +106,10 @@ namespace Kernels.Optimizers
             internal readonly float stepSizeMinAsFloat;
             internal readonly float stepSizeMaxAsFloat;
             internal readonly float minusOne;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private StepKernel(bool maximize, float zero, float etaPlusAsFloat, float etaMinusAsFloat, float one, float stepSizeMinAsFloat, float stepSizeMaxAsFloat, float minusOne)
+            private StepKernel(bool maximize, float zero, float etaPlusAsFloat, float etaMinusAsFloat, float one, float stepSizeMinAsFloat, float stepSizeMaxAsFloat, float minusOne, float gradScale)
             {
                 this.maximize = maximize;
                 this.zero = zero;
@@ -117,6 +119,7 @@ namespace Kernels.Optimizers
                 this.stepSizeMinAsFloat = stepSizeMinAsFloat;
                 this.stepSizeMaxAsFloat = stepSizeMaxAsFloat;
                 this.minusOne = minusOne;
+                this.gradScale = gradScale;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
@@ -129,7 +132,16 @@ namespace Kernels.Optimizers
                 float stepSizeMinAsFloat = (float)stepSizeMin;
                 float stepSizeMaxAsFloat = (float)stepSizeMax;
                 float minusOne = -1f;
-                return new StepKernel(maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                return new StepKernel(maximize, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne, 1f);
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal StepKernel WithGradScale(float gradScale) => new StepKernel(this, gradScale);
+
+            private StepKernel(in StepKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -171,25 +183,26 @@ namespace Kernels.Optimizers
                 var stepSizeMinAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.stepSizeMinAsFloat);
                 var stepSizeMaxAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.stepSizeMaxAsFloat);
                 var minusOne = global::System.Runtime.Intrinsics.Vector512.Create(this.minusOne);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 var prev = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref prevRef, at);
                 var stepSize = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref stepSizeRef, at);
                 // float g = maximize ? -grad : grad;
@@ -224,25 +237,26 @@ namespace Kernels.Optimizers
                 var stepSizeMinAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.stepSizeMinAsFloat);
                 var stepSizeMaxAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.stepSizeMaxAsFloat);
                 var minusOne = global::System.Runtime.Intrinsics.Vector256.Create(this.minusOne);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 var prev = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref prevRef, at);
                 var stepSize = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref stepSizeRef, at);
                 // float g = maximize ? -grad : grad;
@@ -277,25 +291,26 @@ namespace Kernels.Optimizers
                 var stepSizeMinAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.stepSizeMinAsFloat);
                 var stepSizeMaxAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.stepSizeMaxAsFloat);
                 var minusOne = global::System.Runtime.Intrinsics.Vector128.Create(this.minusOne);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize>(ref float paramRef, ref float gradRef, ref float prevRef, ref float stepSizeRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 var prev = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref prevRef, at);
                 var stepSize = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref stepSizeRef, at);
                 // float g = maximize ? -grad : grad;
@@ -329,10 +344,11 @@ namespace Kernels.Optimizers
                 float stepSizeMinAsFloat = this.stepSizeMinAsFloat;
                 float stepSizeMaxAsFloat = this.stepSizeMaxAsFloat;
                 float minusOne = this.minusOne;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     float prev = global::System.Runtime.CompilerServices.Unsafe.Add(ref prevRef, i);
                     float stepSize = global::System.Runtime.CompilerServices.Unsafe.Add(ref stepSizeRef, i);
                     // float g = maximize ? -grad : grad;

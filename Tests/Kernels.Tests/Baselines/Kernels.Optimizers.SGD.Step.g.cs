@@ -23,7 +23,7 @@ namespace Kernels.Optimizers
         /// <param name="options">Threading: by default spans above <see cref="global::Kernels.StepOptions.DefaultParallelThreshold"/> elements are split across all cores.</param>
         /// <exception cref="global::System.ArgumentException">A span's length differs from <paramref name="param"/>'s, or a written span overlaps another span. Nothing is written.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
-        public static void Step(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer, double lr, int step = 1, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false, global::Kernels.StepOptions options = default)
+        public static void Step(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> momentumBuffer, double lr, int step, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false, global::Kernels.StepOptions options = default)
         {
             // Step-invariant values: the rule's uniform part, computed once per call.
             var kernel = StepKernel.Prepare(lr, step, momentum, dampening, weightDecay, nesterov, maximize);
@@ -65,7 +65,7 @@ namespace Kernels.Optimizers
         /// <param name="options">Threading: by default the tensors are split across all cores when they hold at least <see cref="global::Kernels.StepOptions.DefaultParallelThreshold"/> elements in all.</param>
         /// <exception cref="global::System.ArgumentException">A list holds a different number of tensors than <paramref name="param"/>, a tensor's buffers differ in length, or a written buffer overlaps another buffer of its tensor. Nothing is written.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
-        public static void Step(global::System.ReadOnlySpan<global::System.Memory<float>> param, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> grad, global::System.ReadOnlySpan<global::System.Memory<float>> momentumBuffer, double lr, int step = 1, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false, global::Kernels.StepOptions options = default)
+        public static void Step(global::System.ReadOnlySpan<global::System.Memory<float>> param, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> grad, global::System.ReadOnlySpan<global::System.Memory<float>> momentumBuffer, double lr, int step, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false, global::Kernels.StepOptions options = default)
         {
             // Step-invariant values: the rule's uniform part, computed once for every tensor.
             var kernel = StepKernel.Prepare(lr, step, momentum, dampening, weightDecay, nesterov, maximize);
@@ -115,8 +115,10 @@ namespace Kernels.Optimizers
             internal readonly float momentumAsFloat;
             internal readonly bool nesterov;
             internal readonly float minusLr;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, bool momentumIsNotZero, bool stepIsOne, float oneMinusDampening, float momentumAsFloat, bool nesterov, float minusLr)
+            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, bool momentumIsNotZero, bool stepIsOne, float oneMinusDampening, float momentumAsFloat, bool nesterov, float minusLr, float gradScale)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -127,6 +129,7 @@ namespace Kernels.Optimizers
                 this.momentumAsFloat = momentumAsFloat;
                 this.nesterov = nesterov;
                 this.minusLr = minusLr;
+                this.gradScale = gradScale;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
@@ -139,7 +142,16 @@ namespace Kernels.Optimizers
                 float oneMinusDampening = (float)(1 - dampening);
                 float momentumAsFloat = (float)momentum;
                 float minusLr = (float)(-lr);
-                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr);
+                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, momentumIsNotZero, stepIsOne, oneMinusDampening, momentumAsFloat, nesterov, minusLr, 1f);
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal StepKernel WithGradScale(float gradScale) => new StepKernel(this, gradScale);
+
+            private StepKernel(in StepKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -209,25 +221,26 @@ namespace Kernels.Optimizers
                 var oneMinusDampening = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusDampening);
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.momentumAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector512.Create(this.minusLr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 var momentumBuffer = TMomentumIsNotZero.Value ? global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector512<float> g = TMaximize.Value ? -grad : grad;
@@ -268,25 +281,26 @@ namespace Kernels.Optimizers
                 var oneMinusDampening = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusDampening);
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.momentumAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector256.Create(this.minusLr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 var momentumBuffer = TMomentumIsNotZero.Value ? global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector256<float> g = TMaximize.Value ? -grad : grad;
@@ -327,25 +341,26 @@ namespace Kernels.Optimizers
                 var oneMinusDampening = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusDampening);
                 var momentumAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.momentumAsFloat);
                 var minusLr = global::System.Runtime.Intrinsics.Vector128.Create(this.minusLr);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov>(ref float paramRef, ref float gradRef, ref float momentumBufferRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 var momentumBuffer = TMomentumIsNotZero.Value ? global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at) : global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 // float g = maximize ? -grad : grad;
                 global::System.Runtime.Intrinsics.Vector128<float> g = TMaximize.Value ? -grad : grad;
@@ -385,10 +400,11 @@ namespace Kernels.Optimizers
                 float oneMinusDampening = this.oneMinusDampening;
                 float momentumAsFloat = this.momentumAsFloat;
                 float minusLr = this.minusLr;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     float momentumBuffer = TMomentumIsNotZero.Value ? global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i) : 0;
                     // float g = maximize ? -grad : grad;
                     float g = TMaximize.Value ? -grad : grad;

@@ -82,11 +82,14 @@ namespace Kernels.Optimizers
         {
             internal readonly float oneMinusBeta2;
             internal readonly float beta2AsFloat;
+            /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
+            internal readonly float gradScale;
 
-            private UpdateHessianKernel(float oneMinusBeta2, float beta2AsFloat)
+            private UpdateHessianKernel(float oneMinusBeta2, float beta2AsFloat, float gradScale)
             {
                 this.oneMinusBeta2 = oneMinusBeta2;
                 this.beta2AsFloat = beta2AsFloat;
+                this.gradScale = gradScale;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
@@ -94,7 +97,16 @@ namespace Kernels.Optimizers
             {
                 float oneMinusBeta2 = (float)(1 - beta2);
                 float beta2AsFloat = (float)beta2;
-                return new UpdateHessianKernel(oneMinusBeta2, beta2AsFloat);
+                return new UpdateHessianKernel(oneMinusBeta2, beta2AsFloat, 1f);
+            }
+
+            /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
+            internal UpdateHessianKernel WithGradScale(float gradScale) => new UpdateHessianKernel(this, gradScale);
+
+            private UpdateHessianKernel(in UpdateHessianKernel prepared, float gradScale)
+            {
+                this = prepared;
+                this.gradScale = gradScale;
             }
 
             public void Execute(in global::Kernels.CompilerServices.PinnedBuffers<float> buffers, int start, int length) =>
@@ -121,25 +133,26 @@ namespace Kernels.Optimizers
                 // Step-invariant values, broadcast once.
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector512.Create(this.oneMinusBeta2);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.beta2AsFloat);
+                var gradScale = global::System.Runtime.Intrinsics.Vector512.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512(ref hessianRef, ref gradRef, (nuint)i, oneMinusBeta2, beta2AsFloat);
-                    Block512(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusBeta2, beta2AsFloat);
-                    Block512(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusBeta2, beta2AsFloat);
-                    Block512(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), oneMinusBeta2, beta2AsFloat);
+                    Block512(ref hessianRef, ref gradRef, (nuint)i, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block512(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block512(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block512(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), gradScale, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512(ref hessianRef, ref gradRef, (nuint)i, oneMinusBeta2, beta2AsFloat);
+                    Block512(ref hessianRef, ref gradRef, (nuint)i, gradScale, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512(ref float hessianRef, ref float gradRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat)
+            private static void Block512(ref float hessianRef, ref float gradRef, nuint at, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat)
             {
                 var hessian = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref hessianRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
                 // hessian = MathF.FusedMultiplyAdd((float)(1 - beta2) * grad, grad, hessian * (float)beta2);
                 hessian = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(oneMinusBeta2 * grad, grad, hessian * beta2AsFloat);
                 global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(hessian, ref hessianRef, at);
@@ -151,25 +164,26 @@ namespace Kernels.Optimizers
                 // Step-invariant values, broadcast once.
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector256.Create(this.oneMinusBeta2);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.beta2AsFloat);
+                var gradScale = global::System.Runtime.Intrinsics.Vector256.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256(ref hessianRef, ref gradRef, (nuint)i, oneMinusBeta2, beta2AsFloat);
-                    Block256(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusBeta2, beta2AsFloat);
-                    Block256(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusBeta2, beta2AsFloat);
-                    Block256(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), oneMinusBeta2, beta2AsFloat);
+                    Block256(ref hessianRef, ref gradRef, (nuint)i, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block256(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block256(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block256(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), gradScale, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256(ref hessianRef, ref gradRef, (nuint)i, oneMinusBeta2, beta2AsFloat);
+                    Block256(ref hessianRef, ref gradRef, (nuint)i, gradScale, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256(ref float hessianRef, ref float gradRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat)
+            private static void Block256(ref float hessianRef, ref float gradRef, nuint at, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat)
             {
                 var hessian = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hessianRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
                 // hessian = MathF.FusedMultiplyAdd((float)(1 - beta2) * grad, grad, hessian * (float)beta2);
                 hessian = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(oneMinusBeta2 * grad, grad, hessian * beta2AsFloat);
                 global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(hessian, ref hessianRef, at);
@@ -181,25 +195,26 @@ namespace Kernels.Optimizers
                 // Step-invariant values, broadcast once.
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector128.Create(this.oneMinusBeta2);
                 var beta2AsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.beta2AsFloat);
+                var gradScale = global::System.Runtime.Intrinsics.Vector128.Create(this.gradScale);
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128(ref hessianRef, ref gradRef, (nuint)i, oneMinusBeta2, beta2AsFloat);
-                    Block128(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusBeta2, beta2AsFloat);
-                    Block128(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusBeta2, beta2AsFloat);
-                    Block128(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), oneMinusBeta2, beta2AsFloat);
+                    Block128(ref hessianRef, ref gradRef, (nuint)i, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block128(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block128(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block128(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), gradScale, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128(ref hessianRef, ref gradRef, (nuint)i, oneMinusBeta2, beta2AsFloat);
+                    Block128(ref hessianRef, ref gradRef, (nuint)i, gradScale, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128(ref float hessianRef, ref float gradRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat)
+            private static void Block128(ref float hessianRef, ref float gradRef, nuint at, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat)
             {
                 var hessian = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref hessianRef, at);
-                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at);
+                var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
                 // hessian = MathF.FusedMultiplyAdd((float)(1 - beta2) * grad, grad, hessian * (float)beta2);
                 hessian = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(oneMinusBeta2 * grad, grad, hessian * beta2AsFloat);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(hessian, ref hessianRef, at);
@@ -210,10 +225,11 @@ namespace Kernels.Optimizers
             {
                 float oneMinusBeta2 = this.oneMinusBeta2;
                 float beta2AsFloat = this.beta2AsFloat;
+                float gradScale = this.gradScale;
                 for (; i < length; i++)
                 {
                     float hessian = global::System.Runtime.CompilerServices.Unsafe.Add(ref hessianRef, i);
-                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i);
+                    float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
                     // hessian = MathF.FusedMultiplyAdd((float)(1 - beta2) * grad, grad, hessian * (float)beta2);
                     hessian = global::System.MathF.FusedMultiplyAdd(oneMinusBeta2 * grad, grad, hessian * beta2AsFloat);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref hessianRef, i) = hessian;
