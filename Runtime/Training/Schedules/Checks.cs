@@ -35,12 +35,6 @@ internal static class Checks
             throw Bad(param, stateKey, value, $"{label ?? param} must be finite");
     }
 
-    public static void NotNaN(double value, string param, string? stateKey = null, string? label = null)
-    {
-        if (double.IsNaN(value))
-            throw Bad(param, stateKey, value, $"{label ?? param} must be a number");
-    }
-
     public static void NonNegative(double value, string param, string? stateKey = null, string? label = null)
     {
         if (!(value >= 0) || double.IsPositiveInfinity(value))
