@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Kernels.Optimizers;
 using Kernels.Training;
+using Kernels.Training.Schedules;
 using Xunit;
 
 namespace Kernels.Tests.Training;
@@ -392,5 +393,27 @@ public class OptimizerTests
             many.Step();
         }
         AssertBitIdentical(Values(a), Values(b));
+    }
+
+    [Fact]
+    public void Schedules_DriveAnyHyperparameterOfEachGroup()
+    {
+        List<Parameter<float>> model = Model();
+        var optimizer = new AdamW.Optimizer(model.Take(2), lr: 0.1, weightDecay: 0.2);
+        optimizer.AddParamGroup(model.Skip(2), g => g.Lr = 0.01);
+        var warmup = new LinearLR(optimizer, startFactor: 0.5, endFactor: 1, totalIters: 4);
+        var decay = new StepLR(optimizer, stepSize: 2, gamma: 0.5, hyperparameter: "weight_decay");
+        Assert.Equal(0.05, optimizer.Groups[0].Options.Lr, 15);
+        Assert.Equal(0.005, optimizer.Groups[1].Options.Lr, 15);
+        for (int step = 1; step <= 4; step++)
+        {
+            Backward(model, step);
+            optimizer.Step();
+            warmup.Step();
+            decay.Step();
+        }
+        Assert.Equal(0.1, optimizer.Groups[0].Options.Lr, 15);
+        Assert.Equal(0.01, optimizer.Groups[1].Options.Lr, 15);
+        Assert.Equal(0.05, optimizer.Groups[0].Options.WeightDecay, 15);   // 0.2 halved at steps 2 and 4
     }
 }
