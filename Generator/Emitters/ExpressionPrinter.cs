@@ -129,6 +129,9 @@ internal sealed class ExpressionPrinter
 
     private string PrintBinary(BinaryExpr b, out int precedence)
     {
+        if (b.Op is BinaryOp.AndAlso or BinaryOp.OrElse)
+            return PrintShortCircuit(b, out precedence);
+
         if (IsVector && b.Op is >= BinaryOp.LessThan and <= BinaryOp.NotEqual)
         {
             precedence = 11;
@@ -156,7 +159,7 @@ internal sealed class ExpressionPrinter
             BinaryOp.GreaterThanOrEqual => (">=", 7),
             BinaryOp.Equal => ("==", 6),
             BinaryOp.NotEqual => ("!=", 6),
-            // Masks are combined bitwise in both forms: per-element conditions have no side effects to short-circuit.
+            // Masks are combined bitwise in both forms (a short circuit whose right operand cannot throw comes here too: it has no side effect to skip).
             BinaryOp.And => ("&", 5),
             BinaryOp.Xor => ("^", 4),
             _ => ("|", 3),
@@ -165,6 +168,44 @@ internal sealed class ExpressionPrinter
         // Left-associative: an equal-precedence right operand keeps its parentheses, so `a - (b - c)`
         // and `a + (b + c)` are never reassociated.
         return $"{Wrap(b.Left, p, strictlyAbove: false)} {op} {Wrap(b.Right, p, strictlyAbove: true)}";
+    }
+
+    /// <summary>
+    /// <c>left &amp;&amp; right</c> / <c>left || right</c> with a per-element left. When the right operand calls a function that can
+    /// throw, the scalar form keeps the rule's own operator and the vector form checks that function only on the lanes the
+    /// left leaves undecided (<c>active &amp; left</c> for <c>&amp;&amp;</c>, <c>AndNot(active, left)</c> for <c>||</c>); the value is the
+    /// bitwise combination either way (exact: the right operand's lanes the left decides are discarded). Otherwise both
+    /// forms are the cheap bitwise <c>&amp;</c> / <c>|</c>.
+    /// </summary>
+    private string PrintShortCircuit(BinaryExpr b, out int precedence)
+    {
+        bool and = b.Op == BinaryOp.AndAlso;
+        if (!ContainsThrowingCall(b.Right))
+            return PrintBinary(b with { Op = and ? BinaryOp.And : BinaryOp.Or }, out precedence);
+        if (!IsVector)
+        {
+            precedence = and ? 2 : 1;
+            return $"{Wrap(b.Left, precedence, strictlyAbove: false)} {(and ? "&&" : "||")} {Wrap(b.Right, precedence, strictlyAbove: true)}";
+        }
+
+        precedence = and ? 5 : 3;
+        string left = Wrap(b.Left, precedence, strictlyAbove: false);
+        // The lanes the whole expression is evaluated for (null: all), narrowed to those the left leaves undecided.
+        string? active = _active ?? _lanes;
+        string leftMask = Print(b.Left);
+        string undecided = and
+            ? active is null ? $"({leftMask})" : $"({active} & ({leftMask}))"
+            : active is null ? $"~({leftMask})" : $"{VectorStatics}.AndNot({active}, {leftMask})";
+        string? saved = _active;
+        _active = undecided;
+        try
+        {
+            return $"{left} {(and ? "&" : "|")} {Wrap(b.Right, precedence, strictlyAbove: true)}";
+        }
+        finally
+        {
+            _active = saved;
+        }
     }
 
     /// <summary>The operand of a prefix operator: parenthesized when it begins with an operator itself (<c>-(-g)</c>, never <c>--g</c>).</summary>

@@ -186,9 +186,12 @@ internal sealed partial class RuleLowerer
             _conditions.RemoveAt(_conditions.Count - 1);
             _elementIfDepth--;
         }
+        // The IR keeps the short circuit: a function of the right operand that can throw is checked only on the lanes the left leaves undecided.
+        if (shortCircuit)
+            op = op == BinaryOp.And ? BinaryOp.AndAlso : BinaryOp.OrElse;
         bool comparison = op is BinaryOp.LessThan or BinaryOp.LessThanOrEqual or BinaryOp.GreaterThan or BinaryOp.GreaterThanOrEqual;
         bool equality = op is BinaryOp.Equal or BinaryOp.NotEqual;
-        bool logical = op is BinaryOp.And or BinaryOp.Or or BinaryOp.Xor;
+        bool logical = op is BinaryOp.And or BinaryOp.Or or BinaryOp.Xor or BinaryOp.AndAlso or BinaryOp.OrElse;
 
         if (logical || equality && left.Kind.IsMask() && right.Kind.IsMask())
         {

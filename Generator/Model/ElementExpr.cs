@@ -50,6 +50,14 @@ internal enum BinaryOp
     And,
     Or,
     Xor,
+    /// <summary>
+    /// <c>&amp;&amp;</c> with a per-element left operand: the rule evaluates the right operand only where the left is true,
+    /// so a function of the right that can throw (<see cref="KnownFunction.Throws"/>) may only throw there. Without
+    /// such a function it is printed as <see cref="And"/> (masks have no side effects to short-circuit).
+    /// </summary>
+    AndAlso,
+    /// <summary><c>||</c> with a per-element left operand: the right operand is evaluated only where the left is false (see <see cref="AndAlso"/>).</summary>
+    OrElse,
 }
 
 /// <summary>The per-element functions the emitters know (scalar, SIMD and GPU forms).</summary>

@@ -112,6 +112,15 @@ public class HardeningTests
             Assert.Empty(result.CompileErrors);
     }
 
+    /// <summary>G13: short circuits whose right operand calls a checked function, nested in each other, in ?:, under !, in double.</summary>
+    [Fact]
+    public void ShortCircuit_CheckedRightOperand_NestedForms() =>
+        AssertGeneratesClean(Rule(
+            "float c = g > 0 || g < -1 && Math.Clamp(p, lo, 1f) > 0 ? Math.Clamp(g, lo, 1f) : (float)Math.Sign(p);\n" +
+            "bool b = !(p > 1 || (float)Math.Sign(g) > 0) && (g < 0 || Math.Clamp((double)p, 0.0, (double)lo) > 0.5);\n" +
+            "if (b || g == 0 && Math.Clamp(p, 0f, lo) > 0 || p > 2 && float.Clamp(g, lo, 2f) > 1) p -= c;",
+            "ref float p, in float g, float lo = 0"));
+
     [Fact]
     public void MixedFloatDouble_GpuRewriteReachesConversions() =>
         AssertGeneratesClean(Rule("double d = MathF.Max(p, g);\np = (float)(d * 0.5) + MathF.FusedMultiplyAdd(p, g, (float)Math.Max(d, 1.0));"));

@@ -139,6 +139,105 @@ public class HardenedRulesTests
         SameOutcome(Enumerable.Repeat(1f, length).ToArray(), k: 5, lo: float.NaN, hi: -1); // neither reached
     }
 
+    /// <summary>The scalar loop, the span overload and the multi-tensor overload (two tensors) on copies: same exception type, or else the same bits.</summary>
+    private static void SameOutcomeShortCircuit(bool mixed, float[] p, float[] g, float lo, float hi)
+    {
+        float[] expectedP = (float[])p.Clone(), actualP = (float[])p.Clone(), multiP = (float[])p.Clone();
+        Type? expected = null, actual = null, multi = null;
+        try
+        {
+            for (int i = 0; i < g.Length; i++)
+            {
+                if (mixed)
+                    HardenedRules.ShortCircuitCheckedMixed(ref expectedP[i], in g[i], lo, hi);
+                else
+                    HardenedRules.ShortCircuitChecked(ref expectedP[i], in g[i], lo, hi);
+            }
+        }
+        catch (Exception e) { expected = e.GetType(); }
+        try
+        {
+            if (mixed)
+                HardenedRules.ShortCircuitCheckedMixed(actualP, g, lo, hi);
+            else
+                HardenedRules.ShortCircuitChecked(actualP, g, lo, hi);
+        }
+        catch (Exception e) { actual = e.GetType(); }
+        int half = g.Length / 2;
+        var tensors = new Memory<float>[] { multiP.AsMemory(0, half), multiP.AsMemory(half) };
+        var grads = new ReadOnlyMemory<float>[] { g.AsMemory(0, half), g.AsMemory(half) };
+        try
+        {
+            if (mixed)
+                HardenedRules.ShortCircuitCheckedMixed(tensors, grads, lo, hi);
+            else
+                HardenedRules.ShortCircuitChecked(tensors, grads, lo, hi);
+        }
+        catch (Exception e) { multi = e.GetType(); }
+        Assert.Equal(expected, actual);
+        Assert.Equal(expected, multi);
+        if (expected is null)
+        {
+            Assert.Equal(expectedP.Select(BitConverter.SingleToInt32Bits), actualP.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(expectedP.Select(BitConverter.SingleToInt32Bits), multiP.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    public static TheoryData<int, bool> LengthsAndMixed => new()
+    {
+        { 1, false }, { 3, false }, { 16, false }, { 17, false }, { 63, false }, { 64, false }, { 65, false }, { 257, false },
+        { 1, true }, { 3, true }, { 17, true }, { 64, true }, { 257, true },
+    };
+
+    /// <summary>
+    /// Fuzzer G13: a checked call (Math.Clamp with min &gt; max, Math.Sign of NaN) in the right operand of a per-element
+    /// <c>||</c> / <c>&amp;&amp;</c> throws only for the elements the left operand leaves undecided, as in the scalar rule
+    /// (the generated code used to check it on every lane, the scalar tail included).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(LengthsAndMixed))]
+    public void ShortCircuitChecked_RightOperandThrowsOnlyWhereReached(int length, bool mixed)
+    {
+        float[] Fill(Func<int, float> f) => Enumerable.Range(0, length).Select(f).ToArray();
+        float[] Last(float[] a, float value) { var b = (float[])a.Clone(); b[length - 1] = value; return b; }
+        float[] positive = Fill(i => 0.25f + (i % 5) * 0.125f);   // in (0, 1)
+        float[] large = Fill(i => 200f + i);
+
+        // `g > 0 || Clamp(g, 2, 1) > 0.5f`: every g is positive, so no element reaches the Clamp.
+        SameOutcomeShortCircuit(mixed, large, positive, lo: 2, hi: 1);
+        SameOutcomeShortCircuit(mixed, large, Last(positive, -1f), lo: 2, hi: 1);          // the last one does: ArgumentException
+        SameOutcomeShortCircuit(mixed, large, Last(positive, float.NaN), lo: 2, hi: 1);    // NaN > 0 is false: reached
+
+        // `g < 1 && Sign(p) >= 0`: a NaN p is reached only where g < 1.
+        float[] nanP = Fill(_ => float.NaN);
+        SameOutcomeShortCircuit(mixed, nanP, Fill(_ => 1.5f), lo: 0, hi: 1);
+        SameOutcomeShortCircuit(mixed, nanP, Last(Fill(_ => 1.5f), 0.5f), lo: 0, hi: 1);   // ArithmeticException
+
+        // Under a per-element if: `g < 2 && p > 2 || Clamp(g, 2, 1) < 0.25`, reached only where the left is false.
+        SameOutcomeShortCircuit(mixed, Fill(_ => 5f), Fill(_ => 1.5f), lo: 2, hi: 1);
+        SameOutcomeShortCircuit(mixed, Last(Fill(_ => 5f), 3f), Fill(_ => 1.5f), lo: 2, hi: 1);   // p is 1.125 there: ArgumentException
+
+        // Values, where nothing throws (finite inputs: no NaN reaches Sign; min <= max).
+        foreach ((float lo, float hi) in new[] { (0f, 1f), (-1f, 0.5f), (0.75f, 0.75f) })
+        {
+            BitExact.Check(2, length, (r, n) => SpecialValues.Floats(r, n).Select(x => float.IsFinite(x) ? x : 1.5f).ToArray(),
+                (b, i) =>
+                {
+                    if (mixed)
+                        HardenedRules.ShortCircuitCheckedMixed(ref b[0][i], in b[1][i], lo, hi);
+                    else
+                        HardenedRules.ShortCircuitChecked(ref b[0][i], in b[1][i], lo, hi);
+                },
+                (b, o, n, opt) =>
+                {
+                    if (mixed)
+                        HardenedRules.ShortCircuitCheckedMixed(b[0].AsSpan(o, n), b[1].AsSpan(o, n), lo, hi, opt);
+                    else
+                        HardenedRules.ShortCircuitChecked(b[0].AsSpan(o, n), b[1].AsSpan(o, n), lo, hi, opt);
+                });
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Lengths))]
     public void Reassigned_EachReadSeesItsOwnValue(int length) =>

@@ -302,6 +302,40 @@ namespace Kernels.Tests.Rules
                 p -= (float)scale * g;
         }
 
+        /// <summary>
+        /// Checked calls in the right operand of a per-element <c>||</c> / <c>&amp;&amp;</c> (fuzzer G13): the rule evaluates them only for
+        /// the elements the left operand leaves undecided, so they may throw only there — in a branch condition, a value and
+        /// the condition of a per-element <c>if</c> nested in another.
+        /// </summary>
+        [UpdateRule]
+        public static void ShortCircuitChecked(ref float p, in float g, float lo = 0, float hi = 1)
+        {
+            if (g > 0 || Math.Clamp(g, lo, hi) > 0.5f)
+                p -= 0.5f * g;
+            bool small = g < 1 && (float)Math.Sign(p) >= 0;
+            p = small ? p + 1 : p * 0.5f;
+            if (p < 100)
+            {
+                if (g < 2 && p > 2 || Math.Clamp(g, lo, hi) < 0.25f)
+                    p += 0.25f;
+            }
+        }
+
+        /// <summary><see cref="ShortCircuitChecked"/> with the last check in double (a mixed rule: half of each float vector is padding).</summary>
+        [UpdateRule]
+        public static void ShortCircuitCheckedMixed(ref float p, in float g, float lo = 0, float hi = 1)
+        {
+            if (g > 0 || Math.Clamp(g, lo, hi) > 0.5f)
+                p -= 0.5f * g;
+            bool small = g < 1 && (float)Math.Sign(p) >= 0;
+            p = small ? p + 1 : p * 0.5f;
+            if (p < 100)
+            {
+                if (g < 2 && p > 2 || Math.Clamp((double)g, lo, hi) < 0.25)
+                    p += 0.25f;
+            }
+        }
+
         /// <summary>Validation the docs recommend: a throw helper and a thrown exception in uniform code.</summary>
         [UpdateRule]
         public static void Validated(ref float p, in float g, float lr = 0.1f)
