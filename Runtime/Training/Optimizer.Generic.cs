@@ -87,6 +87,9 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         return group;
     }
 
+    /// <inheritdoc/>
+    public override IReadOnlyList<string> StateNames => StateBufferNames;
+
     // ---- What the generated subclass describes --------------------------------------------------
 
     /// <summary>The rule's state buffers (its <c>ref</c> parameters after the parameter itself), in order.</summary>

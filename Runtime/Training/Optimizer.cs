@@ -26,6 +26,9 @@ public abstract partial class Optimizer : IOptimizer
     /// <summary>The update rule this optimizer runs (its type and method, e.g. <c>Kernels.Optimizers.AdamW.Step</c>): the key checked when loading state.</summary>
     public abstract string RuleName { get; }
 
+    /// <summary>The names of the rule's state buffers (its <c>ref</c> parameters after the parameter itself), as state dicts key them.</summary>
+    public abstract IReadOnlyList<string> StateNames { get; }
+
     /// <summary>Runs one update of every parameter of every group from its gradient.</summary>
     public abstract void Step();
 

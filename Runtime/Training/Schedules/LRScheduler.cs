@@ -33,7 +33,7 @@ namespace Kernels.Training.Schedules;
 /// <see cref="LoadStateDict"/>.
 /// </para>
 /// </remarks>
-public abstract class LRScheduler
+public abstract class LRScheduler : ISchedule
 {
     private double[] _baseValues = [];
     private ReadOnlyCollection<double> _lastValues = ReadOnlyCollection<double>.Empty;

@@ -37,7 +37,7 @@ public enum ThresholdMode
 /// (PyTorch refuses it there too). A reduction smaller than <see cref="Eps"/> is skipped. The constructor changes
 /// nothing in the optimizer.
 /// </remarks>
-public sealed class ReduceLROnPlateau
+public sealed class ReduceLROnPlateau : ISchedule
 {
     private double[] _minValues;
     private double? _defaultMinValue;
