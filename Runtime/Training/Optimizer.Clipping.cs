@@ -13,17 +13,17 @@ public abstract partial class Optimizer
     /// rewrites the gradients (they keep their unclipped values). Call it after the backward pass, before <see cref="Step"/>.
     /// </summary>
     /// <param name="maxNorm">The largest norm the gradients may have.</param>
-    /// <param name="normType">2 (Euclidean) or <see cref="double.PositiveInfinity"/> (largest magnitude).</param>
+    /// <param name="normType">2 (Euclidean), 1, or <see cref="double.PositiveInfinity"/> (largest magnitude).</param>
     /// <param name="errorIfNonfinite">Throw when the norm is NaN or infinite (PyTorch's <c>error_if_nonfinite</c>).</param>
     /// <returns>The total norm of the gradients before clipping.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN, or <paramref name="normType"/> is not 2 or +∞.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN, or <paramref name="normType"/> is not 1, 2 or +∞.</exception>
     /// <exception cref="InvalidOperationException">The norm is not finite and <paramref name="errorIfNonfinite"/> is set.</exception>
     public double ClipGradNorm(double maxNorm, double normType = 2, bool errorIfNonfinite = false)
     {
         if (!(maxNorm >= 0))
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The largest norm must be 0 or more.");
-        if (normType != 2 && !double.IsPositiveInfinity(normType))
-            throw new ArgumentOutOfRangeException(nameof(normType), normType, "Supported norms: 2 and +Infinity.");
+        if (normType is not (1 or 2) && !double.IsPositiveInfinity(normType))
+            throw new ArgumentOutOfRangeException(nameof(normType), normType, "Supported norms: 1, 2 and +Infinity.");
         (double total, double coefficient) = ComputeClip(maxNorm, normType);
         bool finite = double.IsFinite(total);
         if (!finite && errorIfNonfinite)

@@ -206,7 +206,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         {
             var grads = (ReadOnlyMemory<float>[])(object)Gradients();
             ClipResult r = GradientClipping.ClipGradNorm(grads, maxNorm, normType, errorIfNonfinite: false, StepOptions);
-            return (r.TotalNorm, r.Coefficient);
+            return (r.TotalNorm, r.Coefficient);   // the float32 coefficient, exactly
         }
         else
         {

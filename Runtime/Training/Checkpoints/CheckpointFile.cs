@@ -29,7 +29,7 @@ namespace Kernels.Training.Checkpoints;
 /// speed; SHA-256 would be several times slower and brings nothing against accidents.
 /// </para>
 /// <para>
-/// <b>Loading.</b> <see cref="Load"/> reads the whole file and checks the structure (as <see cref="SafeTensorsFile.Read(Stream)"/>),
+/// <b>Loading.</b> <see cref="Load(string)"/> reads the whole file and checks the structure (as <see cref="SafeTensorsFile.Read(Stream)"/>),
 /// the version and the checksum before it returns, so a caller can validate a checkpoint fully before it touches its
 /// own state. Every single-bit flip anywhere in the file is reported.
 /// </para>
@@ -96,6 +96,20 @@ public static class CheckpointFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
+        return LoadCore(stream, $"Checkpoint '{path}'");
+    }
+
+    /// <summary>Reads and fully validates a checkpoint from <paramref name="source"/> (to its end): structure, version and checksum.</summary>
+    /// <returns>The tensors and the metadata, without the <see cref="VersionKey"/> and <see cref="ChecksumKey"/> entries.</returns>
+    /// <exception cref="InvalidDataException">The checkpoint is truncated, corrupt, not a checkpoint, or of another format version; the message says which.</exception>
+    public static SafeTensorsFile Load(Stream source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return LoadCore(source, "Checkpoint");
+    }
+
+    private static SafeTensorsFile LoadCore(Stream stream, string what)
+    {
         Crc64? crc = null;
         string? stored = null;
         SafeTensorsFile file;
@@ -119,12 +133,12 @@ public static class CheckpointFile
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"Checkpoint '{path}': {e.Message}", e);
+            throw new InvalidDataException($"{what}: {e.Message}", e);
         }
 
         string actual = Hex(crc!);
         if (!string.Equals(stored, actual, StringComparison.Ordinal))
-            throw new InvalidDataException($"Checkpoint '{path}': the checksum does not match (stored {stored}, contents {actual}): the file is corrupt.");
+            throw new InvalidDataException($"{what}: the checksum does not match (stored {stored}, contents {actual}): the file is corrupt.");
         file.Metadata.Remove(VersionKey);
         file.Metadata.Remove(ChecksumKey);
         return file;

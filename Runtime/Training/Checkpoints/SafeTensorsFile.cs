@@ -86,6 +86,7 @@ public sealed partial class SafeTensorsFile
     /// <param name="values">The elements, row-major.</param>
     /// <param name="shape">The dimensions; their product must be the number of elements. Empty: a scalar (one element).</param>
     /// <exception cref="ArgumentException">A duplicate or reserved name, or a shape that does not match <paramref name="values"/>.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> has no dtype of its own (<see cref="bool"/>, for example: add BOOL tensors as <see cref="byte"/> with <see cref="TensorDType.Bool"/>).</exception>
     public TensorEntry Add<T>(string name, ReadOnlySpan<T> values, ReadOnlySpan<int> shape) where T : unmanaged =>
         Add(name, TensorDTypes.Of<T>(), values, shape);
 

@@ -194,7 +194,7 @@ internal static class LittleEndian
             Swap(source, raw, Size<T>());
     }
 
-    /// <summary>Reverses the bytes of every <paramref name="elementSize"/>-byte element (the big-endian path, public for tests).</summary>
+    /// <summary>Reverses the bytes of every <paramref name="elementSize"/>-byte element (the big-endian machine's path).</summary>
     public static void Swap(ReadOnlySpan<byte> source, Span<byte> destination, int elementSize)
     {
         switch (elementSize)
