@@ -21,15 +21,15 @@ foreach ((Landscape landscape, double sgdScale, double adaptiveScale) in new[] {
     Console.WriteLine($"{"optimizer",-24} {"lr",8} {"steps to threshold",19} {"final loss",12} {"y sign flips",13}   final (x, y)");
     foreach (Racer racer in Racer.All(sgdScale, adaptiveScale))
     {
-        float[] param = { landscape.StartX, landscape.StartY };
-        float[] grad = new float[2];
+        Span<float> param = racer.Position.Data.Span, grad = racer.Position.Grad.Span;
+        (param[0], param[1]) = (landscape.StartX, landscape.StartY);
         int? reached = null;
         int flips = 0;
         for (int step = 1; step <= Budget; step++)
         {
             (grad[0], grad[1]) = landscape.Gradient(param[0], param[1]);
             float previousY = param[1];
-            racer.Step(param, grad, step);
+            racer.Optimizer.Step();
             if (param[1] < 0 && previousY > 0 || param[1] > 0 && previousY < 0)
                 flips++;
             if (reached is null && landscape.Loss(param[0], param[1]) < landscape.Threshold)
