@@ -147,7 +147,7 @@ internal static class OptimizerEmitter
             w.Line("protected override string[] TensorStateNames => __tensorState;");
             w.Line();
             w.Line("/// <inheritdoc/>");
-            w.Open("protected override double InitialTensorState(int index)");
+            w.Open($"protected override double InitialTensorState(int index, {options} __options)");
             w.Open("switch (index)");
             for (int i = 0; i < spec.TensorState.Count; i++)
                 w.Line($"case {i}: return {spec.TensorState[i].Initial};");
@@ -179,6 +179,12 @@ internal static class OptimizerEmitter
         {
             TensorStateSpec s = spec.TensorState[i];
             string previous = $"({s.TypeName})__batch.GetTensorState({i})";
+            if (s.AfterStep)
+            {
+                // The value the previous step stored; the next is computed after this step.
+                w.Line($"{s.TypeName} __tensorState{i} = {previous};");
+                continue;
+            }
             w.Line($"{s.TypeName} __tensorState{i} = {string.Format(s.UpdateCall, previous)};");
             w.Line($"__batch.SetTensorState({i}, __tensorState{i});");
         }
@@ -218,6 +224,12 @@ internal static class OptimizerEmitter
         w.Close();
         w.Line("else");
         w.Line($"    {CompilerServices}.MultiTensorStep.Run<{t}, {kernelType}>(__kernel, __batch.Threads, {CompilerServices}.ParallelStep.ChunkAlignment, {string.Join(", ", buffers.Select(ReadOnlyList))});");
+        for (int i = 0; i < spec.TensorState.Count; i++)
+        {
+            TensorStateSpec s = spec.TensorState[i];
+            if (s.AfterStep)
+                w.Line($"__batch.SetTensorState({i}, {string.Format(s.UpdateCall, $"__tensorState{i}")});");
+        }
         w.Close();
         w.Close();
     }

@@ -32,9 +32,10 @@ internal sealed record StateBufferSpec(string Name, string? InitialValue);
 /// <summary>One per-tensor value carried across steps (<c>[TensorState]</c>).</summary>
 /// <param name="Name">The rule's uniform parameter.</param>
 /// <param name="TypeName">Its type (float or double).</param>
-/// <param name="Initial">Its value before the first step, as C# double text.</param>
+/// <param name="Initial">Its value before the first step, as C# double text (over the options object <c>__options</c>).</param>
 /// <param name="UpdateCall">The C# text of the update call, with <c>{0}</c> where the previous value goes.</param>
-internal sealed record TensorStateSpec(string Name, string TypeName, string Initial, string UpdateCall);
+/// <param name="AfterStep">Advanced after the step (the rule gets the stored value) rather than before.</param>
+internal sealed record TensorStateSpec(string Name, string TypeName, string Initial, string UpdateCall, bool AfterStep);
 
 /// <summary>Everything the optimizer emitter needs: the rule, and how each of its parameters maps onto an optimizer.</summary>
 /// <param name="Rule">The rule (its file frame, kernel names, parameters).</param>

@@ -208,7 +208,19 @@ internal static class OptimizerParser
                 Error(p, $"[TensorState] on '{p.Name}': {(update is null ? "the update method's name is missing" : why)}");
                 continue;
             }
-            tensorState.Add(new TensorStateSpec(RuleLowerer.Escape(p.Name), p.Type.ToDisplayString(s_typeFormat), Literal(initial), call));
+            bool afterStep = a.NamedArguments.FirstOrDefault(n => n.Key == "AfterStep").Value.Value is true;
+            string initialText = Literal(initial);
+            if (a.NamedArguments.FirstOrDefault(n => n.Key == "InitialHyperparameter").Value.Value is string from)
+            {
+                HyperparameterSpec? h = hyperparameters.FirstOrDefault(x => Raw(x.Name) == from);
+                if (h is null || h.Kind is HyperparameterKind.Bool or HyperparameterKind.Other)
+                {
+                    Error(p, $"[TensorState(InitialHyperparameter = \"{from}\")] on '{p.Name}' must name a numeric hyperparameter of the rule");
+                    continue;
+                }
+                initialText = $"(double)__options.{h.Property}";
+            }
+            tensorState.Add(new TensorStateSpec(RuleLowerer.Escape(p.Name), p.Type.ToDisplayString(s_typeFormat), initialText, call, afterStep));
         }
         if (errors)
             return null;
@@ -252,7 +264,8 @@ internal static class OptimizerParser
                     unbound = q.Name;
                     break;
                 }
-                if ((q.Name == "step" || (step is not null && q.Name == step.Name)) && step is not null)
+                // The optimizer knows the step count whether or not the rule takes it.
+                if (q.Name == "step" || (step is not null && q.Name == step.Name))
                 {
                     if (q.Type.SpecialType == SpecialType.System_Int64)
                         arguments.Add($"{name}: __batch.Step");

@@ -61,7 +61,8 @@ public sealed class HyperparameterAttribute : Attribute
 /// Marks a uniform parameter as one value per tensor that the generated optimizer carries across steps (PyTorch keeps
 /// such values in the optimizer state, e.g. NAdam's <c>mu_product</c>). Before each step the optimizer calls the static
 /// method <see cref="Update"/> of the rule's type with the previous value (<see cref="Initial"/> before the first step)
-/// as its first argument, passes the result to the rule and keeps it. The method's other parameters are bound by name:
+/// as its first argument, passes the result to the rule and keeps it (with <see cref="AfterStep"/>: passes the stored
+/// value, then keeps the update computed after the step). The method's other parameters are bound by name:
 /// <c>step</c> (or the rule's step-count parameter's name) receives the step count, a name of a hyperparameter its value;
 /// any other parameter must have a default.
 /// </summary>
@@ -77,4 +78,14 @@ public sealed class TensorStateAttribute : Attribute
 
     /// <summary>The value before the first step (0 unless set).</summary>
     public double Initial { get; set; }
+
+    /// <summary>A hyperparameter whose value (in the parameter's group, at its first step) is the value before the first step, instead of <see cref="Initial"/>.</summary>
+    public string? InitialHyperparameter { get; set; }
+
+    /// <summary>
+    /// Advance the value after each step instead of before it: the rule gets the value stored by the previous step
+    /// (the initial value on the first), then <see cref="Update"/> computes the next from this step's count and
+    /// hyperparameters (as PyTorch's ASGD stores <c>eta</c> and <c>mu</c> at the end of a step for the next).
+    /// </summary>
+    public bool AfterStep { get; set; }
 }

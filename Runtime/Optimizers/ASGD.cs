@@ -6,12 +6,21 @@ namespace Kernels.Optimizers;
 /// <remarks>
 /// <para>
 /// The step size <c>eta</c> and averaging coefficient <c>mu</c> are one value per tensor that PyTorch updates at the
-/// end of every step from the step count (<see cref="Schedule"/>): the rule computes them from <c>step</c> in its
-/// step-invariant part, once per call, so the caller passes only the step count.
+/// end of every step (from that step's count and lr) and uses on the next: uniforms of the rule. The optimizer object
+/// (<c>ASGD.Optimizer</c>) carries them per tensor as PyTorch does (<see cref="NextEta"/>, <see cref="NextMu"/> after
+/// each step; eta starts at lr, mu at 1), so a schedule that changes lr takes effect on eta one step later, as in
+/// PyTorch. With the span overload, <see cref="Schedule"/> gives them for a constant lr:
 /// </para>
+/// <code>
+/// for (int step = 1; ; step++)
+/// {
+///     var (eta, mu) = ASGD.Schedule(step, lr);
+///     ASGD.Step(param, grad, ax, eta, mu);
+/// }
+/// </code>
 /// <para>
-/// PyTorch keeps <c>eta</c> and <c>mu</c> in float32 tensors (the default scalar dtype), so <see cref="Schedule"/>
-/// rounds them to float exactly as its state does.
+/// PyTorch keeps <c>eta</c> and <c>mu</c> in float32 tensors (the default scalar dtype), so both are rounded to float
+/// exactly as its state is.
 /// </para>
 /// </remarks>
 public static partial class ASGD
@@ -22,7 +31,7 @@ public static partial class ASGD
     /// <param name="lambd">Decay term.</param>
     /// <param name="alpha">Power for the eta update.</param>
     /// <param name="t0">Step at which averaging starts.</param>
-    /// <returns><c>Eta</c> and <c>Mu</c> (what <see cref="Step(ref float, in float, ref float, int, double, double, double, double, double, bool)"/> computes from its step count).</returns>
+    /// <returns><c>Eta</c> and <c>Mu</c> to pass to <see cref="Step(ref float, in float, ref float, double, double, double, double, bool)"/>.</returns>
     public static (double Eta, double Mu) Schedule(long step, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6)
     {
         if (step < 1)
@@ -36,23 +45,45 @@ public static partial class ASGD
         return ((float)eta, (float)mu);
     }
 
+    /// <summary>The <c>eta</c> PyTorch stores at the end of step <paramref name="step"/> (used by the next step): <c>lr / (1 + lambd * lr * step) ** alpha</c>, rounded to float.</summary>
+    /// <param name="previous">The eta this step used (not needed: eta follows from the step count and lr).</param>
+    /// <param name="step">The step that just ran, 1 on the first.</param>
+    /// <param name="lr">That step's learning rate.</param>
+    /// <param name="lambd">Decay term.</param>
+    /// <param name="alpha">Power for the eta update.</param>
+    /// <returns>The next step's eta.</returns>
+    public static double NextEta(double previous, long step, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75)
+        => (float)(lr / Math.Pow(1 + lambd * lr * step, alpha));
+
+    /// <summary>The <c>mu</c> PyTorch stores at the end of step <paramref name="step"/> (used by the next step): <c>1 / max(1, step - t0)</c>, rounded to float.</summary>
+    /// <param name="previous">The mu this step used (not needed).</param>
+    /// <param name="step">The step that just ran, 1 on the first.</param>
+    /// <param name="t0">Step at which averaging starts.</param>
+    /// <returns>The next step's mu.</returns>
+    public static double NextMu(double previous, long step, double t0 = 1e6)
+        => (float)(1 / Math.Max(1, step - t0));
+
     /// <summary>One ASGD step for one element.</summary>
     /// <param name="param">The parameter, updated in place.</param>
     /// <param name="grad">Its gradient.</param>
     /// <param name="ax">Running average of the parameter (PyTorch's <c>ax</c>), initially 0.</param>
-    /// <param name="step">Step count, 1 on the first step (eta and mu follow from it, see <see cref="Schedule"/>).</param>
-    /// <param name="lr">Learning rate.</param>
-    /// <param name="lambd">Decay term.</param>
-    /// <param name="alpha">Power for the eta update.</param>
-    /// <param name="t0">Step at which averaging starts.</param>
+    /// <param name="eta">This step's step size (from <see cref="Schedule"/>; the optimizer object carries it); used rounded to float, as PyTorch's float32 state holds it.</param>
+    /// <param name="mu">This step's averaging coefficient (from <see cref="Schedule"/>; the optimizer object carries it).</param>
+    /// <param name="lambd">Decay term (the same as given to <see cref="Schedule"/>).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
     [UpdateRule]
+    [Hyperparameter("lr", 1e-2)]
+    [Hyperparameter("alpha", 0.75)]
+    [Hyperparameter("t0", 1e6)]
     public static void Step(
         ref float param, in float grad, ref float ax,
-        int step, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6, double weightDecay = 0, bool maximize = false)
+        [TensorState(nameof(NextEta), InitialHyperparameter = "lr", AfterStep = true)] double eta,
+        [TensorState(nameof(NextMu), Initial = 1, AfterStep = true)] double mu,
+        double lambd = 1e-4, double weightDecay = 0, bool maximize = false)
     {
-        (double eta, double mu) = Schedule(step, lr, lambd, alpha, t0);
+        // PyTorch's eta is a float32 tensor (eta starts as lr): a no-op for a value already rounded.
+        eta = (float)eta;
         float g = maximize ? -grad : grad;
         // grad = grad.add(param, alpha=weight_decay)
         if (weightDecay != 0)

@@ -104,9 +104,9 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected virtual T InitialStateValue(int buffer, TOptions options) => default;
 
-    /// <summary>The value per-tensor state <paramref name="index"/> has before the first step.</summary>
+    /// <summary>The value per-tensor state <paramref name="index"/> has before the first step, in a group with <paramref name="options"/>.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected virtual double InitialTensorState(int index) => 0;
+    protected virtual double InitialTensorState(int index, TOptions options) => 0;
 
     /// <summary>Runs the rule once over <paramref name="batch"/> with the group's <paramref name="options"/>.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -168,7 +168,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                 Parameter<T> p = _parameters[indices[k]];
                 _batch.Set(k, indices[k], p.Data, p.Grad, _slots[indices[k]].Buffers);
             }
-            double[] before = slot.Step == 0 ? InitialTensorStates() : slot.TensorState;
+            double[] before = slot.Step == 0 ? InitialTensorStates(group.Options) : slot.TensorState;
             _batch.SetTensorStateBefore(before);
 
             StepTensors(group.Options, _batch);
@@ -225,11 +225,11 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             SetPending(1, skip: true);
     }
 
-    private double[] InitialTensorStates()
+    private double[] InitialTensorStates(TOptions options)
     {
         var values = new double[TensorStateNames.Length];
         for (int j = 0; j < values.Length; j++)
-            values[j] = InitialTensorState(j);
+            values[j] = InitialTensorState(j, options);
         return values;
     }
 
@@ -272,8 +272,9 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             groups.Add(new ParamGroupState(values, group.ParameterArray.Select(p => _indexOf[p]).ToArray()));
         }
         var state = new List<ParameterState?>();
-        foreach (Slot slot in _slots)
+        for (int index = 0; index < _slots.Count; index++)
         {
+            Slot slot = _slots[index];
             if (slot.Step == 0 && slot.Buffers.All(b => b.IsEmpty))
             {
                 state.Add(null);
@@ -286,7 +287,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                     buffers[StateBufferNames[b]] = slot.Buffers[b].ToArray();
             }
             var tensorState = new Dictionary<string, double>(StringComparer.Ordinal);
-            double[] values = slot.Step == 0 ? InitialTensorStates() : slot.TensorState;
+            double[] values = slot.Step == 0 ? InitialTensorStates(GroupOf(index).Options) : slot.TensorState;
             for (int j = 0; j < values.Length; j++)
                 tensorState[TensorStateNames[j]] = values[j];
             state.Add(new ParameterState(slot.Step, buffers, tensorState));
@@ -361,7 +362,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                     throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' holds {values.Length} elements; the parameter has {_parameters[i].Length}.", arg);
                 slot.Buffers[b] = (T[])values.Clone();
             }
-            double[] initial = InitialTensorStates();
+            double[] initial = InitialTensorStates(GroupOf(i).Options);
             for (int j = 0; j < initial.Length; j++)
                 slot.TensorState[j] = initial[j];
             foreach ((string name, double value) in s.TensorState)

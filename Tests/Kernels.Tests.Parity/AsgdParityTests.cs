@@ -44,14 +44,15 @@ public sealed class AsgdParityTests(ITestOutputHelper output)
             Buffers = ["param", "ax"],
             Kernel = (p, spans) => new KernelStepper(p, ["ax"], (t, g, k) =>
             {
+                var (eta, mu) = K.ASGD.Schedule(t, Lr, lambd, Alpha, t0);
                 float[] param = k["param"], ax = k["ax"];
                 if (spans)
                 {
-                    K.ASGD.Step(param, g, ax, t, Lr, lambd, Alpha, t0, weightDecay, maximize);
+                    K.ASGD.Step(param, g, ax, eta, mu, lambd, weightDecay, maximize);
                     return;
                 }
                 for (int i = 0; i < param.Length; i++)
-                    K.ASGD.Step(ref param[i], g[i], ref ax[i], t, Lr, lambd, Alpha, t0, weightDecay, maximize);
+                    K.ASGD.Step(ref param[i], g[i], ref ax[i], eta, mu, lambd, weightDecay, maximize);
             }),
             // torch/optim/asgd.py, _single_tensor_asgd; eta and mu are float32 0-dim tensors there.
             Reference = p =>

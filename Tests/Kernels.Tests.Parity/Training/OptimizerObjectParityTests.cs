@@ -308,14 +308,13 @@ public sealed class OptimizerObjectParityTests(ITestOutputHelper output)
         new()
         {
             Name = "ASGD, lr schedule",
-            Note = "FAILS, library bug: torch.optim.ASGD computes the eta of step t at the end of step t - 1 from that step's lr "
-                + "(state['eta'] = lr / (1 + lambd * lr * step) ** alpha); Kernels.Optimizers.ASGD.Step computes it from step t's lr "
-                + "(ASGD.Schedule(step, lr, ...)), so with a changing lr every step after the first uses another eta",
+            // Found by this suite: the eta of step t is the one step t - 1 stored from its own lr (state['eta'] =
+            // lr / (1 + lambd * lr * step) ** alpha at the end of a step); the optimizer object carries eta and mu after
+            // each step as PyTorch does ([TensorState(AfterStep = true)]), so a schedule reaches eta one step later.
             Groups = AsgdGroups,
             Ours = OursFactory.Of(ps => new K.ASGD.Optimizer(ps)),
             Reference = TorchReferenceRules.Asgd,
-            // The tolerance of the constant-lr run. Observed: outside it from step 2 on (max abs 4.5e-2), the same against
-            // TorchSharp's class, which agrees with the reference here.
+            // The tolerance of the constant-lr run.
             ReferenceTolerance = new Tolerance(Rtol, 1e-6),
             TorchSharp = AsgdTorchSharp,
             TorchSharpTolerance = new Tolerance(Rtol, 1e-6),

@@ -358,7 +358,7 @@ public static class TrainingParityRunner
     /// <c>fill_(max_norm).div_(...)</c> in ATen, then <c>clamp(max=1)</c>), and what our optimizer computes from its
     /// norm (the formula of <c>ClipGradNorm</c>'s documentation, in the parameters' precision).
     /// </summary>
-    private static float ClipCoefficient(double norm) => Math.Min((float)MaxNorm / ((float)norm + 1e-6f), 1f);
+    private static float ClipCoefficient(double norm) => Kernels.Training.GradientClipping.ClipCoefficient(norm, MaxNorm);   // ours, by design: this variant isolates everything but the coefficient
 
     private static (KOptimizer Resumed, Parameter<float>[] Fresh) RoundTrip(OptimizerScenario scenario, KOptimizer optimizer, Parameter<float>[] parameters, List<string> failures)
     {

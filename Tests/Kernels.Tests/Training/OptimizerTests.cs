@@ -171,7 +171,7 @@ public class OptimizerTests
     }
 
     [Fact]
-    public void Asgd_ComputesEtaAndMuFromItsStepCount()
+    public void Asgd_CarriesEtaAndMu_AsItsScheduleGivesThemForAConstantLr()
     {
         List<Parameter<float>> model = Model(), reference = Model();
         var optimizer = new ASGD.Optimizer(model, lr: 0.05, t0: 3);
@@ -181,8 +181,9 @@ public class OptimizerTests
             Backward(model, step);
             Backward(reference, step);
             optimizer.Step();
+            var (eta, mu) = ASGD.Schedule(step, lr: 0.05, t0: 3);
             for (int k = 0; k < reference.Count; k++)
-                ASGD.Step(reference[k].Data.Span, reference[k].Grad.Span, ax[k], step, lr: 0.05, t0: 3);
+                ASGD.Step(reference[k].Data.Span, reference[k].Grad.Span, ax[k], eta, mu);
         }
         AssertBitIdentical(Values(reference), Values(model));
     }
