@@ -10,29 +10,29 @@ namespace Kernels.Optimizers
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
         public sealed class Options : global::Kernels.Training.Hyperparameters
         {
-            private static readonly string[] __names = { "lr", "lambd", "alpha", "t0", "weightDecay", "maximize" };
+            private static readonly string[] __names = { "lambd", "weightDecay", "maximize", "lr", "alpha", "t0" };
 
             internal Options()
             {
             }
 
-            /// <summary>Learning rate. Default: <c>1e-2</c>.</summary>
-            public double Lr { get; set; } = default!;
-
-            /// <summary>Decay term. Default: <c>1e-4</c>.</summary>
+            /// <summary>Decay term (the same as given to <c>Kernels.Optimizers.ASGD.Schedule(System.Int64,System.Double,System.Double,System.Double,System.Double)</c>). Default: <c>1e-4</c>.</summary>
             public double Lambd { get; set; } = default!;
-
-            /// <summary>Power for the eta update. Default: <c>0.75</c>.</summary>
-            public double Alpha { get; set; } = default!;
-
-            /// <summary>Step at which averaging starts. Default: <c>1e6</c>.</summary>
-            public double T0 { get; set; } = default!;
 
             /// <summary>L2 penalty added to the gradient. Default: <c>0</c>.</summary>
             public double WeightDecay { get; set; } = default!;
 
             /// <summary>Maximize the objective instead of minimizing it. Default: <c>false</c>.</summary>
             public bool Maximize { get; set; } = default!;
+
+            /// <summary>Hyperparameter <c>lr</c> of the rule. Default: <c>0.01</c>.</summary>
+            public double Lr { get; set; } = default!;
+
+            /// <summary>Hyperparameter <c>alpha</c> of the rule. Default: <c>0.75</c>.</summary>
+            public double Alpha { get; set; } = default!;
+
+            /// <summary>Hyperparameter <c>t0</c> of the rule. Default: <c>1000000.0</c>.</summary>
+            public double T0 { get; set; } = default!;
 
             /// <inheritdoc/>
             public override global::System.Collections.Generic.IReadOnlyList<string> Names => __names;
@@ -42,12 +42,12 @@ namespace Kernels.Optimizers
             {
                 switch (index)
                 {
-                    case 0: return (double)this.Lr;
-                    case 1: return (double)this.Lambd;
-                    case 2: return (double)this.Alpha;
-                    case 3: return (double)this.T0;
-                    case 4: return (double)this.WeightDecay;
-                    case 5: return this.Maximize ? 1d : 0d;
+                    case 0: return (double)this.Lambd;
+                    case 1: return (double)this.WeightDecay;
+                    case 2: return this.Maximize ? 1d : 0d;
+                    case 3: return (double)this.Lr;
+                    case 4: return (double)this.Alpha;
+                    case 5: return (double)this.T0;
                     default: throw new global::System.ArgumentOutOfRangeException("index");
                 }
             }
@@ -57,12 +57,12 @@ namespace Kernels.Optimizers
             {
                 switch (index)
                 {
-                    case 0: this.Lr = value; break;
-                    case 1: this.Lambd = value; break;
-                    case 2: this.Alpha = value; break;
-                    case 3: this.T0 = value; break;
-                    case 4: this.WeightDecay = value; break;
-                    case 5: this.Maximize = value != 0; break;
+                    case 0: this.Lambd = value; break;
+                    case 1: this.WeightDecay = value; break;
+                    case 2: this.Maximize = value != 0; break;
+                    case 3: this.Lr = value; break;
+                    case 4: this.Alpha = value; break;
+                    case 5: this.T0 = value; break;
                     default: throw new global::System.ArgumentOutOfRangeException("index");
                 }
             }
@@ -77,18 +77,19 @@ namespace Kernels.Optimizers
         public sealed class Optimizer : global::Kernels.Training.Optimizer<float, global::Kernels.Optimizers.ASGD.Options>
         {
             private static readonly string[] __state = { "ax" };
+            private static readonly string[] __tensorState = { "eta", "mu" };
 
             /// <summary>Creates the optimizer with one parameter group (add more with <c>AddParamGroup</c>).</summary>
             /// <param name="parameters">The parameters of the first group.</param>
-            /// <param name="lr">Learning rate.</param>
-            /// <param name="lambd">Decay term.</param>
-            /// <param name="alpha">Power for the eta update.</param>
-            /// <param name="t0">Step at which averaging starts.</param>
+            /// <param name="lambd">Decay term (the same as given to <c>Kernels.Optimizers.ASGD.Schedule(System.Int64,System.Double,System.Double,System.Double,System.Double)</c>).</param>
             /// <param name="weightDecay">L2 penalty added to the gradient.</param>
             /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
+            /// <param name="lr">Hyperparameter of the rule.</param>
+            /// <param name="alpha">Hyperparameter of the rule.</param>
+            /// <param name="t0">Hyperparameter of the rule.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.ASGD.Options { Lr = lr, Lambd = lambd, Alpha = alpha, T0 = t0, WeightDecay = weightDecay, Maximize = maximize }, stepOptions)
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lambd = 1e-4, double weightDecay = 0, bool maximize = false, double lr = 0.01, double alpha = 0.75, double t0 = 1000000.0, global::Kernels.StepOptions stepOptions = default)
+                : base(parameters, new global::Kernels.Optimizers.ASGD.Options { Lambd = lambd, WeightDecay = weightDecay, Maximize = maximize, Lr = lr, Alpha = alpha, T0 = t0 }, stepOptions)
             {
             }
 
@@ -99,12 +100,25 @@ namespace Kernels.Optimizers
             protected override string[] StateBufferNames => __state;
 
             /// <inheritdoc/>
+            protected override string[] TensorStateNames => __tensorState;
+
+            /// <inheritdoc/>
+            protected override double InitialTensorState(int index, global::Kernels.Optimizers.ASGD.Options __options)
+            {
+                switch (index)
+                {
+                    case 0: return (double)__options.Lr;
+                    case 1: return 1.0;
+                    default: return 0;
+                }
+            }
+
+            /// <inheritdoc/>
             protected override void StepTensors(global::Kernels.Optimizers.ASGD.Options __options, global::Kernels.CompilerServices.OptimizerBatch<float> __batch)
             {
-                var __kernel = global::Kernels.Optimizers.ASGD.StepKernel.Prepare(checked((int)__batch.Step), __options.Lr, __options.Lambd, __options.Alpha, __options.T0, __options.WeightDecay, __options.Maximize);
-                // The rule's step-invariant part threw (a hyperparameter it rejects): nothing has been written.
-                if (__kernel.fault is not null)
-                    global::System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(__kernel.fault);
+                double __tensorState0 = (double)__batch.GetTensorState(0);
+                double __tensorState1 = (double)__batch.GetTensorState(1);
+                var __kernel = global::Kernels.Optimizers.ASGD.StepKernel.Prepare(__tensorState0, __tensorState1, __options.Lambd, __options.WeightDecay, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 if (__batch.Threads <= 1)
@@ -114,6 +128,8 @@ namespace Kernels.Optimizers
                 }
                 else
                     global::Kernels.CompilerServices.MultiTensorStep.Run<float, global::Kernels.Optimizers.ASGD.StepKernel>(__kernel, __batch.Threads, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment, global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(__batch.Params), __batch.Grads, global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(__state0));
+                __batch.SetTensorState(0, global::Kernels.Optimizers.ASGD.NextEta(__tensorState0, step: __batch.Step, lr: __options.Lr, lambd: __options.Lambd, alpha: __options.Alpha));
+                __batch.SetTensorState(1, global::Kernels.Optimizers.ASGD.NextMu(__tensorState1, step: __batch.Step, t0: __options.T0));
             }
         }
     }

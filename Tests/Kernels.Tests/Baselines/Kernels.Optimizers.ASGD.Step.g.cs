@@ -13,34 +13,23 @@ namespace Kernels.Optimizers
         /// <param name="param">Per-element buffer, read and written.</param>
         /// <param name="grad">Per-element buffer, read only.</param>
         /// <param name="ax">Per-element buffer, read and written.</param>
-        /// <param name="step">Passed to the rule unchanged (uniform for the whole step).</param>
-        /// <param name="lr">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="eta">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="mu">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="lambd">Passed to the rule unchanged (uniform for the whole step).</param>
-        /// <param name="alpha">Passed to the rule unchanged (uniform for the whole step).</param>
-        /// <param name="t0">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="weightDecay">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="maximize">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="options">Threading: by default spans above <see cref="global::Kernels.StepOptions.DefaultParallelThreshold"/> elements are split across all cores.</param>
         /// <exception cref="global::System.ArgumentException">A span's length differs from <paramref name="param"/>'s, or a written span overlaps another span. Nothing is written.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
-        public static void Step(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> ax, int step, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions options = default)
+        public static void Step(global::System.Span<float> param, global::System.ReadOnlySpan<float> grad, global::System.Span<float> ax, double eta, double mu, double lambd = 1e-4, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions options = default)
         {
             // Step-invariant values: the rule's uniform part, computed once per call.
-            var kernel = StepKernel.Prepare(step, lr, lambd, alpha, t0, weightDecay, maximize);
+            var kernel = StepKernel.Prepare(eta, mu, lambd, weightDecay, maximize);
 
             // Argument checks, before any element is written.
             int length = param.Length;
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(ax.Length, length, "ax", "param");
-
-            // The rule's uniform part threw: run the rule itself, element by element, so it throws exactly where
-            // (and only if) calling it element by element would.
-            if (kernel.fault is not null)
-            {
-                for (int i = 0; i < length; i++)
-                    Step(ref param[i], in grad[i], ref ax[i], step, lr, lambd, alpha, t0, weightDecay, maximize);
-                return;
-            }
 
             // No written span may share memory with another (an unused one is empty by now).
             global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,ax", 0b101, param, grad, ax);
@@ -60,20 +49,18 @@ namespace Kernels.Optimizers
         /// <param name="param">One buffer per tensor, read and written.</param>
         /// <param name="grad">One buffer per tensor, read only.</param>
         /// <param name="ax">One buffer per tensor, read and written.</param>
-        /// <param name="step">Passed to the rule unchanged (uniform for the whole step).</param>
-        /// <param name="lr">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="eta">Passed to the rule unchanged (uniform for the whole step).</param>
+        /// <param name="mu">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="lambd">Passed to the rule unchanged (uniform for the whole step).</param>
-        /// <param name="alpha">Passed to the rule unchanged (uniform for the whole step).</param>
-        /// <param name="t0">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="weightDecay">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="maximize">Passed to the rule unchanged (uniform for the whole step).</param>
         /// <param name="options">Threading: by default the tensors are split across all cores when they hold at least <see cref="global::Kernels.StepOptions.DefaultParallelThreshold"/> elements in all.</param>
         /// <exception cref="global::System.ArgumentException">A list holds a different number of tensors than <paramref name="param"/>, a tensor's buffers differ in length, or a written buffer overlaps another buffer of its tensor. Nothing is written.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
-        public static void Step(global::System.ReadOnlySpan<global::System.Memory<float>> param, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> grad, global::System.ReadOnlySpan<global::System.Memory<float>> ax, int step, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions options = default)
+        public static void Step(global::System.ReadOnlySpan<global::System.Memory<float>> param, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> grad, global::System.ReadOnlySpan<global::System.Memory<float>> ax, double eta, double mu, double lambd = 1e-4, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions options = default)
         {
             // Step-invariant values: the rule's uniform part, computed once for every tensor.
-            var kernel = StepKernel.Prepare(step, lr, lambd, alpha, t0, weightDecay, maximize);
+            var kernel = StepKernel.Prepare(eta, mu, lambd, weightDecay, maximize);
 
             // Argument checks, before any element of any tensor is written.
             int count = param.Length;
@@ -84,19 +71,6 @@ namespace Kernels.Optimizers
                 int length = param[tensor].Length;
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(grad[tensor].Length, length, tensor, "grad", "param");
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(ax[tensor].Length, length, tensor, "ax", "param");
-            }
-
-            // The rule's uniform part threw: run the rule itself, element by element, so it throws exactly where
-            // (and only if) calling it element by element would.
-            if (kernel.fault is not null)
-            {
-                for (int tensor = 0; tensor < count; tensor++)
-                {
-                    int length = param[tensor].Length;
-                    for (int i = 0; i < length; i++)
-                        Step(ref param[tensor].Span[i], in grad[tensor].Span[i], ref ax[tensor].Span[i], step, lr, lambd, alpha, t0, weightDecay, maximize);
-                }
-                return;
             }
 
             // No written buffer may share memory with another of its tensor (an unused list is empty by now).
@@ -126,12 +100,10 @@ namespace Kernels.Optimizers
             internal readonly float minusEta;
             internal readonly bool muIsNotOne;
             internal readonly float muAsFloat;
-            /// <summary>What the rule's uniform part threw while preparing, if it did (the overloads then run the rule itself, element by element).</summary>
-            internal readonly global::System.Exception? fault;
             /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
             internal readonly float gradScale;
 
-            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusLambdTimesEta, float minusEta, bool muIsNotOne, float muAsFloat, float gradScale, global::System.Exception? fault)
+            private StepKernel(bool maximize, bool weightDecayIsNotZero, float weightDecayAsFloat, float oneMinusLambdTimesEta, float minusEta, bool muIsNotOne, float muAsFloat, float gradScale)
             {
                 this.maximize = maximize;
                 this.weightDecayIsNotZero = weightDecayIsNotZero;
@@ -141,33 +113,19 @@ namespace Kernels.Optimizers
                 this.muIsNotOne = muIsNotOne;
                 this.muAsFloat = muAsFloat;
                 this.gradScale = gradScale;
-                this.fault = fault;
-            }
-
-            /// <summary>A kernel that only carries the fault: the overloads run the rule itself.</summary>
-            private StepKernel(global::System.Exception fault)
-            {
-                this.fault = fault;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
-            internal static StepKernel Prepare(int step, double lr, double lambd, double alpha, double t0, double weightDecay, bool maximize)
+            internal static StepKernel Prepare(double eta, double mu, double lambd, double weightDecay, bool maximize)
             {
-                try
-                {
-                    (double eta, double mu) = global::Kernels.Optimizers.ASGD.Schedule(step, lr, lambd, alpha, t0);
-                    bool weightDecayIsNotZero = weightDecay != 0;
-                    float weightDecayAsFloat = (float)weightDecay;
-                    float oneMinusLambdTimesEta = (float)(1 - lambd * eta);
-                    float minusEta = (float)(-eta);
-                    bool muIsNotOne = mu != 1;
-                    float muAsFloat = (float)mu;
-                    return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat, 1f, null);
-                }
-                catch (global::System.Exception fault)
-                {
-                    return new StepKernel(fault);
-                }
+                eta = (float)eta;
+                bool weightDecayIsNotZero = weightDecay != 0;
+                float weightDecayAsFloat = (float)weightDecay;
+                float oneMinusLambdTimesEta = (float)(1 - lambd * eta);
+                float minusEta = (float)(-eta);
+                bool muIsNotOne = mu != 1;
+                float muAsFloat = (float)mu;
+                return new StepKernel(maximize, weightDecayIsNotZero, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muIsNotOne, muAsFloat, 1f);
             }
 
             /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>

@@ -115,7 +115,7 @@ namespace Kernels.Optimizers
             protected override string[] TensorStateNames => __tensorState;
 
             /// <inheritdoc/>
-            protected override double InitialTensorState(int index)
+            protected override double InitialTensorState(int index, global::Kernels.Optimizers.NAdam.Options __options)
             {
                 switch (index)
                 {
