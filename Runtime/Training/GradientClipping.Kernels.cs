@@ -15,7 +15,7 @@ public static partial class GradientClipping
     /// <summary>Elementwise passes hand threads ranges that are multiples of this many elements.</summary>
     private const int ElementwiseAlignment = ParallelStep.ChunkAlignment;
 
-    // ---- The reduction: blocks of BlockLength elements of the concatenation, 16 accumulators per block. ----
+    // ---- The reduction: blocks of BlockLength elements of the concatenation, 64 accumulators per block. ----
 
     private static double Reduce<T>(ReadOnlySpan<ReadOnlyMemory<T>> grads, NormKind kind, StepOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -84,7 +84,7 @@ public static partial class GradientClipping
         return kind == NormKind.Infinity ? max : Tree(acc);
     }
 
-    /// <summary>The fixed tree over the 16 accumulators: a[k] + a[k+8], then + [k+4], then + [k+2], then [0] + [1].</summary>
+    /// <summary>The fixed tree over the 64 accumulators: a[k] + a[k+32], then + [k+16], + [k+8], + [k+4], + [k+2], then [0] + [1].</summary>
     private static double Tree(Span<double> a)
     {
         for (int width = AccumulatorCount / 2; width >= 1; width /= 2)
@@ -95,7 +95,7 @@ public static partial class GradientClipping
         return a[0];
     }
 
-    /// <summary>Adds op(x[j]) to accumulator (offset + j) % 16, in increasing j; <paramref name="offset"/> is x's position in its block.</summary>
+    /// <summary>Adds op(x[j]) to accumulator (offset + j) % 64, in increasing j; <paramref name="offset"/> is x's position in its block.</summary>
     private static void Accumulate<T, TOp>(ReadOnlySpan<T> x, int offset, Span<double> acc)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TOp : struct, IElementOp
@@ -105,7 +105,7 @@ public static partial class GradientClipping
         for (; i < lead; i++)
             acc[(offset + i) & (AccumulatorCount - 1)] += TOp.Apply(ToDouble(x[i]));
 
-        // From here element i goes to accumulator (i - lead) % 16: vector lane j of the 16-element group to accumulator j.
+        // From here element i goes to accumulator (i - lead) % 64: element j of each 64-element group to accumulator j.
         int body = (n - i) & ~(AccumulatorCount - 1);
         if (body > 0)
         {
@@ -123,87 +123,26 @@ public static partial class GradientClipping
             acc[(offset + i) & (AccumulatorCount - 1)] += TOp.Apply(ToDouble(x[i]));
     }
 
+    // Accumulator j of the block is lane j % W of vector j / W (W = lanes per vector): 8 Vector512, 16 Vector256 or 32
+    // Vector128 accumulators, independent add chains, so the loop runs at memory speed rather than add latency.
+
     private static void Body512<T, TOp>(ReadOnlySpan<T> x, Span<double> acc) where T : unmanaged where TOp : struct, IElementOp
     {
         ref double a = ref MemoryMarshal.GetReference(acc);
         Vector512<double> a0 = Vector512.LoadUnsafe(ref a), a1 = Vector512.LoadUnsafe(ref a, 8);
+        Vector512<double> a2 = Vector512.LoadUnsafe(ref a, 16), a3 = Vector512.LoadUnsafe(ref a, 24);
+        Vector512<double> a4 = Vector512.LoadUnsafe(ref a, 32), a5 = Vector512.LoadUnsafe(ref a, 40);
+        Vector512<double> a6 = Vector512.LoadUnsafe(ref a, 48), a7 = Vector512.LoadUnsafe(ref a, 56);
         nuint n = (nuint)x.Length;
         if (typeof(T) == typeof(float))
         {
             ref float p = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x));
-            for (nuint j = 0; j < n; j += 16)
+            for (nuint j = 0; j < n; j += AccumulatorCount)
             {
-                (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.LoadUnsafe(ref p, j));
-                a0 += TOp.Apply(lo);
-                a1 += TOp.Apply(hi);
-            }
-        }
-        else
-        {
-            ref double p = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(x));
-            for (nuint j = 0; j < n; j += 16)
-            {
-                a0 += TOp.Apply(Vector512.LoadUnsafe(ref p, j));
-                a1 += TOp.Apply(Vector512.LoadUnsafe(ref p, j + 8));
-            }
-        }
-        a0.StoreUnsafe(ref a);
-        a1.StoreUnsafe(ref a, 8);
-    }
-
-    private static void Body256<T, TOp>(ReadOnlySpan<T> x, Span<double> acc) where T : unmanaged where TOp : struct, IElementOp
-    {
-        ref double a = ref MemoryMarshal.GetReference(acc);
-        Vector256<double> a0 = Vector256.LoadUnsafe(ref a), a1 = Vector256.LoadUnsafe(ref a, 4);
-        Vector256<double> a2 = Vector256.LoadUnsafe(ref a, 8), a3 = Vector256.LoadUnsafe(ref a, 12);
-        nuint n = (nuint)x.Length;
-        if (typeof(T) == typeof(float))
-        {
-            ref float p = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x));
-            for (nuint j = 0; j < n; j += 16)
-            {
-                (Vector256<double> l0, Vector256<double> h0) = Vector256.Widen(Vector256.LoadUnsafe(ref p, j));
-                (Vector256<double> l1, Vector256<double> h1) = Vector256.Widen(Vector256.LoadUnsafe(ref p, j + 8));
-                a0 += TOp.Apply(l0);
-                a1 += TOp.Apply(h0);
-                a2 += TOp.Apply(l1);
-                a3 += TOp.Apply(h1);
-            }
-        }
-        else
-        {
-            ref double p = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(x));
-            for (nuint j = 0; j < n; j += 16)
-            {
-                a0 += TOp.Apply(Vector256.LoadUnsafe(ref p, j));
-                a1 += TOp.Apply(Vector256.LoadUnsafe(ref p, j + 4));
-                a2 += TOp.Apply(Vector256.LoadUnsafe(ref p, j + 8));
-                a3 += TOp.Apply(Vector256.LoadUnsafe(ref p, j + 12));
-            }
-        }
-        a0.StoreUnsafe(ref a);
-        a1.StoreUnsafe(ref a, 4);
-        a2.StoreUnsafe(ref a, 8);
-        a3.StoreUnsafe(ref a, 12);
-    }
-
-    private static void Body128<T, TOp>(ReadOnlySpan<T> x, Span<double> acc) where T : unmanaged where TOp : struct, IElementOp
-    {
-        ref double a = ref MemoryMarshal.GetReference(acc);
-        Vector128<double> a0 = Vector128.LoadUnsafe(ref a), a1 = Vector128.LoadUnsafe(ref a, 2);
-        Vector128<double> a2 = Vector128.LoadUnsafe(ref a, 4), a3 = Vector128.LoadUnsafe(ref a, 6);
-        Vector128<double> a4 = Vector128.LoadUnsafe(ref a, 8), a5 = Vector128.LoadUnsafe(ref a, 10);
-        Vector128<double> a6 = Vector128.LoadUnsafe(ref a, 12), a7 = Vector128.LoadUnsafe(ref a, 14);
-        nuint n = (nuint)x.Length;
-        if (typeof(T) == typeof(float))
-        {
-            ref float p = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x));
-            for (nuint j = 0; j < n; j += 16)
-            {
-                (Vector128<double> l0, Vector128<double> h0) = Vector128.Widen(Vector128.LoadUnsafe(ref p, j));
-                (Vector128<double> l1, Vector128<double> h1) = Vector128.Widen(Vector128.LoadUnsafe(ref p, j + 4));
-                (Vector128<double> l2, Vector128<double> h2) = Vector128.Widen(Vector128.LoadUnsafe(ref p, j + 8));
-                (Vector128<double> l3, Vector128<double> h3) = Vector128.Widen(Vector128.LoadUnsafe(ref p, j + 12));
+                (Vector512<double> l0, Vector512<double> h0) = Vector512.Widen(Vector512.LoadUnsafe(ref p, j));
+                (Vector512<double> l1, Vector512<double> h1) = Vector512.Widen(Vector512.LoadUnsafe(ref p, j + 16));
+                (Vector512<double> l2, Vector512<double> h2) = Vector512.Widen(Vector512.LoadUnsafe(ref p, j + 32));
+                (Vector512<double> l3, Vector512<double> h3) = Vector512.Widen(Vector512.LoadUnsafe(ref p, j + 48));
                 a0 += TOp.Apply(l0);
                 a1 += TOp.Apply(h0);
                 a2 += TOp.Apply(l1);
@@ -217,26 +156,72 @@ public static partial class GradientClipping
         else
         {
             ref double p = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(x));
-            for (nuint j = 0; j < n; j += 16)
+            for (nuint j = 0; j < n; j += AccumulatorCount)
             {
-                a0 += TOp.Apply(Vector128.LoadUnsafe(ref p, j));
-                a1 += TOp.Apply(Vector128.LoadUnsafe(ref p, j + 2));
-                a2 += TOp.Apply(Vector128.LoadUnsafe(ref p, j + 4));
-                a3 += TOp.Apply(Vector128.LoadUnsafe(ref p, j + 6));
-                a4 += TOp.Apply(Vector128.LoadUnsafe(ref p, j + 8));
-                a5 += TOp.Apply(Vector128.LoadUnsafe(ref p, j + 10));
-                a6 += TOp.Apply(Vector128.LoadUnsafe(ref p, j + 12));
-                a7 += TOp.Apply(Vector128.LoadUnsafe(ref p, j + 14));
+                a0 += TOp.Apply(Vector512.LoadUnsafe(ref p, j));
+                a1 += TOp.Apply(Vector512.LoadUnsafe(ref p, j + 8));
+                a2 += TOp.Apply(Vector512.LoadUnsafe(ref p, j + 16));
+                a3 += TOp.Apply(Vector512.LoadUnsafe(ref p, j + 24));
+                a4 += TOp.Apply(Vector512.LoadUnsafe(ref p, j + 32));
+                a5 += TOp.Apply(Vector512.LoadUnsafe(ref p, j + 40));
+                a6 += TOp.Apply(Vector512.LoadUnsafe(ref p, j + 48));
+                a7 += TOp.Apply(Vector512.LoadUnsafe(ref p, j + 56));
             }
         }
         a0.StoreUnsafe(ref a);
-        a1.StoreUnsafe(ref a, 2);
-        a2.StoreUnsafe(ref a, 4);
-        a3.StoreUnsafe(ref a, 6);
-        a4.StoreUnsafe(ref a, 8);
-        a5.StoreUnsafe(ref a, 10);
-        a6.StoreUnsafe(ref a, 12);
-        a7.StoreUnsafe(ref a, 14);
+        a1.StoreUnsafe(ref a, 8);
+        a2.StoreUnsafe(ref a, 16);
+        a3.StoreUnsafe(ref a, 24);
+        a4.StoreUnsafe(ref a, 32);
+        a5.StoreUnsafe(ref a, 40);
+        a6.StoreUnsafe(ref a, 48);
+        a7.StoreUnsafe(ref a, 56);
+    }
+
+    /// <summary>The 256-bit form: the accumulators stay in <paramref name="acc"/> (16 vectors; a fallback path, not the fast one).</summary>
+    private static void Body256<T, TOp>(ReadOnlySpan<T> x, Span<double> acc) where T : unmanaged where TOp : struct, IElementOp
+    {
+        ref double a = ref MemoryMarshal.GetReference(acc);
+        nuint n = (nuint)x.Length;
+        for (nuint j = 0; j < n; j += AccumulatorCount)
+        {
+            for (nuint v = 0; v < AccumulatorCount; v += 8)
+            {
+                Vector256<double> lo, hi;
+                if (typeof(T) == typeof(float))
+                    (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), j + v));
+                else
+                {
+                    ref double p = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(x));
+                    (lo, hi) = (Vector256.LoadUnsafe(ref p, j + v), Vector256.LoadUnsafe(ref p, j + v + 4));
+                }
+                (Vector256.LoadUnsafe(ref a, v) + TOp.Apply(lo)).StoreUnsafe(ref a, v);
+                (Vector256.LoadUnsafe(ref a, v + 4) + TOp.Apply(hi)).StoreUnsafe(ref a, v + 4);
+            }
+        }
+    }
+
+    /// <summary>The 128-bit form: the accumulators stay in <paramref name="acc"/> (32 vectors; a fallback path, not the fast one).</summary>
+    private static void Body128<T, TOp>(ReadOnlySpan<T> x, Span<double> acc) where T : unmanaged where TOp : struct, IElementOp
+    {
+        ref double a = ref MemoryMarshal.GetReference(acc);
+        nuint n = (nuint)x.Length;
+        for (nuint j = 0; j < n; j += AccumulatorCount)
+        {
+            for (nuint v = 0; v < AccumulatorCount; v += 4)
+            {
+                Vector128<double> lo, hi;
+                if (typeof(T) == typeof(float))
+                    (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(x)), j + v));
+                else
+                {
+                    ref double p = ref Unsafe.As<T, double>(ref MemoryMarshal.GetReference(x));
+                    (lo, hi) = (Vector128.LoadUnsafe(ref p, j + v), Vector128.LoadUnsafe(ref p, j + v + 2));
+                }
+                (Vector128.LoadUnsafe(ref a, v) + TOp.Apply(lo)).StoreUnsafe(ref a, v);
+                (Vector128.LoadUnsafe(ref a, v + 2) + TOp.Apply(hi)).StoreUnsafe(ref a, v + 2);
+            }
+        }
     }
 
     /// <summary>The largest |x| (exact, so any order gives it), or NaN if any element is NaN; 0 for an empty span.</summary>

@@ -24,13 +24,13 @@ namespace Kernels.Training;
 /// <item>The gradients, concatenated in list order, are cut into blocks of <see cref="BlockLength"/> elements (the
 /// last may be shorter), whatever the number of threads.</item>
 /// <item>Within a block, element <c>i</c> (counted from the block's start) is converted to <see cref="double"/>,
-/// squared (norm 2) or made absolute (norm 1), and added to accumulator <c>i % 16</c> of 16 double accumulators
-/// that start at +0, in increasing <c>i</c> — a multiply and an add, each rounded, never fused. The vector paths
-/// keep these 16 accumulators in two 512-bit, four 256-bit or eight 128-bit registers; the scalar path in 16
-/// variables; the sums are the same.</item>
-/// <item>The block's partial is <c>((a0 + a8) + (a4 + a12)) + ((a2 + a10) + (a6 + a14))</c> plus the same for the odd
-/// accumulators, exactly: <c>s[k] = a[k] + a[k + 8]</c> for k &lt; 8, then <c>s[k] + s[k + 4]</c> for k &lt; 4,
-/// then <c>+ s[k + 2]</c> for k &lt; 2, then <c>s[0] + s[1]</c>.</item>
+/// squared (norm 2) or made absolute (norm 1), and added to accumulator <c>i % 64</c> of 64 double accumulators
+/// that start at +0, in increasing <c>i</c> — a multiply and an add, each rounded, never fused. The 512-bit path
+/// keeps these 64 accumulators in eight registers (eight independent add chains: the loop runs at memory speed);
+/// the 256-bit, 128-bit and scalar paths keep them in memory; the sums are the same.</item>
+/// <item>The block's partial folds the accumulators in halves, exactly: <c>s[k] = a[k] + a[k + 32]</c> for k &lt; 32,
+/// then <c>s[k] + s[k + 16]</c> for k &lt; 16, then <c>+ s[k + 8]</c>, <c>+ s[k + 4]</c>, <c>+ s[k + 2]</c>, then
+/// <c>s[0] + s[1]</c>.</item>
 /// <item>The partials are added in block order, starting from +0; norm 2 takes the square root of that sum.</item>
 /// </list>
 /// <para>
@@ -50,8 +50,8 @@ public static partial class GradientClipping
     /// <summary>Elements per block of the fixed summation order (independent of the thread count).</summary>
     public const int BlockLength = 16_384;
 
-    /// <summary>The number of double accumulators per block (element <c>i</c> of a block goes to accumulator <c>i % 16</c>).</summary>
-    public const int AccumulatorCount = 16;
+    /// <summary>The number of double accumulators per block (element <c>i</c> of a block goes to accumulator <c>i % 64</c>).</summary>
+    public const int AccumulatorCount = 64;
 
     /// <summary>The norm of all gradients together, as if they were concatenated into one vector (PyTorch's <c>total_norm</c>).</summary>
     /// <param name="grads">The gradients; tensors may be empty. An empty list has norm 0, as in PyTorch.</param>

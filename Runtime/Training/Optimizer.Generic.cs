@@ -238,13 +238,26 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         Slot slot = _slots[index];
         if (slot.Buffers[buffer].IsEmpty)
         {
-            var data = new T[_parameters[index].Length];
+            Memory<T> data = AllocateAligned(_parameters[index].Length);
             T initial = InitialStateValue(buffer, GroupOf(index).Options);
             if (!initial.Equals(default(T)))
-                data.AsSpan().Fill(initial);
+                data.Span.Fill(initial);
             slot.Buffers[buffer] = data;
         }
         return slot.Buffers[buffer];
+    }
+
+    /// <summary>
+    /// A zeroed state buffer whose first element is 64-byte aligned (a cache line, one Vector512), on the pinned object
+    /// heap so it stays there: the fused loop's full-width loads and stores then never straddle two cache lines.
+    /// </summary>
+    private static unsafe Memory<T> AllocateAligned(int length)
+    {
+        int pad = 64 / sizeof(T);
+        T[] array = GC.AllocateArray<T>(length + pad, pinned: true);
+        nint address = (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref array[0]);
+        int offset = (int)((64 - (address & 63)) & 63) / sizeof(T);
+        return array.AsMemory(offset, length);
     }
 
     private ParamGroup<T, TOptions> GroupOf(int index)
@@ -360,7 +373,9 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                     throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' is {data.GetType().Name}, not {typeof(T).Name}[].", arg);
                 if (values.Length != _parameters[i].Length)
                     throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' holds {values.Length} elements; the parameter has {_parameters[i].Length}.", arg);
-                slot.Buffers[b] = (T[])values.Clone();
+                Memory<T> copy = AllocateAligned(values.Length);
+                values.CopyTo(copy);
+                slot.Buffers[b] = copy;
             }
             double[] initial = InitialTensorStates(GroupOf(i).Options);
             for (int j = 0; j < initial.Length; j++)
