@@ -58,6 +58,9 @@ public sealed class OptimizerBatch<T> where T : unmanaged
         return list.AsSpan(0, _count);
     }
 
+    /// <summary>The optimizer's index of tensor <paramref name="k"/> of the batch (its position in <c>Optimizer.Parameters</c>: a hand-written optimizer reads the shape there).</summary>
+    public int ParameterIndex(int k) => _index[k];
+
     /// <summary>The batch's value of per-tensor state <paramref name="index"/> before this step (every tensor of the batch holds the same).</summary>
     public double GetTensorState(int index) => _tensorState[index];
 

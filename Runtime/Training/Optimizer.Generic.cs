@@ -71,6 +71,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                 throw new ArgumentException($"Parameter '{p.Name}' appears in more than one parameter group.", nameof(parameters));
             if (_names.Contains(p.Name) || !names.Add(p.Name))
                 throw new ArgumentException($"Two parameters are named '{p.Name}'; names are the keys of checkpoints and must be unique.", nameof(parameters));
+            CheckParameter(p);
         }
         var options = (TOptions)Defaults.Copy();
         configure?.Invoke(options);
@@ -107,6 +108,16 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     /// <summary>The value per-tensor state <paramref name="index"/> has before the first step, in a group with <paramref name="options"/>.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected virtual double InitialTensorState(int index, TOptions options) => 0;
+
+    /// <summary>
+    /// Checks a parameter before it joins a group (a shape the optimizer needs, e.g. Muon's 2-D matrices) and throws an
+    /// <see cref="ArgumentException"/> naming it if it cannot; nothing by default. Runs before the group is added, also
+    /// from the constructor: an override must not rely on the subclass's own fields.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected virtual void CheckParameter(Parameter<T> parameter)
+    {
+    }
 
     /// <summary>Runs the rule once over <paramref name="batch"/> with the group's <paramref name="options"/>.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
