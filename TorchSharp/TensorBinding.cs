@@ -25,7 +25,7 @@ internal sealed unsafe class TensorBinding
     {
         Name = name;
         Tensor = tensor;
-        if (Problem(tensor) is { } problem)
+        if ((Problem(tensor) ?? TrainableProblem(tensor)) is { } problem)
             throw new ArgumentException($"Parameter '{name}' {problem}", "parameters");
         _shape = tensor.shape;
         int[] shape = new int[_shape.Length];
@@ -56,6 +56,10 @@ internal sealed unsafe class TensorBinding
     /// caller holds (and disposes) until the step is done, or <see langword="null"/> when the parameter has no gradient
     /// (<see cref="Parameter.HasGrad"/> is then false: the step leaves it alone, as PyTorch does).
     /// </summary>
+    /// <remarks>
+    /// A parameter frozen after the optimizer was created (<c>requires_grad = false</c>) is not an error: as in PyTorch,
+    /// it is stepped while it has a gradient and skipped once its gradient is null.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">The tensor or its gradient no longer fits (moved to another device or type, made non-contiguous, resized).</exception>
     public Tensor? Bind()
     {
@@ -114,12 +118,14 @@ internal sealed unsafe class TensorBinding
             return "is sparse: Kernels.TorchSharp updates dense tensors only.";
         if (!tensor.is_contiguous())
             return $"is not contiguous (strides [{string.Join(", ", tensor.stride())}] for shape [{string.Join(", ", tensor.shape)}]): the fused step needs one dense row-major block; pass a contiguous tensor.";
-        if (!tensor.requires_grad)
-            return "does not require grad: it would never get a gradient. Pass only trainable parameters.";
         if (tensor.numel() * sizeof(float) > int.MaxValue)
             return $"holds {tensor.numel()} elements: at most {int.MaxValue / sizeof(float)} (2 GiB) per tensor are supported.";
         return null;
     }
+
+    /// <summary>Why <paramref name="tensor"/> should not be given to an optimizer (checked when it is given), or null.</summary>
+    private static string? TrainableProblem(Tensor tensor) =>
+        tensor.requires_grad ? null : "does not require grad: it would never get a gradient. Pass only trainable parameters.";
 
     private string? GradProblem(Tensor grad)
     {

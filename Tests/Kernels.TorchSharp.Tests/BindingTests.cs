@@ -48,6 +48,22 @@ public sealed class BindingTests
     }
 
     [Fact]
+    public void AParameterFrozenLater_IsSkippedOnceItsGradientIsGone()
+    {
+        using Sequential model = Mlp.Create();
+        KernelsOptimizer optimizer = KernelsOptim.SGD(model.parameters(), lr: 0.1);
+        Mlp.TrainStep(model, optimizer, 0);
+        TorchParameter first = model.parameters().First();
+        first.requires_grad = false;
+        model.zero_grad();   // set_to_none: the frozen weight has no gradient from now on
+        float[] before = first.data<float>().ToArray();
+        Mlp.Backward(model, 1);
+        optimizer.step();
+        Assert.Equal(before, first.data<float>().ToArray());
+        Assert.Equal(new long[] { 1, 2, 2, 2 }, optimizer.state_dict().State.Select(s => s?.Step ?? 0));
+    }
+
+    [Fact]
     public void AGradientOfTheWrongKind_ThrowsAtTheStep_NamingTheParameter()
     {
         using var p = new TorchParameter(zeros(6));
