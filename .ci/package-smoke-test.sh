@@ -6,6 +6,8 @@
 #   - build and run it, and fail if ILGPU.dll (or any ILGPU reference) reaches its output folder.
 # Then a second console project referencing Kernels.Gpu runs AdamW.Step(stream, …) on ILGPU's CPU accelerator
 # (the launchers generated into Kernels.Gpu from Kernels.dll's rule plans) against the span overload.
+# A third console project references Kernels.TorchSharp and TorchSharp-cpu and trains a small model with
+# KernelsOptim.AdamW driven by TorchSharp's StepLR.
 # Any failure fails the run. Packages resolve into a private packages folder, so a stale Kernels 0.1.0 in the
 # machine's NuGet cache can never be tested instead of the one just packed.
 set -euo pipefail
@@ -25,7 +27,8 @@ quiet() { local what=$1; shift; "$@" > "$work/step.log" 2>&1 || { cat "$work/ste
 echo "== Packing Kernels and Kernels.Gpu $version into $feed"
 quiet "dotnet pack Runtime" dotnet pack Runtime/Kernels.Runtime.csproj -c Release -o "$feed" --nologo
 quiet "dotnet pack Gpu" dotnet pack Gpu/Kernels.Gpu.csproj -c Release -o "$feed" --nologo
-for f in Kernels.$version.nupkg Kernels.$version.snupkg Kernels.Gpu.$version.nupkg Kernels.Gpu.$version.snupkg; do
+quiet "dotnet pack TorchSharp" dotnet pack TorchSharp/Kernels.TorchSharp.csproj -c Release -o "$feed" --nologo
+for f in Kernels.$version.nupkg Kernels.$version.snupkg Kernels.Gpu.$version.nupkg Kernels.Gpu.$version.snupkg Kernels.TorchSharp.$version.nupkg; do
   [ -f "$feed/$f" ] || fail "$f was not produced"
 done
 
@@ -55,6 +58,14 @@ with zipfile.ZipFile(f'{feed}/Kernels.Gpu.{version}.nupkg') as z:
     check(re.search(r'<dependency id="Kernels" version="' + re.escape(version), spec), 'Kernels.Gpu does not depend on Kernels ' + version)
     check(re.search(r'<dependency id="ILGPU" version="1\.5\.3', spec), 'Kernels.Gpu does not depend on ILGPU 1.5.3')
     check(not any(n.startswith('analyzers/') for n in names), 'Kernels.Gpu carries an analyzer (the Kernels package does)')
+with zipfile.ZipFile(f'{feed}/Kernels.TorchSharp.{version}.nupkg') as z:
+    names, spec = z.namelist(), nuspec(z)
+    check('lib/net10.0/Kernels.TorchSharp.dll' in names, 'Kernels.TorchSharp: no lib/net10.0/Kernels.TorchSharp.dll')
+    check('README.md' in names and '<readme>README.md</readme>' in spec, 'Kernels.TorchSharp: no README')
+    check(re.search(r'<dependency id="Kernels" version="' + re.escape(version), spec), 'Kernels.TorchSharp does not depend on Kernels ' + version)
+    check(re.search(r'<dependency id="TorchSharp" version="0\.107\.0', spec), 'Kernels.TorchSharp does not depend on TorchSharp 0.107.0')
+    check('TorchSharp-cpu' not in spec and 'libtorch' not in spec, 'Kernels.TorchSharp chooses the native libtorch for its consumer')
+    check(not any(n.startswith('analyzers/') for n in names), 'Kernels.TorchSharp carries an analyzer (the Kernels package does)')
 print('packages: contents ok')
 EOF
 
@@ -199,5 +210,56 @@ EOF
 quiet "the GPU consumer does not build" dotnet build "$gpuapp/GpuApp.csproj" -c Release --nologo -p:TreatWarningsAsErrors=true
 dotnet "$gpuapp/bin/Release/net10.0/GpuApp.dll" | tee "$work/gpu.txt"
 grep -q "gpu consumer: ok" "$work/gpu.txt" || fail "the GPU consumer's results are wrong"
+
+echo "== TorchSharp consumer (packages Kernels.TorchSharp and TorchSharp-cpu)"
+tsapp=$work/TorchApp
+quiet "dotnet new console" dotnet new console -o "$tsapp" -n TorchApp --framework net10.0 --no-restore
+write_config "$tsapp"
+# TorchSharp-cpu brings libtorch (about 600 MB unpacked): taken from the machine's own package folder (where the
+# solution's restore put it) as a local source, rather than downloaded again into the private one.
+cache=$(dotnet nuget locals global-packages --list | sed -n 's/^global-packages: *//p')
+sed -i 's#    <add key="smoke-feed" value="'"$feed"'" />#&\n    <add key="machine-cache" value="'"$cache"'" />#' "$tsapp/nuget.config"
+sed -i 's#  </packageSourceMapping>#    <packageSource key="machine-cache"><package pattern="TorchSharp*" /><package pattern="libtorch-cpu*" /></packageSource>\n&#' "$tsapp/nuget.config"
+quiet "dotnet add package Kernels.TorchSharp" dotnet add "$tsapp/TorchApp.csproj" package Kernels.TorchSharp --version "$version"
+quiet "dotnet add package TorchSharp-cpu" dotnet add "$tsapp/TorchApp.csproj" package TorchSharp-cpu --version 0.107.0
+# libLibTorchSharp.so needs GLIBCXX_3.4.32, which Debian 12 lacks: the repository's patch, as its own projects use it.
+sed -i 's#</Project>#  <Import Project="'"$repo"'/build/TorchSharpNativeFix.targets" />\n</Project>#' "$tsapp/TorchApp.csproj"
+cat > "$tsapp/Program.cs" <<'EOF'
+using System;
+using System.Linq;
+using Kernels.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+torch.manual_seed(3);
+var model = nn.Sequential(("fc1", nn.Linear(8, 16)), ("act", nn.ReLU()), ("fc2", nn.Linear(16, 1)));
+var x = torch.rand(64, 8);
+var y = x.sum(1, keepdim: true);
+// The one changed line against torch.optim.AdamW, and TorchSharp's own scheduler driving it.
+var optimizer = KernelsOptim.AdamW(model.parameters(), lr: 1e-2, weight_decay: 0.01);
+var scheduler = optim.lr_scheduler.StepLR(optimizer, step_size: 50, gamma: 0.5);
+float first = 0, last = 0;
+for (int step = 0; step < 200; step++)
+{
+    optimizer.zero_grad();
+    using var scope = NewDisposeScope();
+    var loss = nn.functional.mse_loss(model.forward(x), y);
+    loss.backward();
+    optimizer.step();
+    scheduler.step();
+    last = loss.item<float>();
+    if (step == 0)
+        first = last;
+}
+double lr = optimizer.ParamGroups.Single().LearningRate;
+Console.WriteLine($"loss {first} -> {last}, lr {lr}");
+if (!(last < first / 10) || Math.Abs(lr - 1e-2 / 16) > 1e-12)
+    return 1;
+Console.WriteLine("torchsharp consumer: ok");
+return 0;
+EOF
+quiet "the TorchSharp consumer does not build" dotnet build "$tsapp/TorchApp.csproj" -c Release --nologo -p:TreatWarningsAsErrors=true
+dotnet "$tsapp/bin/Release/net10.0/TorchApp.dll" | tee "$work/torch.txt"
+grep -q "torchsharp consumer: ok" "$work/torch.txt" || fail "the TorchSharp consumer's results are wrong"
 
 echo "package smoke test: ok ($((SECONDS - start)) s)"

@@ -11,7 +11,10 @@ namespace Kernels.Benchmarks.Infrastructure;
 /// <summary>Facts about one benchmark case that the custom columns and the summary writer share.</summary>
 public static class CaseFacts
 {
-    /// <summary>Bytes the case moves per step: <see cref="StreamedBytesAttribute"/> of its class times its element count.</summary>
+    /// <summary>
+    /// Bytes the case moves per step: <see cref="StreamedBytesAttribute"/> of its class times its element count (its
+    /// <c>Size</c> parameter, else its class's public static <c>TotalElements</c>).
+    /// </summary>
     public static double? BytesPerStep(BenchmarkCase benchmarkCase)
     {
         var attribute = benchmarkCase.Descriptor.Type.GetCustomAttribute<StreamedBytesAttribute>();
@@ -19,7 +22,9 @@ public static class CaseFacts
             return null;
         long elements = benchmarkCase.Parameters.Items.FirstOrDefault(p => p.Name == "Size")?.Value is int size
             ? size
-            : MultiTensorBenchmark.TotalElements;
+            : benchmarkCase.Descriptor.Type.GetField("TotalElements", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) is int total
+                ? total
+                : MultiTensorBenchmark.TotalElements;
         return (double)attribute.BytesPerElement * elements;
     }
 

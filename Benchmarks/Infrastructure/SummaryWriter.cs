@@ -31,6 +31,7 @@ public static class SummaryWriter
 
         var optimizerRows = new List<string>();
         var multiRows = new List<string>();
+        var dropInRows = new List<string>();
         foreach (var summary in summaries)
         {
             foreach (var group in summary.BenchmarksCases.GroupBy(c => c.Parameters.DisplayInfo))
@@ -58,6 +59,17 @@ public static class SummaryWriter
                         Ratio(Mean(nameof(OptimizerBenchmark.NaiveScalar)), g) + (cases.ContainsKey(nameof(OptimizerBenchmark.NaiveScalar)) ? "x" : ""),
                         Ratio(Mean(nameof(OptimizerBenchmark.TorchSharp)), g) + "x",
                         OptimizerBenchmark.TorchThreads(CaseFacts.CoresOf(any)).ToString(CultureInfo.InvariantCulture)));
+                }
+                else if (any.Descriptor.Type == typeof(TorchSharpDropInStepBenchmark) || any.Descriptor.Type == typeof(TorchSharpDropInTrainingBenchmark))
+                {
+                    bool step = any.Descriptor.Type == typeof(TorchSharpDropInStepBenchmark);
+                    double? kernels = Mean(step ? nameof(TorchSharpDropInStepBenchmark.KernelsDropIn) : nameof(TorchSharpDropInTrainingBenchmark.KernelsDropInTrainStep));
+                    double? torchSharp = Mean(step ? nameof(TorchSharpDropInStepBenchmark.TorchSharpAdamW) : nameof(TorchSharpDropInTrainingBenchmark.TorchSharpTrainStep));
+                    double? bare = step ? Mean(nameof(TorchSharpDropInStepBenchmark.KernelsOptimizerObject)) : null;
+                    dropInRows.Add(Row(
+                        step ? $"AdamW step alone, {TorchSharpDropInStepBenchmark.TotalElements:N0} params in {TorchSharpDropInStepBenchmark.Shapes.Length} tensors" : "MLP 784-512-512-10 training step, batch 128",
+                        CaseFacts.CoresOf(any).ToString(), OptimizerBenchmark.TorchThreads(CaseFacts.CoresOf(any)).ToString(CultureInfo.InvariantCulture),
+                        Time(kernels), Time(bare), Time(torchSharp), Ratio(torchSharp, kernels) + "x"));
                 }
                 else if (any.Descriptor.Type == typeof(MultiTensorBenchmark))
                 {
@@ -100,6 +112,18 @@ public static class SummaryWriter
             sb.AppendLine(Row("Cores", "Method", "Thr", "Median", "GB/s", "OfFlat", "OfFlatTorch"));
             sb.AppendLine(Row("---", "---", "---:", "---:", "---:", "---:", "---:"));
             multiRows.ForEach(r => sb.AppendLine(r));
+        }
+
+        if (dropInRows.Count > 0)
+        {
+            sb.AppendLine("## TorchSharp drop-in (Kernels.TorchSharp's KernelsOptim.AdamW against torch.optim.AdamW)");
+            sb.AppendLine();
+            sb.AppendLine("Optimizer object = the Kernels AdamW.Optimizer on the same storage, bound once (the drop-in without its per-step binding).");
+            sb.AppendLine();
+            sb.AppendLine(Row("Case", "Cores", "Thr", "Kernels drop-in (median)", "Optimizer object (median)", "TorchSharp (median)", "Drop-in speedup"));
+            sb.AppendLine(Row("---", "---", "---:", "---:", "---:", "---:", "---:"));
+            dropInRows.ForEach(r => sb.AppendLine(r));
+            sb.AppendLine();
         }
 
         string dir = first.ResultsDirectoryPath;

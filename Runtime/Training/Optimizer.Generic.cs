@@ -138,6 +138,13 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     private void StepGroup(ParamGroup<T, TOptions> group, T scale)
     {
         Parameter<T>[] members = group.ParameterArray;
+        // A parameter without a gradient (PyTorch's grad None) is skipped: no update, no state, no step count.
+        if (!Array.TrueForAll(members, p => p.HasGrad))
+        {
+            members = Array.FindAll(members, p => p.HasGrad);
+            if (members.Length == 0)
+                return;
+        }
         // Tensors that share a step count and per-tensor state run as one multi-tensor call: the common case is one
         // batch per group (every tensor stepped together since it was added).
         int first = _indexOf[members[0]];
@@ -209,7 +216,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         return typeof(T) == typeof(float) ? (T)(object)(float)scale : (T)(object)scale;
     }
 
-    private ReadOnlyMemory<T>[] Gradients() => _parameters.Select(p => (ReadOnlyMemory<T>)p.Grad).ToArray();
+    private ReadOnlyMemory<T>[] Gradients() => _parameters.Where(p => p.HasGrad).Select(p => (ReadOnlyMemory<T>)p.Grad).ToArray();
 
     private protected override (double Total, double Coefficient) ComputeClip(double maxNorm, double normType)
     {

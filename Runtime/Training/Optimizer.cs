@@ -29,14 +29,17 @@ public abstract partial class Optimizer : IOptimizer
     /// <summary>The names of the rule's state buffers (its <c>ref</c> parameters after the parameter itself), as state dicts key them.</summary>
     public abstract IReadOnlyList<string> StateNames { get; }
 
-    /// <summary>Runs one update of every parameter of every group from its gradient.</summary>
+    /// <summary>Runs one update of every parameter of every group from its gradient (a parameter without one, see <see cref="Parameter.HasGrad"/>, is skipped).</summary>
     public abstract void Step();
 
-    /// <summary>Sets every parameter's gradient to zero (PyTorch's <c>zero_grad(set_to_none=False)</c>).</summary>
+    /// <summary>Sets every parameter's gradient to zero (PyTorch's <c>zero_grad(set_to_none=False)</c>); a parameter without one (<see cref="Parameter.HasGrad"/>) is skipped.</summary>
     public void ZeroGrad()
     {
         foreach (Parameter p in Parameters)
-            p.ZeroGrad();
+        {
+            if (p.HasGrad)
+                p.ZeroGrad();
+        }
     }
 
     /// <summary>A copy of the optimizer's state (PyTorch's <c>state_dict()</c>).</summary>

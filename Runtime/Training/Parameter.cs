@@ -44,6 +44,15 @@ public abstract class Parameter
     /// <summary>The type of one stored element (<see cref="float"/> or <see cref="double"/>).</summary>
     public abstract Type ElementType { get; }
 
+    /// <summary>
+    /// Whether the parameter has a gradient for the coming step (PyTorch's <c>p.grad is not None</c>); true unless set.
+    /// A parameter without one is left alone as PyTorch leaves a parameter whose <c>grad</c> is <c>None</c>: <c>Step()</c>
+    /// changes neither its values nor its state nor its step count, <c>ClipGradNorm</c> and the non-finite check leave its
+    /// gradient out, <c>ZeroGrad()</c> skips it, and its gradient memory is not read.
+    /// </summary>
+    /// <remarks>For bindings to frameworks whose gradients come and go (a tensor's <c>grad</c> before the first backward pass).</remarks>
+    public bool HasGrad { get; set; } = true;
+
     /// <summary>Sets every element of the gradient to zero.</summary>
     public abstract void ZeroGrad();
 

@@ -213,6 +213,48 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void ParameterWithoutGrad_IsLeftAlone_AsPyTorchSkipsGradNone()
+    {
+        // PyTorch: a parameter whose grad is None gets no update, no state and no step count; clip_grad_norm_ leaves it out.
+        List<Parameter<float>> model = Model(), reference = Model();
+        var optimizer = new AdamW.Optimizer(model, lr: 1e-2) { SkipNonFiniteSteps = true };
+        float[][] m = reference.Select(p => new float[p.Length]).ToArray(), v = reference.Select(p => new float[p.Length]).ToArray();
+        model[1].HasGrad = false;   // before its first gradient: no state either
+        var own = new int[reference.Count];
+        for (int step = 1; step <= 5; step++)
+        {
+            model[1].HasGrad = step is not (1 or 3);
+            Backward(model, step);
+            Backward(reference, step);
+            if (!model[1].HasGrad)
+                model[1].Grad.Span[0] = float.NaN;   // never read: neither the clip nor the non-finite check sees it
+            double norm = optimizer.ClipGradNorm(maxNorm: 0.5);
+            optimizer.Step();
+            Assert.False(optimizer.LastStepSkipped);
+
+            double expected = Math.Sqrt(reference.Where((_, k) => model[k].HasGrad).Sum(p => p.Grad.ToArray().Sum(g => (double)g * g)));
+            Assert.Equal(expected, norm, 1e-12 * expected);
+            float coefficient = Math.Min(0.5f / ((float)norm + 1e-6f), 1f);
+            for (int k = 0; k < reference.Count; k++)
+            {
+                if (!model[k].HasGrad)
+                    continue;
+                float[] scaled = reference[k].Grad.ToArray().Select(g => g * coefficient).ToArray();
+                AdamW.Step(reference[k].Data.Span, scaled, m[k], v[k], default, ++own[k], lr: 1e-2);
+            }
+            if (step == 1)
+                Assert.Null(optimizer.StateDict().State[1]);
+        }
+        AssertBitIdentical(Values(reference), Values(model));
+        Assert.Equal(new long[] { 5, 3, 5 }, optimizer.StateDict().State.Select(s => s!.Step));
+
+        model[1].HasGrad = false;
+        optimizer.ZeroGrad();
+        Assert.NotEqual(0f, model[1].Grad.Span[1]);
+        Assert.All(model[0].Grad.ToArray(), g => Assert.Equal(0f, g));
+    }
+
+    [Fact]
     public void Hyperparameters_ByName_AcceptTheRuleAndPyTorchSpellings()
     {
         var optimizer = new AdamW.Optimizer(Model(), lr: 1e-3);
