@@ -264,6 +264,11 @@ internal static partial class RuleEmitter
             w.Line($"float {storage.ValueOf(b)} = {(Present(b) is { } present ? $"{present} ? {load} : 0f" : load)};");
         }
         w.Line($"{spec.MethodName}({arguments});");
+        // A buffer under a guard is written back only if the rule changed it: the faulted kernel knows no guard, and a
+        // buffer this configuration does not use must not be touched.
+        string? Changed(ParameterSpec b) => Present(b) is { } present
+            ? $"{present} && global::System.BitConverter.SingleToUInt32Bits({storage.ValueOf(b)}) != global::System.BitConverter.SingleToUInt32Bits({StorageHelpers}.Load({First(b)}, {i}))"
+            : null;
         foreach (ParameterSpec b in buffers.Where(b => b.Role == ParameterRole.Ref && b.IsWritten))
         {
             string store = $"{StorageHelpers}.Store({storage.ValueOf(b)}, {First(b)}, {i});";
@@ -271,7 +276,7 @@ internal static partial class RuleEmitter
             {
                 string rounding = tensors ? $"{names.Options}.Rounding.Skip((ulong){storage.Position})" : $"{names.Options}.Rounding";
                 store = $"if ({stochastic}) {StorageHelpers}.StoreStochastic({storage.ValueOf(b)}, {First(b)}, {i}, {rounding}); else {store}";
-                if (Present(b) is { } guarded)
+                if (Changed(b) is { } guarded)
                 {
                     w.Open($"if ({guarded})");
                     w.Line(store);
@@ -279,7 +284,7 @@ internal static partial class RuleEmitter
                     continue;
                 }
             }
-            w.Line(Present(b) is { } present ? $"if ({present}) {store}" : store);
+            w.Line(Changed(b) is { } changed ? $"if ({changed}) {store}" : store);
         }
         w.Close();
         if (tensors)

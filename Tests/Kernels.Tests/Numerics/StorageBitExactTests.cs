@@ -208,6 +208,14 @@ public class StorageBitExactTests
         g[random.Next(length)] = BFloat16.One;
         Half[] u = new Half[length];
         Assert.Throws<DivideByZeroException>(() => HardenedRules.ThrowsOnlyWhereReached(p.AsSpan(), g, u.AsSpan(), 0, -0.5f, 0.5f, true));
+
+        // A buffer the configuration does not use (flag false) is not touched by the fallback either: not even a
+        // signalling NaN, which a round trip through float would quieten.
+        Array.Fill(g, (BFloat16)(-1f));
+        BFloat16[] unused = Enumerable.Range(0, length).Select(i => BFloat16.FromBits(i % 2 == 0 ? (ushort)0x7F81 : (ushort)0x3F80)).ToArray();
+        BFloat16[] before = (BFloat16[])unused.Clone();
+        HardenedRules.ThrowsOnlyWhereReached(p.AsSpan(), g, unused.AsSpan(), 0, -0.5f, 0.5f, false);
+        Assert.Equal(before.Select(b => b.Bits), unused.Select(b => b.Bits));
     }
 
     // ---- Surface ----------------------------------------------------------------------------------
