@@ -45,6 +45,10 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(specs, static (spc, spec) =>
             spc.AddSource(spec.HintName, RuleEmitter.Emit(spec)));
 
+        // The storage overloads of each float rule (buffers held as float, bfloat16 or fp16), in a file of their own.
+        context.RegisterSourceOutput(specs.Where(static spec => RuleEmitter.HasStorageOverloads(spec)), static (spc, spec) =>
+            spc.AddSource(RuleEmitter.StorageHintName(spec), RuleEmitter.EmitStorage(spec)));
+
         // The optimizer object of each rule shaped like a parameter update, where the runtime's training API is visible.
         IncrementalValueProvider<bool> hasTrainingApi = context.CompilationProvider.Select(static (compilation, _) =>
             compilation.GetTypeByMetadataName(TrainingApiMetadataName) is not null);

@@ -11,7 +11,7 @@ namespace Kernels.Generator.Emitters;
 /// the rule's one <c>Prepare</c> of step-invariant values and the fused loops — Vector512, Vector256 and
 /// Vector128 forms, unrolled by four, and a scalar tail that updates each remaining element exactly once.
 /// </summary>
-internal static class RuleEmitter
+internal static partial class RuleEmitter
 {
     /// <summary>Vectors per unrolled iteration.</summary>
     public const int Unroll = 4;
@@ -408,12 +408,12 @@ internal static class RuleEmitter
         foreach (string width in s_widths)
         {
             w.Line();
-            EmitVectorLoop(w, spec, names, width, flags);
+            EmitVectorLoop(w, spec, names, width, flags, storage: null);
             w.Line();
-            EmitVectorBlock(w, spec, names, width, flags);
+            EmitVectorBlock(w, spec, names, width, flags, storage: null);
         }
         w.Line();
-        EmitScalarLoop(w, spec, names, flags);
+        EmitScalarLoop(w, spec, names, flags, storage: null);
         w.Close();
     }
 
@@ -470,11 +470,13 @@ internal static class RuleEmitter
         Ir.Expressions(spec.Body).Any(e => e.Kind.IsOther())
         || Ir.Statements(spec.Body).Any(s => s is AssignStmt { Kind: ValueKind.Other or ValueKind.OtherMask } or DeclareStmt { Kind: ValueKind.Other or ValueKind.OtherMask });
 
-    private static string RefParams(RuleSpec spec, InternalNames names) =>
-        string.Join(", ", Buffers(spec).Select(b => $"ref {spec.ElementType} {names.RefOf(b)}"));
+    /// <summary>The loops' buffer parameters: refs to the first elements (of the rule's type, or of each buffer's storage type).</summary>
+    private static string RefParams(RuleSpec spec, InternalNames names, StorageKernel? storage = null) =>
+        string.Join(", ", Buffers(spec).Select(b => $"ref {storage?.TypeOf(b) ?? spec.ElementType} {names.RefOf(b)}"));
 
-    private static void EmitVectorLoop(SourceWriter w, RuleSpec spec, InternalNames names, string width, Flags flags)
+    private static void EmitVectorLoop(SourceWriter w, RuleSpec spec, InternalNames names, string width, Flags flags, StorageKernel? storage)
     {
+        string prepared = storage?.Prepared ?? "this";
         string t = spec.ElementType;
         string vec = $"global::System.Runtime.Intrinsics.{width}";
         bool mixed = IsMixed(spec);
@@ -485,7 +487,7 @@ internal static class RuleEmitter
             ? $"/// <summary>Blocks of <c>{width}&lt;double&gt;.Count</c> elements (the rule mixes float and double), {Unroll} per iteration; returns the index of the first element left for the tail.</summary>"
             : $"/// <summary>Whole {width} vectors, {Unroll} per iteration; returns the index of the first element left for the tail.</summary>");
         HashSet<string> masks = UniformMasks(spec);
-        w.Open($"private int {names.RunWidth(bits)}{flags.Generic}({RefParams(spec, names)}, int {names.Length}){flags.Where}");
+        w.Open($"private int {names.RunWidth(bits)}{flags.Generic}({RefParams(spec, names, storage)}, int {names.Length}{storage?.ExtraParameter}){flags.Where}");
         if (spec.KernelInputs.Count > 0)
         {
             w.Line("// Step-invariant values, broadcast once.");
@@ -494,20 +496,20 @@ internal static class RuleEmitter
                 if (input.Type == ScalarType.Bool)
                 {
                     if (!flags.Contains(input.Name))
-                        w.Line($"bool {input.Name} = this.{names.FieldOf(input.Name)};");
+                        w.Line($"bool {input.Name} = {prepared}.{names.FieldOf(input.Name)};");
                     if (masks.Contains(input.Name))
-                        w.Line($"var {names.MaskOf(input.Name)} = this.{names.FieldOf(input.Name)} ? {vec}<{t}>.AllBitsSet : {vec}<{t}>.Zero;");
+                        w.Line($"var {names.MaskOf(input.Name)} = {prepared}.{names.FieldOf(input.Name)} ? {vec}<{t}>.AllBitsSet : {vec}<{t}>.Zero;");
                 }
                 else
                 {
-                    w.Line($"var {input.Name} = {vec}.Create(this.{names.FieldOf(input.Name)});");
+                    w.Line($"var {input.Name} = {vec}.Create({prepared}.{names.FieldOf(input.Name)});");
                 }
             }
         }
         if (KernelNaming.HasGradScale(spec))
-            w.Line($"var {names.GradScale} = {vec}.Create(this.{names.GradScale});");
+            w.Line($"var {names.GradScale} = {vec}.Create({prepared}.{names.GradScale});");
         string refArgs = string.Join(", ", Buffers(spec).Select(b => "ref " + names.RefOf(b)));
-        string inputArgs = string.Join("", BlockInputs(spec, flags, masks, names).Select(i => ", " + i.Name));
+        string inputArgs = storage?.ExtraArgument + string.Join("", BlockInputs(spec, flags, masks, names).Select(i => ", " + i.Name));
         string block = names.BlockWidth(bits);
         w.Line($"int {names.I} = 0;");
         w.Open($"for (; {names.I} <= {names.Length} - {Unroll} * {count}; {names.I} += {Unroll} * {count})");
@@ -523,33 +525,45 @@ internal static class RuleEmitter
         w.Close();
     }
 
-    private static void EmitVectorBlock(SourceWriter w, RuleSpec spec, InternalNames names, string width, Flags flags)
+    private static void EmitVectorBlock(SourceWriter w, RuleSpec spec, InternalNames names, string width, Flags flags, StorageKernel? storage)
     {
         string t = spec.ElementType;
         string vec = $"global::System.Runtime.Intrinsics.{width}";
         string bits = width.Substring("Vector".Length);
         HashSet<string> masks = UniformMasks(spec);
-        string inputParams = string.Join("", BlockInputs(spec, flags, masks, names).Select(i => $", {(i.Type == "bool" ? "bool" : $"{vec}<{i.Type}>")} {i.Name}"));
+        string inputParams = storage?.ExtraParameter + string.Join("", BlockInputs(spec, flags, masks, names).Select(i => $", {(i.Type == "bool" ? "bool" : $"{vec}<{i.Type}>")} {i.Name}"));
         System.Func<string, string> uniformName = n => masks.Contains(n) ? names.MaskOf(n) : n;
 
         w.Line($"/// <summary>The rule on one {width}: load, compute, store.</summary>");
         w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-        w.Open($"private static void {names.BlockWidth(bits)}{flags.Generic}({RefParams(spec, names)}, nuint {names.At}{inputParams}){flags.Where}");
+        w.Open($"private static void {names.BlockWidth(bits)}{flags.Generic}({RefParams(spec, names, storage)}, nuint {names.At}{inputParams}){flags.Where}");
         if (IsMixed(spec) && t == "float")
         {
             // Half a vector of floats per block, in the lower half (the upper half is zero and never stored).
             string half = HalfWidth(width);
-            EmitLoads(w, spec, names, b => $"{vec}.Create(global::System.Runtime.Intrinsics.{half}.LoadUnsafe(ref {names.RefOf(b)}, {names.At}), global::System.Runtime.Intrinsics.{half}<float>.Zero)", $"{vec}<{t}>.Zero", "var", flags);
+            string halfBits = half.Substring("Vector".Length);
+            EmitLoads(w, spec, names, b => storage is null
+                ? $"{vec}.Create(global::System.Runtime.Intrinsics.{half}.LoadUnsafe(ref {names.RefOf(b)}, {names.At}), global::System.Runtime.Intrinsics.{half}<float>.Zero)"
+                : $"{vec}.Create({StorageHelpers}.Load{halfBits}(ref {names.RefOf(b)}, {names.At}), global::System.Runtime.Intrinsics.{half}<float>.Zero)", $"{vec}<{t}>.Zero", "var", flags);
             // Only the lower half holds elements: the padding lanes must not make a checked function throw.
             string lanes = $"{vec}.Create(global::System.Runtime.Intrinsics.{half}<float>.AllBitsSet, global::System.Runtime.Intrinsics.{half}<float>.Zero)";
             new BodyEmitter(w, width, t, names.Mask, flags.Condition, uniformName, ThrowsAnywhere(spec) ? lanes : null).Emit(spec.Body);
-            EmitStores(w, spec, b => $"global::System.Runtime.Intrinsics.{half}.StoreUnsafe({vec}.GetLower({b.Name}), ref {names.RefOf(b)}, {names.At});", flags);
+            if (storage is null)
+                EmitStores(w, spec, b => $"global::System.Runtime.Intrinsics.{half}.StoreUnsafe({vec}.GetLower({b.Name}), ref {names.RefOf(b)}, {names.At});", flags);
+            else
+                EmitStorageStores(w, spec, names, storage, b => $"{vec}.GetLower({b.Name})", names.At, flags);
         }
-        else
+        else if (storage is null)
         {
             EmitLoads(w, spec, names, b => $"{vec}.LoadUnsafe(ref {names.RefOf(b)}, {names.At})", $"{vec}<{t}>.Zero", "var", flags);
             new BodyEmitter(w, width, t, names.Mask, flags.Condition, uniformName).Emit(spec.Body);
             EmitStores(w, spec, b => $"{vec}.StoreUnsafe({b.Name}, ref {names.RefOf(b)}, {names.At});", flags);
+        }
+        else
+        {
+            EmitLoads(w, spec, names, b => $"{StorageHelpers}.Load{bits}(ref {names.RefOf(b)}, {names.At})", $"{vec}<{t}>.Zero", "var", flags);
+            new BodyEmitter(w, width, t, names.Mask, flags.Condition, uniformName).Emit(spec.Body);
+            EmitStorageStores(w, spec, names, storage, b => b.Name, names.At, flags);
         }
         w.Close();
     }
@@ -564,19 +578,26 @@ internal static class RuleEmitter
         _ => "Vector64",
     };
 
-    private static void EmitScalarLoop(SourceWriter w, RuleSpec spec, InternalNames names, Flags flags)
+    private static void EmitScalarLoop(SourceWriter w, RuleSpec spec, InternalNames names, Flags flags, StorageKernel? storage)
     {
         string t = spec.ElementType;
+        string prepared = storage?.Prepared ?? "this";
         w.Line("/// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>");
-        w.Open($"private void {names.RunScalar}{flags.Generic}({RefParams(spec, names)}, int {names.I}, int {names.Length}){flags.Where}");
+        w.Open($"private void {names.RunScalar}{flags.Generic}({RefParams(spec, names, storage)}, int {names.I}, int {names.Length}{storage?.ExtraParameter}){flags.Where}");
         foreach (KernelInputSpec input in spec.KernelInputs.Where(k => !flags.Contains(k.Name)))
-            w.Line($"{input.TypeName} {input.Name} = this.{names.FieldOf(input.Name)};");
+            w.Line($"{input.TypeName} {input.Name} = {prepared}.{names.FieldOf(input.Name)};");
         if (KernelNaming.HasGradScale(spec))
-            w.Line($"{t} {names.GradScale} = this.{names.GradScale};");
+            w.Line($"{t} {names.GradScale} = {prepared}.{names.GradScale};");
         w.Open($"for (; {names.I} < {names.Length}; {names.I}++)");
-        EmitLoads(w, spec, names, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I})", "0", t, flags);
+        if (storage is null)
+            EmitLoads(w, spec, names, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I})", "0", t, flags);
+        else
+            EmitLoads(w, spec, names, b => $"{StorageHelpers}.Load(ref {names.RefOf(b)}, {names.I})", "0", t, flags);
         new BodyEmitter(w, null, t, names.Mask, flags.Condition).Emit(spec.Body);
-        EmitStores(w, spec, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I}) = {b.Name};", flags);
+        if (storage is null)
+            EmitStores(w, spec, b => $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {names.RefOf(b)}, {names.I}) = {b.Name};", flags);
+        else
+            EmitStorageStores(w, spec, names, storage, b => b.Name, names.I, flags);
         w.Close();
         w.Close();
     }
@@ -628,7 +649,8 @@ internal static class RuleEmitter
     {
         private readonly Dictionary<string, string> _typeParameters = new();
 
-        public Flags(RuleSpec spec, InternalNames names)
+        /// <param name="extra">A type parameter after the flags' (the storage kernel's stochastic-rounding flag), or null.</param>
+        public Flags(RuleSpec spec, InternalNames names, string? extra = null)
         {
             var used = new HashSet<string>(Ir.Statements(spec.Body).OfType<UniformIfStmt>().Select(u => u.Condition)
                 .Concat(Ir.Expressions(spec.Body).OfType<UniformSelectExpr>().Select(u => u.Condition))
@@ -637,6 +659,8 @@ internal static class RuleEmitter
             TypeParameters = Names.Select(n => names.TypeParameterFor(n)).ToList();
             for (int i = 0; i < Names.Count; i++)
                 _typeParameters[Names[i]] = TypeParameters[i];
+            if (extra is not null)
+                TypeParameters.Add(extra);
         }
 
         public List<string> Names { get; }
@@ -648,7 +672,7 @@ internal static class RuleEmitter
         public bool Contains(string name) => _typeParameters.ContainsKey(name);
 
         /// <summary><c>&lt;TA, TB&gt;</c>, or nothing without flags.</summary>
-        public string Generic => Count == 0 ? "" : "<" + string.Join(", ", TypeParameters) + ">";
+        public string Generic => TypeParameters.Count == 0 ? "" : "<" + string.Join(", ", TypeParameters) + ">";
 
         public string Where => Constraints(TypeParameters);
 
@@ -693,6 +717,9 @@ internal static class RuleEmitter
         public string At { get; }
         public string Run { get; }
         public string RunScalar { get; }
+
+        /// <summary>A further name of the emitted code (the storage kernel's), distinct from every other.</summary>
+        public string PickName(string name) => Pick(name);
 
         public string RunWidth(string bits) => Memo(_widths, "Run" + bits);
 

@@ -2,8 +2,10 @@ namespace Kernels.Generator.Model;
 
 /// <summary>
 /// The scalar types of the kernel plan. A buffer has a storage type (what its memory holds) and a compute type
-/// (what the rule computes in); today both are the rule's float or double, and the seam is where bf16/fp16
-/// storage and 8-bit blockwise state plug in: a load converts storage → compute, a store compute → storage.
+/// (what the rule computes in); in the model both are the rule's float or double. bf16/fp16 storage is chosen per call
+/// instead, by the storage overloads' type arguments (<c>RuleEmitter.Storage.cs</c>, loads and stores through
+/// <c>Kernels.CompilerServices.Storage</c>); this seam remains for storage a rule would fix in its declaration (8-bit
+/// blockwise state): a load converts storage → compute, a store compute → storage.
 /// </summary>
 internal enum ScalarType
 {

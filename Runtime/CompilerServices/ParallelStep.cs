@@ -45,6 +45,21 @@ public readonly unsafe struct PinnedBuffers<T> where T : unmanaged
         // An empty span pins to null: that buffer is unused by this configuration of the rule.
         return address == 0 ? default : new Span<T>((T*)address + start, length);
     }
+
+    /// <summary>
+    /// The elements <c>[start, start + length)</c> of buffer <paramref name="index"/> read as <typeparamref name="TElement"/>
+    /// (a storage step pins its buffers of different element types as bytes), or an empty span for a buffer that was not supplied.
+    /// </summary>
+    /// <typeparam name="TElement">The buffer's element type; <paramref name="start"/> and <paramref name="length"/> count its elements.</typeparam>
+    public Span<TElement> SliceAs<TElement>(int index, int start, int length) where TElement : unmanaged
+    {
+        nint address = index switch
+        {
+            0 => _a0, 1 => _a1, 2 => _a2, 3 => _a3, 4 => _a4, 5 => _a5, 6 => _a6, 7 => _a7,
+            _ => throw new ArgumentOutOfRangeException(nameof(index)),
+        };
+        return address == 0 ? default : new Span<TElement>((TElement*)address + start, length);
+    }
 }
 
 /// <summary>Splits one generated step across threads in chunks aligned to the vector block.</summary>

@@ -73,6 +73,30 @@ public static class StepChecks
         0 => b0, 1 => b1, 2 => b2, 3 => b3, 4 => b4, 5 => b5, 6 => b6, _ => b7,
     };
 
+    /// <summary>
+    /// The element type of a storage overload's buffer is one the kernels can widen and narrow: float,
+    /// <see cref="Kernels.Precision.BFloat16"/> or <see cref="Half"/>. The test folds away for those types.
+    /// </summary>
+    /// <typeparam name="T">The type argument.</typeparam>
+    /// <param name="name">The (first) argument of that type, named in the message.</param>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is another type.</exception>
+    public static void StorageType<T>(string name)
+    {
+        if (!Storage.IsSupported<T>())
+            throw new NotSupportedException($"'{name}' holds {typeof(T)}; a buffer may be stored as float, Kernels.Precision.BFloat16 or System.Half.");
+    }
+
+    /// <summary>Stochastic rounding is asked for only where it exists: a bfloat16 or float parameter (a float one is not rounded).</summary>
+    /// <typeparam name="T">The parameter's storage type.</typeparam>
+    /// <param name="rounding">The caller's rounding.</param>
+    /// <param name="name">The parameter's argument, named in the message.</param>
+    /// <exception cref="NotSupportedException">Stochastic rounding is enabled for a <see cref="Half"/> parameter.</exception>
+    public static void StochasticRounding<T>(in Kernels.Precision.StochasticRounding rounding, string name)
+    {
+        if (rounding.IsEnabled && typeof(T) == typeof(Half))
+            throw new NotSupportedException($"'{name}' holds System.Half, which has no stochastic rounding; round it to nearest (StochasticRounding.None) or store it as Kernels.Precision.BFloat16.");
+    }
+
     /// <summary>Every list of the multi-tensor overload holds one buffer per tensor.</summary>
     public static void SameCount(int count, int expected, string name, string first)
     {

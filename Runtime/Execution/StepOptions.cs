@@ -1,8 +1,12 @@
 using System;
+using Kernels.Precision;
 
 namespace Kernels;
 
-/// <summary>How a generated span overload may spread one step over the machine's cores.</summary>
+/// <summary>
+/// How a generated overload runs one step: how it may spread the step over the machine's cores, and (for the storage
+/// overloads, whose buffers may be held as bfloat16 or fp16) how it rounds the parameters it stores.
+/// </summary>
 public readonly record struct StepOptions
 {
     /// <summary>Spans shorter than this run on the calling thread only (the default keeps small, cache-resident tensors single-threaded).</summary>
@@ -32,6 +36,14 @@ public readonly record struct StepOptions
 
     /// <summary>Minimum span length at which the step is split across threads.</summary>
     public int ParallelThreshold => _parallelThreshold == 0 ? DefaultParallelThreshold : _parallelThreshold;
+
+    /// <summary>
+    /// How a storage overload rounds a parameter buffer held as <see cref="BFloat16"/>: <c>default</c> to nearest (ties to
+    /// even), or stochastically keyed by seed, step and element index (see <see cref="StochasticRounding"/>), so the bits do
+    /// not depend on the thread count. Float parameters are never rounded; the float overloads ignore it.
+    /// </summary>
+    /// <example><c>AdamW.Step(param, grad, m, v, default, step: t, options: new() { Rounding = new StochasticRounding(seed, (ulong)t) })</c></example>
+    public StochasticRounding Rounding { get; init; }
 
     /// <summary>The number of threads a step over <paramref name="length"/> elements will use.</summary>
     public int ThreadCountFor(int length, int blockSize)

@@ -7,6 +7,7 @@ using System.Reflection;
 using System.Runtime.Loader;
 using System.Text;
 using Kernels.Generator;
+using Kernels.Precision;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Text;
@@ -273,7 +274,8 @@ public static class RuleRunner
                 var failure = new Failure("P2 generated code compiles without errors or warnings",
                     $"P2 {d.Id} in generated code: {Shorten(Normalize(d.GetMessage()))}", $"{d}\n  line: {Line(d)}");
                 // Generated files are named <Namespace>.<Types>.<Method>.g.cs: pin the file on its rule when the name is unambiguous.
-                int[] owners = Enumerable.Range(0, live.Count).Where(k => t.FilePath.EndsWith("/" + HintName(live[k]), StringComparison.Ordinal)).ToArray();
+                int[] owners = Enumerable.Range(0, live.Count).Where(k => t.FilePath.EndsWith("/" + HintName(live[k]), StringComparison.Ordinal)
+                    || t.FilePath.EndsWith("/" + HintName(live[k]).Replace(".g.cs", ".Storage.g.cs"), StringComparison.Ordinal)).ToArray();
                 if (owners.Length != 1)
                     return new BatchOutcome(attributed, failure, Except(live, rejected));
                 if (rejected.Add(owners[0]))
@@ -355,29 +357,56 @@ public static class RuleRunner
         var scalar = new List<string>();
         var spans = new List<string>();
         var multi = new List<string>();
+        // The storage overloads (float rules): every buffer bfloat16; the reference widens, calls the rule, rounds every ref back.
+        const string B = "global::Kernels.Precision.BFloat16";
+        var storageLoads = new List<string>();
+        var storageScalar = new List<string>();
+        var storageStores = new List<string>();
+        var storageSpans = new List<string>();
+        var storageMulti = new List<string>();
         int b = 0, u = 0;
+        bool param = true;
         foreach (Param p in r.Params)
         {
             if (p.Kind == ParamKind.Uniform)
             {
                 string v = $"({RuleGrammar.TypeName(p.Type)})u[{u++}]";
                 scalar.Add(v); spans.Add(v); multi.Add(v);
+                storageScalar.Add(v); storageSpans.Add(v); storageMulti.Add(v);
                 continue;
             }
             bool isRef = p.Kind == ParamKind.Ref;
             scalar.Add(isRef ? $"ref a[{b}][i]" : $"a[{b}][i]");
             spans.Add(isRef ? $"new global::System.Span<{T}>(a[{b}], off, len)" : $"new global::System.ReadOnlySpan<{T}>(a[{b}], off, len)");
             multi.Add(isRef ? $"new global::System.ReadOnlySpan<global::System.Memory<{T}>>(Tensors(a[{b}], cuts))" : $"new global::System.ReadOnlySpan<global::System.ReadOnlyMemory<{T}>>(ReadOnlyTensors(a[{b}], cuts))");
+            storageLoads.Add($"float v{b} = (float)a[{b}][i];");
+            storageScalar.Add(isRef ? $"ref v{b}" : $"v{b}");
+            if (isRef)
+            {
+                // The parameter (first ref) is rounded stochastically, keyed by its index in the step; the others to nearest.
+                storageStores.Add(param
+                    ? $"a[{b}][i] = {B}.RoundStochastic(v{b}, global::Kernels.Precision.RandomStream.Bits16(seed, step, (ulong)(i - off)));"
+                    : $"a[{b}][i] = ({B})v{b};");
+                param = false;
+            }
+            storageSpans.Add(isRef ? $"new global::System.Span<{B}>(a[{b}], off, len)" : $"new global::System.ReadOnlySpan<{B}>(a[{b}], off, len)");
+            storageMulti.Add(isRef ? $"new global::System.ReadOnlySpan<global::System.Memory<{B}>>(Tensors(a[{b}], cuts))" : $"new global::System.ReadOnlySpan<global::System.ReadOnlyMemory<{B}>>(ReadOnlyTensors(a[{b}], cuts))");
             b++;
         }
+        string storage = r.Elem != Ty.Float ? "" : $$"""
+
+                public static void StorageScalar(object buffers, int i, int off, object[] u, ulong seed, ulong step) { var a = ({{B}}[][])buffers; {{string.Join(" ", storageLoads)}} {{target}}({{string.Join(", ", storageScalar)}}); {{string.Join(" ", storageStores)}} }
+                public static void StorageSpans(object buffers, int off, int len, object[] u, global::Kernels.StepOptions o) { var a = ({{B}}[][])buffers; {{target}}({{string.Join(", ", storageSpans.Append("o"))}}); }
+                public static void StorageMulti(object buffers, int[] cuts, object[] u, global::Kernels.StepOptions o) { var a = ({{B}}[][])buffers; {{target}}({{string.Join(", ", storageMulti.Append("o"))}}); }
+            """;
         return $$"""
             public static class FuzzDriver{{k}}
             {
                 public static void Scalar(object buffers, int i, object[] u) { var a = ({{T}}[][])buffers; {{target}}({{string.Join(", ", scalar)}}); }
                 public static void Spans(object buffers, int off, int len, object[] u, global::Kernels.StepOptions o) { var a = ({{T}}[][])buffers; {{target}}({{string.Join(", ", spans.Append("o"))}}); }
-                public static void Multi(object buffers, int[] cuts, object[] u, global::Kernels.StepOptions o) { var a = ({{T}}[][])buffers; {{target}}({{string.Join(", ", multi.Append("o"))}}); }
-                private static global::System.Memory<{{T}}>[] Tensors({{T}}[] x, int[] cuts) { var r = new global::System.Memory<{{T}}>[cuts.Length - 1]; for (int t = 0; t < r.Length; t++) r[t] = new global::System.Memory<{{T}}>(x, cuts[t], cuts[t + 1] - cuts[t]); return r; }
-                private static global::System.ReadOnlyMemory<{{T}}>[] ReadOnlyTensors({{T}}[] x, int[] cuts) { var r = new global::System.ReadOnlyMemory<{{T}}>[cuts.Length - 1]; for (int t = 0; t < r.Length; t++) r[t] = new global::System.ReadOnlyMemory<{{T}}>(x, cuts[t], cuts[t + 1] - cuts[t]); return r; }
+                public static void Multi(object buffers, int[] cuts, object[] u, global::Kernels.StepOptions o) { var a = ({{T}}[][])buffers; {{target}}({{string.Join(", ", multi.Append("o"))}}); }{{storage}}
+                private static global::System.Memory<E>[] Tensors<E>(E[] x, int[] cuts) { var r = new global::System.Memory<E>[cuts.Length - 1]; for (int t = 0; t < r.Length; t++) r[t] = new global::System.Memory<E>(x, cuts[t], cuts[t + 1] - cuts[t]); return r; }
+                private static global::System.ReadOnlyMemory<E>[] ReadOnlyTensors<E>(E[] x, int[] cuts) { var r = new global::System.ReadOnlyMemory<E>[cuts.Length - 1]; for (int t = 0; t < r.Length; t++) r[t] = new global::System.ReadOnlyMemory<E>(x, cuts[t], cuts[t + 1] - cuts[t]); return r; }
             }
             """;
     }
@@ -447,7 +476,44 @@ public static class RuleRunner
                     $"span: {spanEx?.Message}; multi: {multiEx?.GetType().Name} {multiEx?.Message}; cuts={string.Join(",", cuts)}; {Context()}");
             if (spanEx is null && multiEx is null && Compare(rule, actual, viaMulti, original, ulp, "span", "multi-tensor") is { } diff2)
                 return new Failure("P3 multi-tensor overload bit-identical to the span overload", "P3 multi-tensor values differ", diff2 + $"; cuts={string.Join(",", cuts)}; " + Context());
+            if (rule.Elem == Ty.Float && CheckStorage(rule, driver, original, uniforms, off, n, cuts, options with { Rounding = new StochasticRounding((ulong)seed, (ulong)trial + 1) }, pow, Context) is { } storageFailure)
+                return storageFailure;
         }
+        return null;
+    }
+
+    /// <summary>
+    /// P5: a float rule's storage overloads with every buffer bfloat16 (the parameter rounded stochastically) equal the
+    /// reference — the rule element by element on the widened values, every ref buffer rounded back — and throw exactly when it does.
+    /// </summary>
+    private static Failure? CheckStorage(Rule rule, Type driver, Array[] original, object[] uniforms, int off, int n, int[] cuts, StepOptions options, bool pow, Func<string> context)
+    {
+        var scalar = driver.GetMethod("StorageScalar")!.CreateDelegate<Action<object, int, int, object[], ulong, ulong>>();
+        var spans = driver.GetMethod("StorageSpans")!.CreateDelegate<Action<object, int, int, object[], StepOptions>>();
+        var multi = driver.GetMethod("StorageMulti")!.CreateDelegate<Action<object, int[], object[], StepOptions>>();
+        Array[] stored = original.Select(x => (Array)((float[])x).Select(f => (BFloat16)f).ToArray()).ToArray();
+        Array[] expected = Clone(stored), actual = Clone(stored), viaMulti = Clone(stored);
+        Exception? scalarEx = null, spanEx = null, multiEx = null;
+        object e = expected.Cast<BFloat16[]>().ToArray(), a = actual.Cast<BFloat16[]>().ToArray(), m = viaMulti.Cast<BFloat16[]>().ToArray();
+        try { for (int i = off; i < off + n; i++) scalar(e, i, off, uniforms, options.Rounding.Seed, options.Rounding.Step); }
+        catch (Exception x) { scalarEx = x; }
+        try { spans(a, off, n, uniforms, options); }
+        catch (Exception x) { spanEx = x; }
+        try { multi(m, cuts, uniforms, options); }
+        catch (Exception x) { multiEx = x; }
+        bool several = ThrowingConstructs(rule) > 1;
+        if (scalarEx?.GetType() != spanEx?.GetType() && !(scalarEx is not null && spanEx is not null && several))
+            return new Failure("P5 storage span overload throws exactly when the reference loop throws (same type)",
+                $"P5 exception {scalarEx?.GetType().Name ?? "none"} (reference) vs {spanEx?.GetType().Name ?? "none"} (storage span)",
+                $"reference: {scalarEx?.GetType().Name ?? "no exception"} {scalarEx?.Message}; storage span overload: {spanEx?.GetType().Name ?? "no exception"} {spanEx?.Message}; {context()}");
+        if (scalarEx is null && spanEx is null && !pow && Compare(rule, expected, actual, stored, ulp: false, "reference", "storage span") is { } diff)
+            return new Failure("P5 storage span overload (bfloat16) bit-identical to the widen-rule-round reference", "P5 storage values differ", diff + "; " + context());
+        if (multiEx?.GetType() != spanEx?.GetType() && !(multiEx is not null && spanEx is not null && several))
+            return new Failure("P5 storage multi-tensor overload throws exactly when the storage span overload throws",
+                $"P5 storage multi-tensor exception {multiEx?.GetType().Name ?? "none"} vs span {spanEx?.GetType().Name ?? "none"}",
+                $"span: {spanEx?.Message}; multi: {multiEx?.GetType().Name} {multiEx?.Message}; cuts={string.Join(",", cuts)}; {context()}");
+        if (spanEx is null && multiEx is null && Compare(rule, actual, viaMulti, stored, ulp: false, "storage span", "storage multi-tensor") is { } diff2)
+            return new Failure("P5 storage multi-tensor overload bit-identical to the storage span overload", "P5 storage multi-tensor values differ", diff2 + $"; cuts={string.Join(",", cuts)}; " + context());
         return null;
     }
 
@@ -462,7 +528,7 @@ public static class RuleRunner
 
     private static Array[] Clone(Array[] a) => a.Select(x => (Array)x.Clone()).ToArray();
 
-    private static string Show(object o) => o switch { float f => f.ToString("R") + "f", double d => d.ToString("R"), _ => o.ToString()! };
+    private static string Show(object o) => o switch { float f => f.ToString("R") + "f", double d => d.ToString("R"), BFloat16 b => $"bf16 0x{b.Bits:X4} ({(float)b:R})", _ => o.ToString()! };
 
     private static string? Compare(Rule rule, Array[] expected, Array[] actual, Array[] original, bool ulp, string left, string right)
     {
@@ -485,10 +551,15 @@ public static class RuleRunner
     }
 
     // Any NaN equals any NaN (IEEE leaves the choice among input NaNs open); otherwise bit for bit, or ≤ 4 ulp for rules with Exp/Log (≤ 1 + 1) or Pow (chain of up to 3 roundings vs 1).
-    private static object Negate(object x) => x is float f ? -f : x is double d ? -d : x;
+    private static object Negate(object x) => x is float f ? -f : x is double d ? -d : x is BFloat16 b ? -(float)b : x;
 
     private static bool Same(object x, object y, bool ulp, bool signedZero)
     {
+        // bfloat16 (the storage overloads): as the float it widens to, exactly (its bits shifted).
+        if (x is BFloat16 xb)
+            x = (float)xb;
+        if (y is BFloat16 yb)
+            y = (float)yb;
         // A known .NET 10 JIT folding of Math.Min/Max with a constant ±0 operand (see the grammar's "signedzero").
         if (signedZero && x is float or double && Convert.ToDouble(x) == 0 && Convert.ToDouble(y) == 0)
             return true;

@@ -79,8 +79,12 @@ public class IncrementalityTests
         driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(old, changed));
 
         Assert.Contains(IncrementalStepRunReason.Modified, OutputReasons(driver));
-        string source = driver.GetRunResult().GeneratedTrees.Single(t => !t.FilePath.EndsWith(".Plan.g.cs", StringComparison.Ordinal) && !t.FilePath.EndsWith(".Optimizer.g.cs", StringComparison.Ordinal)).ToString();
+        string[] kernels = { ".Plan.g.cs", ".Optimizer.g.cs", ".Storage.g.cs" };
+        string source = driver.GetRunResult().GeneratedTrees.Single(t => !kernels.Any(k => t.FilePath.EndsWith(k, StringComparison.Ordinal))).ToString();
         Assert.Contains("oneMinusBeta", source);
+        // The storage kernel reads the same prepared values.
+        string storage = driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith(".Storage.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("oneMinusBeta", storage);
     }
 
     [Fact]
