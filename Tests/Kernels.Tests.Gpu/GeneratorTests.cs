@@ -53,7 +53,7 @@ public sealed class GeneratorTests
     public void Without_ilgpu_only_the_span_overload_is_emitted_and_it_compiles()
     {
         (GeneratorRunResult run, ImmutableArray<Diagnostic> errors) = Generate(withIlgpu: false);
-        Assert.Equal(new[] { "User.Momentum.Step.Optimizer.g.cs", "User.Momentum.Step.Plan.g.cs", "User.Momentum.Step.g.cs" }, run.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, System.StringComparer.Ordinal));
+        Assert.Equal(new[] { "User.Momentum.Step.Optimizer.g.cs", "User.Momentum.Step.Plan.g.cs", "User.Momentum.Step.Storage.g.cs", "User.Momentum.Step.g.cs" }, run.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, System.StringComparer.Ordinal));
         Assert.Empty(errors);
     }
 
@@ -62,7 +62,7 @@ public sealed class GeneratorTests
     {
         (GeneratorRunResult run, ImmutableArray<Diagnostic> errors) = Generate(withIlgpu: true);
         // The rule's own GPU part only: the built-ins' launchers (planned in Kernels.dll) are already in Kernels.Gpu.dll.
-        Assert.Equal(new[] { "User.Momentum.Step.Gpu.g.cs", "User.Momentum.Step.Optimizer.g.cs", "User.Momentum.Step.Plan.g.cs", "User.Momentum.Step.g.cs" }, run.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, System.StringComparer.Ordinal));
+        Assert.Equal(new[] { "User.Momentum.Step.Gpu.g.cs", "User.Momentum.Step.Optimizer.g.cs", "User.Momentum.Step.Plan.g.cs", "User.Momentum.Step.Storage.g.cs", "User.Momentum.Step.g.cs" }, run.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, System.StringComparer.Ordinal));
         Assert.Empty(errors);
         string gpu = run.GeneratedSources.Single(s => s.HintName.EndsWith(".Gpu.g.cs")).SourceText.ToString();
         Assert.Contains("public static void Step(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.ArrayView<float> p, global::ILGPU.ArrayView<float> g, global::ILGPU.ArrayView<float> m, global::ILGPU.ArrayView<float> extra, float lr = 0.1f, bool useExtra = false)", gpu);
@@ -88,7 +88,7 @@ public sealed class GeneratorTests
         driver = driver.RunGenerators(compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText("namespace User { public class Unrelated { } }", parse)));
 
         GeneratorRunResult run = driver.GetRunResult().Results.Single();
-        Assert.Equal(4, run.GeneratedSources.Length);   // span overloads, optimizer object, plan, GPU part
+        Assert.Equal(5, run.GeneratedSources.Length);   // span overloads, storage overloads, optimizer object, plan, GPU part
         var outputs = run.TrackedOutputSteps.SelectMany(step => step.Value).SelectMany(step => step.Outputs).ToList();
         Assert.NotEmpty(outputs);
         Assert.All(outputs, output => Assert.True(output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, output.Reason.ToString()));
