@@ -20,6 +20,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     private readonly List<ParamGroup<T, TOptions>> _groups = new();
     private readonly List<Parameter<T>> _parameters = new();
     private readonly List<Slot> _slots = new();
+    private readonly List<ParamGroup<T, TOptions>> _groupOf = new();   // aligned with _parameters
     private readonly Dictionary<Parameter<T>, int> _indexOf = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly OptimizerBatch<T> _batch;
@@ -84,6 +85,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             _names.Add(p.Name);
             _parameters.Add(p);
             _slots.Add(new Slot(StateBufferNames.Length, TensorStateNames.Length));
+            _groupOf.Add(group);
         }
         return group;
     }
@@ -278,16 +280,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         return array.AsMemory(offset, length);
     }
 
-    private ParamGroup<T, TOptions> GroupOf(int index)
-    {
-        Parameter<T> p = _parameters[index];
-        foreach (ParamGroup<T, TOptions> group in _groups)
-        {
-            if (Array.IndexOf(group.ParameterArray, p) >= 0)
-                return group;
-        }
-        throw new InvalidOperationException("Unreachable: every parameter belongs to a group.");
-    }
+    private ParamGroup<T, TOptions> GroupOf(int index) => _groupOf[index];
 
     // ---- State dict -------------------------------------------------------------------------------
 
