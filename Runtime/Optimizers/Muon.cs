@@ -27,8 +27,8 @@ namespace Kernels.Optimizers;
 /// param.add_(update, alpha=-adjusted_lr)
 /// </code>
 /// <para>
-/// Muon is meant for the 2-D weights of hidden layers; embeddings, output heads, biases and gains belong with AdamW
-/// (a second optimizer over those parameters).
+/// Muon is meant for the 2-D weights of hidden layers; embeddings, output heads, biases and gains belong with AdamW:
+/// <see cref="HybridOptimizer"/> runs both in one optimizer (one <c>Step()</c>, one state dict, one checkpoint).
 /// </para>
 /// </remarks>
 public static partial class Muon
@@ -266,40 +266,8 @@ public static partial class Muon
         protected override void StepTensors(Options options, OptimizerBatch<float> batch)
         {
             options.CheckStep();
-            UpdateMomentumKernel momentum = UpdateMomentumKernel.Prepare(options.Momentum, options.Nesterov).WithGradScale(batch.GradScale);
-            ReadOnlySpan<Memory<float>> buffers = batch.State(0, true);
-            (double a, double b, double c) = options.NsCoefficients;
-            for (int k = 0; k < batch.Count; k++)
-            {
-                Parameter parameter = Parameters[batch.ParameterIndex(k)];
-                int rows = parameter.Shape[0], cols = parameter.Shape[1];
-                int length = parameter.Length;
-                if (length == 0)
-                    continue;
-                if (_update.Length < length)
-                    _update = new float[length];
-                Span<float> update = _update.AsSpan(0, length);
-                Span<float> param = batch.Params[k].Span;
-                ReadOnlySpan<float> grad = batch.Grads[k].Span;
-                Span<float> buffer = buffers[k].Span;
-                int threads = StepOptions.ThreadCountFor(length, ParallelStep.ChunkAlignment);
-
-                // buf.lerp_(grad, 1 - momentum); update = grad.lerp(buf, momentum) if nesterov else buf
-                if (threads <= 1)
-                    momentum.Run(buffer, grad, update);
-                else
-                    ParallelStep.Run<float, UpdateMomentumKernel>(momentum, length, threads, ParallelStep.ChunkAlignment, buffer, grad, update);
-
-                // update = zeropower_via_newtonschulz(update, ns_coefficients, ns_steps, eps), in place
-                NewtonSchulz.Orthogonalize(update, update, rows, cols, options.NsSteps, a, b, c, options.Eps);
-
-                // param.mul_(1 - lr * weight_decay); param.add_(update, alpha=-adjusted_lr)
-                ApplyUpdateKernel apply = ApplyUpdateKernel.Prepare(options.Lr, AdjustLr(options.Lr, rows, cols, options.AdjustLrFn), options.WeightDecay);
-                if (threads <= 1)
-                    apply.Run(param, update);
-                else
-                    ParallelStep.Run<float, ApplyUpdateKernel>(apply, length, threads, ParallelStep.ChunkAlignment, param, update);
-            }
+            StepMatrices(batch, 0, Parameters, StepOptions, ref _update, options.Lr, options.WeightDecay, options.Momentum, options.Nesterov,
+                options.NsCoefficients, options.Eps, options.NsSteps, options.AdjustLrFn);
         }
 
         private static Options CreateDefaults(
@@ -326,6 +294,55 @@ public static partial class Muon
             };
             options.CheckStep();
             return options;
+        }
+    }
+
+    /// <summary>
+    /// One Muon step of every matrix of <paramref name="batch"/> (its momentum buffers are state buffer
+    /// <paramref name="momentumBuffer"/>): momentum, Newton–Schulz, weight decay and update, one tensor at a time.
+    /// </summary>
+    /// <remarks>
+    /// The hyperparameters are those of <see cref="Options"/>; <paramref name="parameters"/> are the optimizer's (for the
+    /// shapes), <paramref name="update"/> is scratch for one tensor's update, grown as needed and kept for the next step.
+    /// </remarks>
+    private static void StepMatrices(
+        OptimizerBatch<float> batch, int momentumBuffer, IReadOnlyList<Parameter> parameters, StepOptions stepOptions, ref float[] update,
+        double lr, double weightDecay, double momentum, bool nesterov, (double A, double B, double C) nsCoefficients, double eps, int nsSteps,
+        LrAdjustment adjustLrFn)
+    {
+        UpdateMomentumKernel momentumKernel = UpdateMomentumKernel.Prepare(momentum, nesterov).WithGradScale(batch.GradScale);
+        ReadOnlySpan<Memory<float>> buffers = batch.State(momentumBuffer, true);
+        (double a, double b, double c) = nsCoefficients;
+        for (int k = 0; k < batch.Count; k++)
+        {
+            Parameter parameter = parameters[batch.ParameterIndex(k)];
+            int rows = parameter.Shape[0], cols = parameter.Shape[1];
+            int length = parameter.Length;
+            if (length == 0)
+                continue;
+            if (update.Length < length)
+                update = new float[length];
+            Span<float> u = update.AsSpan(0, length);
+            Span<float> param = batch.Params[k].Span;
+            ReadOnlySpan<float> grad = batch.Grads[k].Span;
+            Span<float> buffer = buffers[k].Span;
+            int threads = stepOptions.ThreadCountFor(length, ParallelStep.ChunkAlignment);
+
+            // buf.lerp_(grad, 1 - momentum); update = grad.lerp(buf, momentum) if nesterov else buf
+            if (threads <= 1)
+                momentumKernel.Run(buffer, grad, u);
+            else
+                ParallelStep.Run<float, UpdateMomentumKernel>(momentumKernel, length, threads, ParallelStep.ChunkAlignment, buffer, grad, u);
+
+            // update = zeropower_via_newtonschulz(update, ns_coefficients, ns_steps, eps), in place
+            NewtonSchulz.Orthogonalize(u, u, rows, cols, nsSteps, a, b, c, eps);
+
+            // param.mul_(1 - lr * weight_decay); param.add_(update, alpha=-adjusted_lr)
+            ApplyUpdateKernel apply = ApplyUpdateKernel.Prepare(lr, AdjustLr(lr, rows, cols, adjustLrFn), weightDecay);
+            if (threads <= 1)
+                apply.Run(param, u);
+            else
+                ParallelStep.Run<float, ApplyUpdateKernel>(apply, length, threads, ParallelStep.ChunkAlignment, param, u);
         }
     }
 }

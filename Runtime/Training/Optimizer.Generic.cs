@@ -38,6 +38,20 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         AddParamGroup(parameters);
     }
 
+    /// <summary>
+    /// Creates the optimizer with no group yet, for a subclass whose constructor adds its own groups (e.g. one per kind
+    /// of parameter); it must add at least one before returning.
+    /// </summary>
+    /// <param name="defaults">The hyperparameters <see cref="AddParamGroup"/> starts from.</param>
+    /// <param name="stepOptions">Threading of the step.</param>
+    protected Optimizer(TOptions defaults, StepOptions stepOptions)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        Defaults = defaults;
+        StepOptions = stepOptions;
+        _batch = new OptimizerBatch<T>(AllocateState);
+    }
+
     /// <summary>The hyperparameters new groups start from (the constructor's arguments).</summary>
     public TOptions Defaults { get; }
 
