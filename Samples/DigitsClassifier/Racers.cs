@@ -27,8 +27,8 @@ public sealed record Racer(string Name, Func<IReadOnlyList<Parameter<float>>, IR
         new("AdamW", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0))),
         new("Lion", (w, b) => new Lion.Optimizer(w, lr: 1e-3, weightDecay: 0.15).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0))),
         new("AdaBelief (user rule)", (w, b) => new AdaBelief.UpdateOptimizer([.. w, .. b], lr: 3e-3f)),
-        // Slot: the Muon/AdamW hybrid goes here, one line like the others (Muon on the 2-D weights, AdamW on the
-        // biases), e.g. new("Muon/AdamW hybrid", (w, b) => new MuonAdamW.Optimizer(w, b, ...)),
+        // Muon on the hidden matrix (fc1), AdamW on the output layer (the "head") and on the biases without decay.
+        new("Muon/AdamW hybrid", (w, b) => new Muon.HybridOptimizer(w, useMuon: p => p == w[0], lr: 0.02, adamLr: 3e-3, adamWeightDecay: 0.05).With(o => o.AddAdamWGroup(b, g => g.WeightDecay = 0))),
     ];
 }
 
