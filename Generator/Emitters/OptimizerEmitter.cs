@@ -105,7 +105,9 @@ internal static class OptimizerEmitter
                 name = "_" + name;
             return name;
         }
-        string parameters = Unique("parameters"), stepOptions = Unique("stepOptions");
+        string parameters = Unique("parameters"), stepOptions = Unique("stepOptions"), statePrecision = Unique("statePrecision");
+        // 8-bit state runs the float kernel on dequantized blocks: float rules only.
+        bool quantizable = t == "float";
 
         w.Line("/// <summary>");
         w.Line($"/// An optimizer that runs the update rule <c>{RuleText(spec)}</c> over parameter groups, as a <c>torch.optim</c> optimizer does:");
@@ -125,12 +127,16 @@ internal static class OptimizerEmitter
         foreach (HyperparameterSpec h in spec.Hyperparameters)
             w.Line($"/// <param name=\"{EmitterCommon.Raw(h.Name)}\">{h.Documentation ?? "Hyperparameter of the rule."}</param>");
         w.Line($"/// <param name=\"{stepOptions}\">Threading of the fused step.</param>");
+        if (quantizable)
+            w.Line($"/// <param name=\"{statePrecision}\">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>");
         var ctorParameters = new List<string> { $"global::System.Collections.Generic.IEnumerable<{Training}.Parameter<{t}>> {parameters}" };
         ctorParameters.AddRange(spec.Hyperparameters.Select(h => $"{h.TypeName} {h.Name}{(h.DefaultValue is null ? "" : " = " + h.DefaultValue)}"));
         ctorParameters.Add($"global::Kernels.StepOptions {stepOptions} = default");
+        if (quantizable)
+            ctorParameters.Add($"{Training}.StatePrecision? {statePrecision} = null");
         w.Line($"public {spec.TypeName}({string.Join(", ", ctorParameters)})");
         string initializers = string.Join(", ", spec.Hyperparameters.Select(h => $"{h.Property} = {h.Name}"));
-        w.Line($"    : base({parameters}, new {options} {{ {initializers} }}, {stepOptions})");
+        w.Line($"    : base({parameters}, new {options} {{ {initializers} }}, {stepOptions}{(quantizable ? ", " + statePrecision : "")})");
         w.Line("{");
         w.Line("}");
         w.Line();
@@ -153,6 +159,14 @@ internal static class OptimizerEmitter
                 w.Line($"case {i}: return {spec.TensorState[i].Initial};");
             w.Line("default: return 0;");
             w.Close();
+            w.Close();
+        }
+        if (quantizable && spec.State.Any(s => s.NonNegative))
+        {
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Open("protected override bool IsStateNonNegative(int buffer)");
+            w.Line($"return {string.Join(" || ", Enumerable.Range(0, spec.State.Count).Where(i => spec.State[i].NonNegative).Select(i => $"buffer == {i}"))};");
             w.Close();
         }
         if (spec.State.Any(s => s.InitialValue is not null))
@@ -208,11 +222,22 @@ internal static class OptimizerEmitter
         }
         if (KernelNaming.HasGradScale(rule))
             w.Line($"__kernel = __kernel.{kernel.WithGradScale}(__batch.GradScale);");
+        string Used(ParameterSpec b) => b.Guard is null ? "true" : $"__kernel.{kernel.FieldOf(b.Guard)}";
+        if (quantizable && stateBuffers.Count > 0)
+        {
+            // Some state in 8 bits: block by block through the same kernel (dequantize, run, re-quantize).
+            string layout = string.Join(", ", buffers.Select(b => b == param ? "-1" : b == grad ? "-2" : stateBuffers.IndexOf(b).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            w.Open("if (__batch.HasQuantizedState)");
+            w.Line($"{CompilerServices}.BlockwiseStep.Run<{kernelType}>(__kernel, __batch, new sbyte[] {{ {layout} }}, new bool[] {{ {string.Join(", ", stateBuffers.Select(Used))} }});");
+            foreach (string line in AfterStepLines(spec))
+                w.Line(line);
+            w.Line("return;");
+            w.Close();
+        }
         for (int i = 0; i < stateBuffers.Count; i++)
         {
             ParameterSpec b = stateBuffers[i];
-            string used = b.Guard is null ? "true" : $"__kernel.{kernel.FieldOf(b.Guard)}";
-            w.Line($"global::System.ReadOnlySpan<global::System.Memory<{t}>> __state{i} = __batch.State({i}, {used});");
+            w.Line($"global::System.ReadOnlySpan<global::System.Memory<{t}>> __state{i} = __batch.State({i}, {Used(b)});");
         }
         string ListOf(ParameterSpec b) => b == param ? "__batch.Params" : b == grad ? "__batch.Grads" : $"__state{stateBuffers.IndexOf(b)}";
         string SpanOf(ParameterSpec b) => b == param ? "__batch.Params[__k].Span" : b == grad ? "__batch.Grads[__k].Span"
@@ -224,14 +249,21 @@ internal static class OptimizerEmitter
         w.Close();
         w.Line("else");
         w.Line($"    {CompilerServices}.MultiTensorStep.Run<{t}, {kernelType}>(__kernel, __batch.Threads, {CompilerServices}.ParallelStep.ChunkAlignment, {string.Join(", ", buffers.Select(ReadOnlyList))});");
+        foreach (string line in AfterStepLines(spec))
+            w.Line(line);
+        w.Close();
+        w.Close();
+    }
+
+    /// <summary>The per-tensor values advanced after the step (the next step's).</summary>
+    private static IEnumerable<string> AfterStepLines(OptimizerSpec spec)
+    {
         for (int i = 0; i < spec.TensorState.Count; i++)
         {
             TensorStateSpec s = spec.TensorState[i];
             if (s.AfterStep)
-                w.Line($"__batch.SetTensorState({i}, {string.Format(s.UpdateCall, $"__tensorState{i}")});");
+                yield return $"__batch.SetTensorState({i}, {string.Format(s.UpdateCall, $"__tensorState{i}")});";
         }
-        w.Close();
-        w.Close();
     }
 
     private static int IndexOf<T>(Helpers.EquatableArray<T> items, System.Func<T, bool> predicate) where T : System.IEquatable<T>

@@ -27,7 +27,8 @@ internal sealed record HyperparameterSpec(string Name, string Property, string T
 /// <summary>One state buffer: a <c>ref</c> parameter of the rule after the parameter itself.</summary>
 /// <param name="Name">The parameter's name (escaped where needed).</param>
 /// <param name="InitialValue">The C# text of its initial value over the options object <c>__options</c>, or null for 0.</param>
-internal sealed record StateBufferSpec(string Name, string? InitialValue);
+/// <param name="NonNegative">Marked <c>[NonNegative]</c>: 8-bit storage uses the unsigned map.</param>
+internal sealed record StateBufferSpec(string Name, string? InitialValue, bool NonNegative = false);
 
 /// <summary>One per-tensor value carried across steps (<c>[TensorState]</c>).</summary>
 /// <param name="Name">The rule's uniform parameter.</param>

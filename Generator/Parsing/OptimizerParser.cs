@@ -92,6 +92,7 @@ internal static class OptimizerParser
         IParameterSymbol? step = null;
         var tensorStateSymbols = new List<(IParameterSymbol Parameter, AttributeData Attribute)>();
         var initialValues = new Dictionary<string, AttributeData>(StringComparer.Ordinal);
+        var nonNegative = new HashSet<string>(StringComparer.Ordinal);
         foreach (IParameterSymbol p in symbol.Parameters)
         {
             bool uniform = p.RefKind == RefKind.None;
@@ -119,6 +120,13 @@ internal static class OptimizerParser
                         Error(p, $"[InitialValue] applies to a state buffer (a 'ref' parameter after the first), not to '{p.Name}'");
                     else
                         initialValues[p.Name] = a;
+                }
+                else if (Is(a, "NonNegativeAttribute"))
+                {
+                    if (p.RefKind != RefKind.Ref || p.Name == Raw(param.Name))
+                        Error(p, $"[NonNegative] applies to a state buffer (a 'ref' parameter after the first), not to '{p.Name}'");
+                    else
+                        nonNegative.Add(p.Name);
                 }
             }
         }
@@ -191,7 +199,7 @@ internal static class OptimizerParser
                         initial = $"({spec.ElementType})__options.{h.Property}";
                 }
             }
-            state.Add(new StateBufferSpec(b.Name, initial));
+            state.Add(new StateBufferSpec(b.Name, initial, nonNegative.Contains(Raw(b.Name))));
         }
 
         // ---- Per-tensor state ------------------------------------------------------------------------------

@@ -89,3 +89,15 @@ public sealed class TensorStateAttribute : Attribute
     /// </summary>
     public bool AfterStep { get; set; }
 }
+
+/// <summary>
+/// Marks a state buffer (a <c>ref</c> parameter after the first) whose values are never negative, such as a second
+/// moment: when the optimizer stores state in 8 bits (<see cref="Kernels.Training.StatePrecision.Blockwise8Bit"/>), it
+/// uses the unsigned dynamic map for it (all 256 codes for [0, 1]) instead of the signed one, as bitsandbytes does for
+/// its second state. A negative value stored in such a buffer would be quantized to 0.
+/// </summary>
+[AttributeUsage(AttributeTargets.Parameter, AllowMultiple = false, Inherited = false)]
+[Conditional("KERNELS_KEEP_ATTRIBUTES")]
+public sealed class NonNegativeAttribute : Attribute
+{
+}

@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using Kernels.Training;
 
 namespace Kernels.CompilerServices;
 
@@ -12,6 +13,7 @@ namespace Kernels.CompilerServices;
 public sealed class OptimizerBatch<T> where T : unmanaged
 {
     private readonly Func<int, int, Memory<T>> _stateOf;
+    private readonly Func<int, int, QuantizedState?>? _quantizedOf;
     private int[] _index = Array.Empty<int>();
     private Memory<T>[] _params = Array.Empty<Memory<T>>();
     private ReadOnlyMemory<T>[] _grads = Array.Empty<ReadOnlyMemory<T>>();
@@ -21,7 +23,18 @@ public sealed class OptimizerBatch<T> where T : unmanaged
     private int _count;
 
     /// <param name="stateOf">Allocates state buffer (second argument) of the optimizer's parameter (first argument, its index).</param>
-    internal OptimizerBatch(Func<int, int, Memory<T>> stateOf) => _stateOf = stateOf;
+    /// <param name="quantizedOf">The 8-bit state buffer (allocated on first use) of a parameter whose state is quantized, else null.</param>
+    internal OptimizerBatch(Func<int, int, Memory<T>> stateOf, Func<int, int, QuantizedState?>? quantizedOf = null)
+    {
+        _stateOf = stateOf;
+        _quantizedOf = quantizedOf;
+    }
+
+    /// <summary>
+    /// Whether some tensor of the batch keeps its state in 8 bits (<see cref="StateStorage.Blockwise8Bit"/>): the
+    /// generated step then runs through <see cref="BlockwiseStep"/> instead of <see cref="State"/> lists.
+    /// </summary>
+    public bool HasQuantizedState { get; private set; }
 
     /// <summary>The step count of every tensor of the batch, 1 on the first step.</summary>
     public long Step { get; private set; }
@@ -58,6 +71,18 @@ public sealed class OptimizerBatch<T> where T : unmanaged
         return list.AsSpan(0, _count);
     }
 
+    /// <summary>Tensor <paramref name="k"/>'s state buffer <paramref name="buffer"/> when it is 8-bit (allocated on first use), else null.</summary>
+    internal QuantizedState? QuantizedBuffer(int k, int buffer) => _quantizedOf?.Invoke(_index[k], buffer);
+
+    /// <summary>Tensor <paramref name="k"/>'s full-precision state buffer <paramref name="buffer"/> (allocated on first use).</summary>
+    internal Memory<T> FullState(int k, int buffer)
+    {
+        Memory<T>[] list = _state[buffer];
+        if (list[k].IsEmpty && !_params[k].IsEmpty)
+            list[k] = _stateOf(_index[k], buffer);
+        return list[k];
+    }
+
     /// <summary>The optimizer's index of tensor <paramref name="k"/> of the batch (its position in <c>Optimizer.Parameters</c>: a hand-written optimizer reads the shape there).</summary>
     public int ParameterIndex(int k) => _index[k];
 
@@ -73,8 +98,9 @@ public sealed class OptimizerBatch<T> where T : unmanaged
 
     internal double[] TensorStateValues => _tensorState;
 
-    internal void Reset(long step, T gradScale, int threads, int count, int stateBuffers, int tensorStates)
+    internal void Reset(long step, T gradScale, int threads, int count, int stateBuffers, int tensorStates, bool hasQuantizedState = false)
     {
+        HasQuantizedState = hasQuantizedState;
         Step = step;
         GradScale = gradScale;
         Threads = threads;

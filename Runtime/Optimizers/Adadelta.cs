@@ -22,7 +22,7 @@ public static partial class Adadelta
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
     [UpdateRule]
     public static void Step(
-        ref float param, in float grad, ref float squareAvg, ref float accDelta,
+        ref float param, in float grad, [NonNegative] ref float squareAvg, [NonNegative] ref float accDelta,
         double lr = 1.0, double rho = 0.9, double eps = 1e-6, double weightDecay = 0, bool maximize = false)
     {
         float g = maximize ? -grad : grad;

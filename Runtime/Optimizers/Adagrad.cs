@@ -27,7 +27,7 @@ public static partial class Adagrad
     [UpdateRule]
     [Hyperparameter("initialAccumulatorValue", 0.0)]
     public static void Step(
-        ref float param, in float grad, [InitialValue("initialAccumulatorValue")] ref float sum,
+        ref float param, in float grad, [NonNegative] [InitialValue("initialAccumulatorValue")] ref float sum,
         int step, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double eps = 1e-10, bool maximize = false)
     {
         float g = maximize ? -grad : grad;

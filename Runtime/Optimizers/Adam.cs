@@ -27,7 +27,7 @@ public static partial class Adam
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
     [UpdateRule]
     public static void Step(
-        ref float param, in float grad, ref float expAvg, ref float expAvgSq, ref float maxExpAvgSq,
+        ref float param, in float grad, ref float expAvg, [NonNegative] ref float expAvgSq, [NonNegative] ref float maxExpAvgSq,
         int step, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weightDecay = 0, bool amsgrad = false, bool maximize = false)
     {

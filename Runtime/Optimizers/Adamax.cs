@@ -24,7 +24,7 @@ public static partial class Adamax
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
     [UpdateRule]
     public static void Step(
-        ref float param, in float grad, ref float expAvg, ref float expInf,
+        ref float param, in float grad, ref float expAvg, [NonNegative] ref float expInf,
         int step, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weightDecay = 0, bool maximize = false)
     {

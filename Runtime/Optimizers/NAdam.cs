@@ -71,7 +71,7 @@ public static partial class NAdam
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
     [UpdateRule]
     public static void Step(
-        ref float param, in float grad, ref float expAvg, ref float expAvgSq,
+        ref float param, in float grad, ref float expAvg, [NonNegative] ref float expAvgSq,
         int step, [TensorState(nameof(NextMuProduct), Initial = 1)] double muProduct, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weightDecay = 0, double momentumDecay = 4e-3, bool decoupledWeightDecay = false, bool maximize = false)
     {

@@ -27,7 +27,7 @@ public static partial class RMSprop
     /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
     [UpdateRule]
     public static void Step(
-        ref float param, in float grad, ref float squareAvg, ref float gradAvg, ref float momentumBuffer,
+        ref float param, in float grad, [NonNegative] ref float squareAvg, ref float gradAvg, ref float momentumBuffer,
         double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0,
         bool centered = false, bool maximize = false)
     {

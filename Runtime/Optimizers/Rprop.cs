@@ -28,7 +28,7 @@ public static partial class Rprop
     [UpdateRule]
     [Hyperparameter("lr", 1e-2)]
     public static void Step(
-        ref float param, in float grad, ref float prev, [InitialValue("lr")] ref float stepSize,
+        ref float param, in float grad, ref float prev, [NonNegative] [InitialValue("lr")] ref float stepSize,
         double etaMinus = 0.5, double etaPlus = 1.2, double stepSizeMin = 1e-6, double stepSizeMax = 50, bool maximize = false)
     {
         float g = maximize ? -grad : grad;

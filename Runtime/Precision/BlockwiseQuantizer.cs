@@ -192,7 +192,7 @@ public sealed unsafe class BlockwiseQuantizer
         return QuantizeBlockUnchecked(block, codes);
     }
 
-    private float QuantizeBlockUnchecked(ReadOnlySpan<float> block, Span<byte> codes)
+    internal float QuantizeBlockUnchecked(ReadOnlySpan<float> block, Span<byte> codes)
     {
         float absmax = AbsMax(block);
         if (!(absmax > 0f))   // zero, or NaN for a non-finite block
@@ -274,7 +274,7 @@ public sealed unsafe class BlockwiseQuantizer
         }
     }
 
-    private void DequantizeRun(ref byte codes, float absmax, ref float destination, int length)
+    internal void DequantizeRun(ref byte codes, float absmax, ref float destination, int length)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)

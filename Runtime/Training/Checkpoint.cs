@@ -33,6 +33,7 @@ public static class Checkpoint
     private const string OptimizerKey = "kernels.optimizer";
     private const string StateKey = "kernels.optimizer_state";
     private const string SchedulesKey = "kernels.schedules";
+    private const string AbsMaxSuffix = ".absmax";
 
     /// <summary>Writes the run to <paramref name="path"/> (replacing it atomically).</summary>
     /// <param name="path">The checkpoint file; its directory must exist.</param>
@@ -52,7 +53,14 @@ public static class Checkpoint
             if (state.State[i] is not { } s)
                 continue;
             foreach ((string name, Array data) in s.Buffers)
-                AddArray(file, $"state.{i}.{Hyperparameters.ToSnakeCase(name)}", data, state.Parameters[i].Shape);
+            {
+                // An 8-bit buffer: its codes (U8, the parameter's shape) and its block scales (F32, one per 256 elements).
+                bool scales = name.EndsWith(AbsMaxSuffix, StringComparison.Ordinal);
+                string tensor = scales
+                    ? $"state.{i}.{Hyperparameters.ToSnakeCase(name[..^AbsMaxSuffix.Length])}{AbsMaxSuffix}"
+                    : $"state.{i}.{Hyperparameters.ToSnakeCase(name)}";
+                AddArray(file, tensor, data, scales ? new[] { data.Length } : state.Parameters[i].Shape);
+            }
         }
         file.Metadata[OptimizerKey] = state.Optimizer;
         file.Metadata[StateKey] = StateJson(state).ToJsonString();
@@ -224,8 +232,17 @@ public static class Checkpoint
                 foreach (string buffer in optimizer.StateNames)
                 {
                     string tensor = $"state.{index}.{Hyperparameters.ToSnakeCase(buffer)}";
-                    if (file.Contains(tensor))
-                        buffers[buffer] = ReadArray(file, tensor, optimizer.Parameters[index]);
+                    if (!file.Contains(tensor))
+                        continue;
+                    buffers[buffer] = ReadArray(file, tensor, optimizer.Parameters[index]);
+                    if (buffers[buffer] is byte[] codes)
+                    {
+                        // 8-bit state: its block scales come with it.
+                        if (!file.TryGetTensor(tensor + AbsMaxSuffix, out TensorEntry? scales) || scales.DType != TensorDType.Float32
+                            || scales.Shape.Count != 1 || scales.Shape[0] != Precision.BlockwiseQuantizer.BlockCount(codes.Length))
+                            throw new InvalidDataException($"tensor '{tensor}' is 8-bit but '{tensor}{AbsMaxSuffix}' (F32, one scale per 256 elements) is missing or malformed");
+                        buffers[buffer + AbsMaxSuffix] = scales.ToArray<float>();
+                    }
                 }
             }
             states[index] = new ParameterState(step, buffers, tensorState);
@@ -234,7 +251,8 @@ public static class Checkpoint
         foreach (TensorEntry t in file.Tensors.Where(t => t.Name.StartsWith("state.", StringComparison.Ordinal)))
         {
             string[] parts = t.Name.Split('.', 3);
-            if (parts.Length != 3 || !optimizer.StateNames.Any(n => Hyperparameters.ToSnakeCase(n) == parts[2]))
+            string buffer = parts.Length == 3 && parts[2].EndsWith(AbsMaxSuffix, StringComparison.Ordinal) ? parts[2][..^AbsMaxSuffix.Length] : parts.Length == 3 ? parts[2] : "";
+            if (parts.Length != 3 || !optimizer.StateNames.Any(n => Hyperparameters.ToSnakeCase(n) == buffer))
                 throw new InvalidDataException($"tensor '{t.Name}' is no state buffer of this optimizer ({string.Join(", ", optimizer.StateNames)})");
         }
         return new OptimizerStateDict { Optimizer = rule, Parameters = descriptions, ParamGroups = groups, State = states };
@@ -275,6 +293,8 @@ public static class Checkpoint
             file.Add<float>(name, f, shape.ToArray());
         else if (data is double[] d)
             file.Add<double>(name, d, shape.ToArray());
+        else if (data is byte[] b)
+            file.Add<byte>(name, b, shape.ToArray());
         else
             throw new NotSupportedException($"State '{name}' of {data.GetType().Name} cannot be saved.");
     }
@@ -289,6 +309,8 @@ public static class Checkpoint
             return t.ToArray<float>();
         if (p.ElementType == typeof(double) && t.DType == TensorDType.Float64)
             return t.ToArray<double>();
+        if (p.ElementType == typeof(float) && t.DType == TensorDType.UInt8 && name.StartsWith("state.", StringComparison.Ordinal))
+            return t.ToArray<byte>();   // 8-bit state codes
         throw new InvalidDataException($"tensor '{name}' is {t.DType}; parameter '{p.Name}' is {p.ElementType.Name}");
     }
 

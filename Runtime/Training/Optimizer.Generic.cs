@@ -30,11 +30,23 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     /// <param name="defaults">The hyperparameters every group starts from.</param>
     /// <param name="stepOptions">Threading of the step.</param>
     protected Optimizer(IEnumerable<Parameter<T>> parameters, TOptions defaults, StepOptions stepOptions)
+        : this(parameters, defaults, stepOptions, null)
+    {
+    }
+
+    /// <summary>Creates the optimizer with one group over <paramref name="parameters"/> and a choice of state storage.</summary>
+    /// <param name="parameters">The first group's parameters (more groups: <see cref="AddParamGroup"/>).</param>
+    /// <param name="defaults">The hyperparameters every group starts from.</param>
+    /// <param name="stepOptions">Threading of the step.</param>
+    /// <param name="statePrecision">How state buffers are stored; <see langword="null"/>: <see cref="Training.StatePrecision.Full"/>.</param>
+    /// <exception cref="ArgumentException">8-bit state for a rule whose element type is not <see cref="float"/>.</exception>
+    protected Optimizer(IEnumerable<Parameter<T>> parameters, TOptions defaults, StepOptions stepOptions, StatePrecision? statePrecision)
     {
         ArgumentNullException.ThrowIfNull(defaults);
         Defaults = defaults;
         StepOptions = stepOptions;
-        _batch = new OptimizerBatch<T>(AllocateState);
+        StatePrecision = CheckPrecision(statePrecision);
+        _batch = new OptimizerBatch<T>(AllocateState, QuantizedStateOf);
         AddParamGroup(parameters);
     }
 
@@ -49,7 +61,23 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         ArgumentNullException.ThrowIfNull(defaults);
         Defaults = defaults;
         StepOptions = stepOptions;
+        StatePrecision = StatePrecision.Full;
         _batch = new OptimizerBatch<T>(AllocateState);
+    }
+
+    /// <summary>How this optimizer stores its state buffers (fixed at construction).</summary>
+    public StatePrecision StatePrecision { get; }
+
+    private static StatePrecision CheckPrecision(StatePrecision? precision)
+    {
+        precision ??= StatePrecision.Full;
+        if (!Enum.IsDefined(precision.Storage))
+            throw new ArgumentOutOfRangeException("statePrecision", precision.Storage, "Not a StateStorage.");
+        if (precision.MinElements < 0)
+            throw new ArgumentOutOfRangeException("statePrecision", precision.MinElements, "MinElements must be 0 or more.");
+        if (precision.Storage == StateStorage.Blockwise8Bit && typeof(T) != typeof(float))
+            throw new ArgumentException($"8-bit state is for float rules; this rule computes in {typeof(T).Name}.", "statePrecision");
+        return precision;
     }
 
     /// <summary>The hyperparameters new groups start from (the constructor's arguments).</summary>
@@ -120,6 +148,10 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     /// <summary>The value state buffer <paramref name="buffer"/> starts with in a group with <paramref name="options"/> (0 unless the rule says).</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected virtual T InitialStateValue(int buffer, TOptions options) => default;
+
+    /// <summary>Whether state buffer <paramref name="buffer"/> never holds negative values (<c>[NonNegative]</c>): 8-bit storage then uses the unsigned map.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected virtual bool IsStateNonNegative(int buffer) => false;
 
     /// <summary>The value per-tensor state <paramref name="index"/> has before the first step, in a group with <paramref name="options"/>.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -194,7 +226,10 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             total += _parameters[index].Length;
         int threads = StepOptions.ThreadCountFor((int)Math.Min(total, int.MaxValue), ParallelStep.ChunkAlignment);
 
-        _batch.Reset(step, scale, threads, indices.Length, StateBufferNames.Length, TensorStateNames.Length);
+        bool quantized = false;
+        foreach (int index in indices)
+            quantized |= StatePrecision.Quantizes(_parameters[index].Length);
+        _batch.Reset(step, scale, threads, indices.Length, StateBufferNames.Length, TensorStateNames.Length, quantized);
         try
         {
             for (int k = 0; k < indices.Length; k++)
@@ -281,6 +316,20 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         return slot.Buffers[buffer];
     }
 
+    private QuantizedState? QuantizedStateOf(int index, int buffer)
+    {
+        if (!StatePrecision.Quantizes(_parameters[index].Length))
+            return null;
+        Slot slot = _slots[index];
+        if (slot.Quantized[buffer] is null)
+        {
+            var state = new QuantizedState(_parameters[index].Length, IsStateNonNegative(buffer));
+            state.Fill((float)(object)InitialStateValue(buffer, GroupOf(index).Options));
+            slot.Quantized[buffer] = state;
+        }
+        return slot.Quantized[buffer];
+    }
+
     /// <summary>
     /// A zeroed state buffer whose first element is 64-byte aligned (a cache line, one Vector512), on the pinned object
     /// heap so it stays there: the fused loop's full-width loads and stores then never straddle two cache lines.
@@ -298,6 +347,26 @@ public abstract class Optimizer<T, TOptions> : Optimizer
 
     // ---- State dict -------------------------------------------------------------------------------
 
+    /// <summary>The key of an 8-bit buffer's block scales in a state dict: the buffer's name and this suffix.</summary>
+    public const string AbsMaxSuffix = ".absmax";
+
+    /// <inheritdoc/>
+    public override OptimizerMemoryReport MemoryReport()
+    {
+        var rows = new List<ParameterMemory>();
+        for (int index = 0; index < _parameters.Count; index++)
+        {
+            Slot slot = _slots[index];
+            long bytes = 0;
+            for (int b = 0; b < slot.Buffers.Length; b++)
+                bytes += slot.Quantized[b]?.Bytes ?? (long)slot.Buffers[b].Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            Parameter<T> p = _parameters[index];
+            StateStorage storage = StatePrecision.Quantizes(p.Length) ? StateStorage.Blockwise8Bit : StateStorage.Full;
+            rows.Add(new ParameterMemory(p.Name, p.Length, (long)p.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), bytes, storage));
+        }
+        return new OptimizerMemoryReport(rows);
+    }
+
     /// <inheritdoc/>
     public override OptimizerStateDict StateDict()
     {
@@ -313,7 +382,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         for (int index = 0; index < _slots.Count; index++)
         {
             Slot slot = _slots[index];
-            if (slot.Step == 0 && slot.Buffers.All(b => b.IsEmpty))
+            if (slot.Step == 0 && slot.Buffers.All(b => b.IsEmpty) && slot.Quantized.All(q => q is null))
             {
                 state.Add(null);
                 continue;
@@ -321,8 +390,15 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             var buffers = new Dictionary<string, Array>(StringComparer.Ordinal);
             for (int b = 0; b < slot.Buffers.Length; b++)
             {
-                if (!slot.Buffers[b].IsEmpty)
+                if (slot.Quantized[b] is { } q)
+                {
+                    buffers[StateBufferNames[b]] = q.Codes.ToArray();
+                    buffers[StateBufferNames[b] + AbsMaxSuffix] = q.AbsMax.ToArray();
+                }
+                else if (!slot.Buffers[b].IsEmpty)
+                {
                     buffers[StateBufferNames[b]] = slot.Buffers[b].ToArray();
+                }
             }
             var tensorState = new Dictionary<string, double>(StringComparer.Ordinal);
             double[] values = slot.Step == 0 ? InitialTensorStates(GroupOf(index).Options) : slot.TensorState;
@@ -391,13 +467,48 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             slot.Step = s.Step;
             foreach ((string name, Array data) in s.Buffers)
             {
+                if (name.EndsWith(AbsMaxSuffix, StringComparison.Ordinal) && Array.IndexOf(StateBufferNames, name[..^AbsMaxSuffix.Length]) >= 0)
+                {
+                    if (!s.Buffers.TryGetValue(name[..^AbsMaxSuffix.Length], out Array? codes) || codes is not byte[])
+                        throw new ArgumentException($"Parameter '{_parameters[i].Name}' has block scales '{name}' without the 8-bit codes they scale.", arg);
+                    continue;   // read with its codes
+                }
                 int b = Array.IndexOf(StateBufferNames, name);
                 if (b < 0)
                     throw new ArgumentException($"Parameter '{_parameters[i].Name}' has state '{name}', which this optimizer does not keep ({string.Join(", ", StateBufferNames)}).", arg);
+                if (data.Length != _parameters[i].Length)
+                    throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' holds {data.Length} elements; the parameter has {_parameters[i].Length}.", arg);
+                bool quantizes = StatePrecision.Quantizes(_parameters[i].Length);
+                if (data is byte[] codes8)
+                {
+                    // 8-bit state (codes + one absmax per block): kept bit-exactly when this optimizer stores it in 8 bits too,
+                    // dequantized otherwise.
+                    if (typeof(T) != typeof(float))
+                        throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' is 8-bit; this rule computes in {typeof(T).Name}.", arg);
+                    if (!s.Buffers.TryGetValue(name + AbsMaxSuffix, out Array? scales) || scales is not float[] absMax)
+                        throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' is 8-bit but its block scales '{name}{AbsMaxSuffix}' (float[]) are missing.", arg);
+                    if (absMax.Length != Precision.BlockwiseQuantizer.BlockCount(codes8.Length))
+                        throw new ArgumentException($"State '{name}{AbsMaxSuffix}' of parameter '{_parameters[i].Name}' holds {absMax.Length} block scales; {Precision.BlockwiseQuantizer.BlockCount(codes8.Length)} expected.", arg);
+                    QuantizedState q = QuantizedState.From(codes8, absMax, IsStateNonNegative(b));
+                    if (quantizes)
+                    {
+                        slot.Quantized[b] = q;
+                    }
+                    else
+                    {
+                        Memory<T> full = AllocateAligned(codes8.Length);
+                        ((T[])(object)q.Dequantize()).CopyTo(full);
+                        slot.Buffers[b] = full;
+                    }
+                    continue;
+                }
                 if (data is not T[] values)
-                    throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' is {data.GetType().Name}, not {typeof(T).Name}[].", arg);
-                if (values.Length != _parameters[i].Length)
-                    throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' holds {values.Length} elements; the parameter has {_parameters[i].Length}.", arg);
+                    throw new ArgumentException($"State '{name}' of parameter '{_parameters[i].Name}' is {data.GetType().Name}, not {typeof(T).Name}[] (or 8-bit codes).", arg);
+                if (quantizes)
+                {
+                    slot.Quantized[b] = QuantizedState.From((float[])(object)values, IsStateNonNegative(b));
+                    continue;
+                }
                 Memory<T> copy = AllocateAligned(values.Length);
                 values.CopyTo(copy);
                 slot.Buffers[b] = copy;
@@ -439,11 +550,13 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         public Slot(int buffers, int tensorStates)
         {
             Buffers = new Memory<T>[buffers];
+            Quantized = new QuantizedState?[buffers];
             TensorState = new double[tensorStates];
         }
 
         public long Step;
         public readonly Memory<T>[] Buffers;
+        public readonly QuantizedState?[] Quantized;   // the 8-bit buffers (then Buffers[b] stays empty)
         public readonly double[] TensorState;
 
         public bool SameKey(Slot other)

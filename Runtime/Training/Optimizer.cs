@@ -42,6 +42,9 @@ public abstract partial class Optimizer : IOptimizer
         }
     }
 
+    /// <summary>Bytes of state per parameter and in total (allocated state only: buffers are created at the first step).</summary>
+    public abstract OptimizerMemoryReport MemoryReport();
+
     /// <summary>A copy of the optimizer's state (PyTorch's <c>state_dict()</c>).</summary>
     public abstract OptimizerStateDict StateDict();
 

@@ -36,6 +36,10 @@ public sealed record ParamGroupState(IReadOnlyDictionary<string, double> Hyperpa
 
 /// <summary>One parameter's state in a state dict.</summary>
 /// <param name="Step">Its step count (steps taken).</param>
-/// <param name="Buffers">Its allocated state buffers by the rule's names (a buffer its configuration never used is absent), each a <c>float[]</c> or <c>double[]</c>.</param>
+/// <param name="Buffers">
+/// Its allocated state buffers by the rule's names (a buffer its configuration never used is absent), each a
+/// <c>float[]</c> or <c>double[]</c>; an 8-bit buffer (<see cref="StateStorage.Blockwise8Bit"/>) is its codes, a
+/// <c>byte[]</c>, with its block scales, a <c>float[]</c> under the name plus <c>".absmax"</c>.
+/// </param>
 /// <param name="TensorState">Its per-tensor values carried across steps (e.g. NAdam's <c>muProduct</c>).</param>
 public sealed record ParameterState(long Step, IReadOnlyDictionary<string, Array> Buffers, IReadOnlyDictionary<string, double> TensorState);

@@ -88,8 +88,9 @@ namespace Kernels.Optimizers
             /// <param name="alpha">Hyperparameter of the rule.</param>
             /// <param name="t0">Hyperparameter of the rule.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lambd = 1e-4, double weightDecay = 0, bool maximize = false, double lr = 0.01, double alpha = 0.75, double t0 = 1000000.0, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.ASGD.Options { Lambd = lambd, WeightDecay = weightDecay, Maximize = maximize, Lr = lr, Alpha = alpha, T0 = t0 }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lambd = 1e-4, double weightDecay = 0, bool maximize = false, double lr = 0.01, double alpha = 0.75, double t0 = 1000000.0, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.ASGD.Options { Lambd = lambd, WeightDecay = weightDecay, Maximize = maximize, Lr = lr, Alpha = alpha, T0 = t0 }, stepOptions, statePrecision)
             {
             }
 
@@ -120,6 +121,13 @@ namespace Kernels.Optimizers
                 double __tensorState1 = (double)__batch.GetTensorState(1);
                 var __kernel = global::Kernels.Optimizers.ASGD.StepKernel.Prepare(__tensorState0, __tensorState1, __options.Lambd, __options.WeightDecay, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.ASGD.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0 }, new bool[] { true });
+                    __batch.SetTensorState(0, global::Kernels.Optimizers.ASGD.NextEta(__tensorState0, step: __batch.Step, lr: __options.Lr, lambd: __options.Lambd, alpha: __options.Alpha));
+                    __batch.SetTensorState(1, global::Kernels.Optimizers.ASGD.NextMu(__tensorState1, step: __batch.Step, t0: __options.T0));
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 if (__batch.Threads <= 1)
                 {

@@ -81,8 +81,9 @@ namespace Kernels.Optimizers
             /// <param name="weightDecay">L2 penalty added to the gradient.</param>
             /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1.0, double rho = 0.9, double eps = 1e-6, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.Adadelta.Options { Lr = lr, Rho = rho, Eps = eps, WeightDecay = weightDecay, Maximize = maximize }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1.0, double rho = 0.9, double eps = 1e-6, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.Adadelta.Options { Lr = lr, Rho = rho, Eps = eps, WeightDecay = weightDecay, Maximize = maximize }, stepOptions, statePrecision)
             {
             }
 
@@ -93,10 +94,21 @@ namespace Kernels.Optimizers
             protected override string[] StateBufferNames => __state;
 
             /// <inheritdoc/>
+            protected override bool IsStateNonNegative(int buffer)
+            {
+                return buffer == 0 || buffer == 1;
+            }
+
+            /// <inheritdoc/>
             protected override void StepTensors(global::Kernels.Optimizers.Adadelta.Options __options, global::Kernels.CompilerServices.OptimizerBatch<float> __batch)
             {
                 var __kernel = global::Kernels.Optimizers.Adadelta.StepKernel.Prepare(__options.Lr, __options.Rho, __options.Eps, __options.WeightDecay, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.Adadelta.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0, 1 }, new bool[] { true, true });
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state1 = __batch.State(1, true);
                 if (__batch.Threads <= 1)

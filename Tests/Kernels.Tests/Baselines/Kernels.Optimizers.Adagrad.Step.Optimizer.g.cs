@@ -87,8 +87,9 @@ namespace Kernels.Optimizers
             /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
             /// <param name="initialAccumulatorValue">Hyperparameter of the rule.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double eps = 1e-10, bool maximize = false, double initialAccumulatorValue = 0.0, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.Adagrad.Options { Lr = lr, LrDecay = lrDecay, WeightDecay = weightDecay, Eps = eps, Maximize = maximize, InitialAccumulatorValue = initialAccumulatorValue }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double eps = 1e-10, bool maximize = false, double initialAccumulatorValue = 0.0, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.Adagrad.Options { Lr = lr, LrDecay = lrDecay, WeightDecay = weightDecay, Eps = eps, Maximize = maximize, InitialAccumulatorValue = initialAccumulatorValue }, stepOptions, statePrecision)
             {
             }
 
@@ -97,6 +98,12 @@ namespace Kernels.Optimizers
 
             /// <inheritdoc/>
             protected override string[] StateBufferNames => __state;
+
+            /// <inheritdoc/>
+            protected override bool IsStateNonNegative(int buffer)
+            {
+                return buffer == 0;
+            }
 
             /// <inheritdoc/>
             protected override float InitialStateValue(int buffer, global::Kernels.Optimizers.Adagrad.Options __options)
@@ -113,6 +120,11 @@ namespace Kernels.Optimizers
             {
                 var __kernel = global::Kernels.Optimizers.Adagrad.StepKernel.Prepare(checked((int)__batch.Step), __options.Lr, __options.LrDecay, __options.WeightDecay, __options.Eps, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.Adagrad.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0 }, new bool[] { true });
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 if (__batch.Threads <= 1)
                 {

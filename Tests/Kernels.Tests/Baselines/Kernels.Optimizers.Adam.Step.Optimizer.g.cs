@@ -93,8 +93,9 @@ namespace Kernels.Optimizers
             /// <param name="amsgrad">Use the running maximum of the second moment.</param>
             /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.Adam.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, Amsgrad = amsgrad, Maximize = maximize }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.Adam.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, Amsgrad = amsgrad, Maximize = maximize }, stepOptions, statePrecision)
             {
             }
 
@@ -105,10 +106,21 @@ namespace Kernels.Optimizers
             protected override string[] StateBufferNames => __state;
 
             /// <inheritdoc/>
+            protected override bool IsStateNonNegative(int buffer)
+            {
+                return buffer == 1 || buffer == 2;
+            }
+
+            /// <inheritdoc/>
             protected override void StepTensors(global::Kernels.Optimizers.Adam.Options __options, global::Kernels.CompilerServices.OptimizerBatch<float> __batch)
             {
                 var __kernel = global::Kernels.Optimizers.Adam.StepKernel.Prepare(checked((int)__batch.Step), __options.Lr, __options.Beta1, __options.Beta2, __options.Eps, __options.WeightDecay, __options.Amsgrad, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.Adam.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0, 1, 2 }, new bool[] { true, true, __kernel.amsgrad });
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state1 = __batch.State(1, true);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state2 = __batch.State(2, __kernel.amsgrad);

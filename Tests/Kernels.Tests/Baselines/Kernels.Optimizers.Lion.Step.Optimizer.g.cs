@@ -81,8 +81,9 @@ namespace Kernels.Optimizers
             /// <param name="weightDecay">Decoupled weight decay (typically 3-10x larger than AdamW's).</param>
             /// <param name="maximize">Maximize the objective instead of minimizing it (not in lion-pytorch; negates the gradient first, as torch.optim does).</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-4, double beta1 = 0.9, double beta2 = 0.99, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.Lion.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, WeightDecay = weightDecay, Maximize = maximize }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-4, double beta1 = 0.9, double beta2 = 0.99, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.Lion.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, WeightDecay = weightDecay, Maximize = maximize }, stepOptions, statePrecision)
             {
             }
 
@@ -97,6 +98,11 @@ namespace Kernels.Optimizers
             {
                 var __kernel = global::Kernels.Optimizers.Lion.StepKernel.Prepare(__options.Lr, __options.Beta1, __options.Beta2, __options.WeightDecay, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.Lion.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0 }, new bool[] { true });
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 if (__batch.Threads <= 1)
                 {

@@ -100,8 +100,9 @@ namespace Kernels.Optimizers
             /// <param name="decoupledWeightDecay">Decoupled (AdamW-style) weight decay (PyTorch's <c>decoupled_weight_decay</c>, NAdamW).</param>
             /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, double momentumDecay = 4e-3, bool decoupledWeightDecay = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.NAdam.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, MomentumDecay = momentumDecay, DecoupledWeightDecay = decoupledWeightDecay, Maximize = maximize }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, double momentumDecay = 4e-3, bool decoupledWeightDecay = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.NAdam.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, MomentumDecay = momentumDecay, DecoupledWeightDecay = decoupledWeightDecay, Maximize = maximize }, stepOptions, statePrecision)
             {
             }
 
@@ -125,12 +126,23 @@ namespace Kernels.Optimizers
             }
 
             /// <inheritdoc/>
+            protected override bool IsStateNonNegative(int buffer)
+            {
+                return buffer == 1;
+            }
+
+            /// <inheritdoc/>
             protected override void StepTensors(global::Kernels.Optimizers.NAdam.Options __options, global::Kernels.CompilerServices.OptimizerBatch<float> __batch)
             {
                 double __tensorState0 = global::Kernels.Optimizers.NAdam.NextMuProduct((double)__batch.GetTensorState(0), step: __batch.Step, beta1: __options.Beta1, momentumDecay: __options.MomentumDecay);
                 __batch.SetTensorState(0, __tensorState0);
                 var __kernel = global::Kernels.Optimizers.NAdam.StepKernel.Prepare(checked((int)__batch.Step), __tensorState0, __options.Lr, __options.Beta1, __options.Beta2, __options.Eps, __options.WeightDecay, __options.MomentumDecay, __options.DecoupledWeightDecay, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.NAdam.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0, 1 }, new bool[] { true, true });
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state1 = __batch.State(1, true);
                 if (__batch.Threads <= 1)

@@ -93,8 +93,9 @@ namespace Kernels.Optimizers
             /// <param name="decoupledWeightDecay">Decoupled (AdamW-style) weight decay (PyTorch's <c>decoupled_weight_decay</c>).</param>
             /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool decoupledWeightDecay = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.RAdam.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, DecoupledWeightDecay = decoupledWeightDecay, Maximize = maximize }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool decoupledWeightDecay = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.RAdam.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, DecoupledWeightDecay = decoupledWeightDecay, Maximize = maximize }, stepOptions, statePrecision)
             {
             }
 
@@ -105,10 +106,21 @@ namespace Kernels.Optimizers
             protected override string[] StateBufferNames => __state;
 
             /// <inheritdoc/>
+            protected override bool IsStateNonNegative(int buffer)
+            {
+                return buffer == 1;
+            }
+
+            /// <inheritdoc/>
             protected override void StepTensors(global::Kernels.Optimizers.RAdam.Options __options, global::Kernels.CompilerServices.OptimizerBatch<float> __batch)
             {
                 var __kernel = global::Kernels.Optimizers.RAdam.StepKernel.Prepare(checked((int)__batch.Step), __options.Lr, __options.Beta1, __options.Beta2, __options.Eps, __options.WeightDecay, __options.DecoupledWeightDecay, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.RAdam.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0, 1 }, new bool[] { true, true });
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state1 = __batch.State(1, true);
                 if (__batch.Threads <= 1)

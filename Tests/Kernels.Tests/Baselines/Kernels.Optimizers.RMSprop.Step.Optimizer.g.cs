@@ -93,8 +93,9 @@ namespace Kernels.Optimizers
             /// <param name="centered">Normalize by an estimate of the gradient's variance instead of its second moment.</param>
             /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.RMSprop.Options { Lr = lr, Alpha = alpha, Eps = eps, WeightDecay = weightDecay, Momentum = momentum, Centered = centered, Maximize = maximize }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.RMSprop.Options { Lr = lr, Alpha = alpha, Eps = eps, WeightDecay = weightDecay, Momentum = momentum, Centered = centered, Maximize = maximize }, stepOptions, statePrecision)
             {
             }
 
@@ -105,10 +106,21 @@ namespace Kernels.Optimizers
             protected override string[] StateBufferNames => __state;
 
             /// <inheritdoc/>
+            protected override bool IsStateNonNegative(int buffer)
+            {
+                return buffer == 0;
+            }
+
+            /// <inheritdoc/>
             protected override void StepTensors(global::Kernels.Optimizers.RMSprop.Options __options, global::Kernels.CompilerServices.OptimizerBatch<float> __batch)
             {
                 var __kernel = global::Kernels.Optimizers.RMSprop.StepKernel.Prepare(__options.Lr, __options.Alpha, __options.Eps, __options.WeightDecay, __options.Momentum, __options.Centered, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.RMSprop.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0, 1, 2 }, new bool[] { true, __kernel.centered, __kernel.momentumGreaterThanZero });
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state1 = __batch.State(1, __kernel.centered);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state2 = __batch.State(2, __kernel.momentumGreaterThanZero);

@@ -87,8 +87,9 @@ namespace Kernels.Optimizers
             /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
             /// <param name="lr">Hyperparameter of the rule.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double etaMinus = 0.5, double etaPlus = 1.2, double stepSizeMin = 1e-6, double stepSizeMax = 50, bool maximize = false, double lr = 0.01, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.Rprop.Options { EtaMinus = etaMinus, EtaPlus = etaPlus, StepSizeMin = stepSizeMin, StepSizeMax = stepSizeMax, Maximize = maximize, Lr = lr }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double etaMinus = 0.5, double etaPlus = 1.2, double stepSizeMin = 1e-6, double stepSizeMax = 50, bool maximize = false, double lr = 0.01, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.Rprop.Options { EtaMinus = etaMinus, EtaPlus = etaPlus, StepSizeMin = stepSizeMin, StepSizeMax = stepSizeMax, Maximize = maximize, Lr = lr }, stepOptions, statePrecision)
             {
             }
 
@@ -97,6 +98,12 @@ namespace Kernels.Optimizers
 
             /// <inheritdoc/>
             protected override string[] StateBufferNames => __state;
+
+            /// <inheritdoc/>
+            protected override bool IsStateNonNegative(int buffer)
+            {
+                return buffer == 1;
+            }
 
             /// <inheritdoc/>
             protected override float InitialStateValue(int buffer, global::Kernels.Optimizers.Rprop.Options __options)
@@ -113,6 +120,11 @@ namespace Kernels.Optimizers
             {
                 var __kernel = global::Kernels.Optimizers.Rprop.StepKernel.Prepare(__options.EtaMinus, __options.EtaPlus, __options.StepSizeMin, __options.StepSizeMax, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.Rprop.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0, 1 }, new bool[] { true, true });
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state1 = __batch.State(1, true);
                 if (__batch.Threads <= 1)

@@ -87,8 +87,9 @@ namespace Kernels.Optimizers
             /// <param name="nesterov">Nesterov momentum (needs momentum &gt; 0 and dampening 0).</param>
             /// <param name="maximize">Maximize the objective instead of minimizing it.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default)
-                : base(parameters, new global::Kernels.Optimizers.SGD.Options { Lr = lr, Momentum = momentum, Dampening = dampening, WeightDecay = weightDecay, Nesterov = nesterov, Maximize = maximize }, stepOptions)
+            /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.SGD.Options { Lr = lr, Momentum = momentum, Dampening = dampening, WeightDecay = weightDecay, Nesterov = nesterov, Maximize = maximize }, stepOptions, statePrecision)
             {
             }
 
@@ -103,6 +104,11 @@ namespace Kernels.Optimizers
             {
                 var __kernel = global::Kernels.Optimizers.SGD.StepKernel.Prepare(__options.Lr, checked((int)__batch.Step), __options.Momentum, __options.Dampening, __options.WeightDecay, __options.Nesterov, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.SGD.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0 }, new bool[] { __kernel.momentumIsNotZero });
+                    return;
+                }
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, __kernel.momentumIsNotZero);
                 if (__batch.Threads <= 1)
                 {
