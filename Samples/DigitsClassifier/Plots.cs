@@ -28,20 +28,20 @@ public static class Plots
         new[] { "DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica" }.FirstOrDefault(SkiaSharp.SKFontManager.Default.FontFamilies.Contains) ?? Fonts.Sans;
 
     /// <summary>Training loss per epoch, one line per optimizer (mean over seeds), logarithmic axis.</summary>
-    public static string Loss(string folder, IReadOnlyList<Series> series) =>
-        Save(folder, "digits-loss.png", "Training loss (mean over seeds)", "epoch", "cross-entropy", series, logY: true, Alignment.UpperRight);
+    public static string Loss(string folder, IReadOnlyList<Series> series, string prefix = "digits") =>
+        Save(folder, prefix + "-loss.png", "Training loss (mean over seeds)", "epoch", "cross-entropy", series, logY: true, Alignment.UpperRight);
 
     /// <summary>Test accuracy per epoch, one line per optimizer (mean over seeds), in percent.</summary>
-    public static string Accuracy(string folder, IReadOnlyList<Series> series) =>
-        Save(folder, "digits-accuracy.png", "Test accuracy (mean over seeds)", "epoch", "accuracy (%)", series, logY: false, Alignment.LowerRight,
+    public static string Accuracy(string folder, IReadOnlyList<Series> series, string prefix = "digits") =>
+        Save(folder, prefix + "-accuracy.png", "Test accuracy (mean over seeds)", "epoch", "accuracy (%)", series, logY: false, Alignment.LowerRight,
             // From 5 points below the lowest value of the second half of training up to 100: the first epochs' low
             // values fall off the bottom instead of squashing where the optimizers differ.
             yLimits: (Math.Max(0, 5 * Math.Floor(series.Min(s => s.Ys.Skip(s.Ys.Length / 2).Min()) / 5) - 5),
                 Math.Min(100.5, Math.Ceiling(series.Max(s => s.Ys.Max()) + 0.5))));
 
     /// <summary>The learning rate of every step, one line per optimizer: warmup, then cosine decay to 0.</summary>
-    public static string LearningRate(string folder, IReadOnlyList<Series> series) =>
-        Save(folder, "digits-lr.png", "Learning rate per step: linear warmup, then cosine (equal rates overlap)", "step", "learning rate", series, logY: true, Alignment.LowerLeft);
+    public static string LearningRate(string folder, IReadOnlyList<Series> series, string prefix = "digits") =>
+        Save(folder, prefix + "-lr.png", "Learning rate per step: linear warmup, then cosine (equal rates overlap)", "step", "learning rate", series, logY: true, Alignment.LowerLeft);
 
     private static string Save(string folder, string fileName, string title, string xLabel, string yLabel,
         IReadOnlyList<Series> series, bool logY, Alignment legend, (double Bottom, double Top)? yLimits = null)

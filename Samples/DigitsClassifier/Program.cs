@@ -19,10 +19,11 @@ const string Usage = """
       --out DIR     where the PNGs go (default: artifacts/DigitsClassifier under the current directory)
       --epochs N    epochs per run (default 30; 3 with --quick)
       --seeds N     runs per optimizer, seeds 0..N-1 (default 3; 1 with --quick)
+      --memory      the memory race instead: AdamW with float32 vs 8-bit state (figures digits-memory-*.png)
     """;
 var total = Stopwatch.StartNew();
 
-bool quick = false;
+bool quick = false, memory = false;
 string outFolder = Path.Combine("artifacts", "DigitsClassifier");
 int? epochsArg = null, seedsArg = null;
 for (int i = 0; i < args.Length; i++)
@@ -31,6 +32,9 @@ for (int i = 0; i < args.Length; i++)
     {
         case "--quick":
             quick = true;
+            break;
+        case "--memory":
+            memory = true;
             break;
         case "--out" when i + 1 < args.Length:
             outFolder = args[++i];
@@ -69,7 +73,8 @@ if (!gradientOk)
     return 1;
 
 // The race.
-IReadOnlyList<Racer> racers = Racer.All;
+IReadOnlyList<Racer> racers = memory ? Racer.Memory : Racer.All;
+string prefix = memory ? "digits-memory" : "digits";
 var results = new Dictionary<Racer, List<RunResult>>();
 void RunAll(Action<Racer>? onEpoch)
 {
@@ -104,6 +109,7 @@ var table = new Table()
     .AddColumn(new TableColumn("weight decay").RightAligned())
     .AddColumn(new TableColumn("test acc. (%)").RightAligned())
     .AddColumn(new TableColumn("train loss").RightAligned())
+    .AddColumn(new TableColumn("state B/param").RightAligned())
     .AddColumn(new TableColumn("time").RightAligned());
 bool diverged = false;
 foreach (Racer racer in racers)
@@ -119,11 +125,12 @@ foreach (Racer racer in racers)
         runs[0].WeightDecay is { } wd ? wd.ToString("G3") : "—",
         MeanSpread(accuracy, "F1"),
         loss.Average().ToString("F3"),
+        ((double)runs[0].StateBytes / runs[0].Elements).ToString("F2"),
         $"{seconds:F1} s");
 }
-// Another engineer adds the Muon/AdamW hybrid as one more line of Racer.All; it then gets its row here and its lines in the figures.
 table.Caption("mean ± standard deviation over seeds; weight decay on the weights only (biases: a second group without it); "
-    + "train loss: mean over seeds of the cross-entropy of the last epoch's mini-batches; time: all seeds, wall clock");
+    + "train loss: mean over seeds of the cross-entropy of the last epoch's mini-batches; state B/param: optimizer state bytes "
+    + "per parameter element (Optimizer.MemoryReport); time: all seeds, wall clock");
 AnsiConsole.Write(table);
 
 // The figures.
@@ -139,7 +146,7 @@ foreach (Racer racer in racers)
 }
 if (!Plots.HasFonts)
     AnsiConsole.MarkupLine("[yellow]No fonts found: the figures will have no text. On Debian/Ubuntu: apt-get install fonts-dejavu-core.[/]");
-string[] written = [Plots.Loss(outFolder, lossSeries), Plots.Accuracy(outFolder, accuracySeries), Plots.LearningRate(outFolder, lrSeries)];
+string[] written = [Plots.Loss(outFolder, lossSeries, prefix), Plots.Accuracy(outFolder, accuracySeries, prefix), Plots.LearningRate(outFolder, lrSeries, prefix)];
 foreach (string path in written)
     AnsiConsole.MarkupLine($"Wrote [blue]{Markup.Escape(Path.GetFullPath(path))}[/]");
 AnsiConsole.MarkupLine($"Total time {total.Elapsed.TotalSeconds:F1} s.");

@@ -30,6 +30,18 @@ public sealed record Racer(string Name, Func<IReadOnlyList<Parameter<float>>, IR
         // Muon on the hidden matrix (fc1), AdamW on the output layer (the "head") and on the biases without decay.
         new("Muon/AdamW hybrid", (w, b) => new Muon.HybridOptimizer(w, useMuon: p => p == w[0], lr: 0.02, adamLr: 3e-3, adamWeightDecay: 0.05).With(o => o.AddAdamWGroup(b, g => g.WeightDecay = 0))),
     ];
+
+    /// <summary>
+    /// The memory race (<c>--memory</c>): the same AdamW with its two state buffers in float (8 bytes per parameter) and in
+    /// 8 bits, blockwise (about 2.03 bytes: a code per element and a float scale per 256). This MLP's largest tensor has
+    /// 2,048 elements, under bitsandbytes' usual 4,096-element threshold, so the threshold is 0 here: every tensor's state
+    /// is quantized, biases included.
+    /// </summary>
+    public static IReadOnlyList<Racer> Memory { get; } =
+    [
+        new("AdamW, float32 state", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0))),
+        new("AdamW, 8-bit state", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05, statePrecision: StatePrecision.Blockwise8Bit(minElements: 0)).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0))),
+    ];
 }
 
 /// <summary>Lets an optimizer be built and configured in one expression.</summary>

@@ -23,7 +23,10 @@ public sealed record TrainingSettings(int Epochs, int BatchSize = 32, int Warmup
 /// <param name="Elapsed">Wall time of the run (training and evaluation).</param>
 /// <param name="BaseLr">The first group's learning rate as the optimizer was built (the schedule's peak).</param>
 /// <param name="WeightDecay">The first group's weight decay, or null for an optimizer without one.</param>
-public sealed record RunResult(double[] TrainLoss, double[] TestAccuracy, double[] LearningRate, TimeSpan Elapsed, double BaseLr, double? WeightDecay);
+/// <param name="StateBytes">Bytes of optimizer state at the end (<see cref="Optimizer.MemoryReport"/>).</param>
+/// <param name="Elements">Parameter elements of the model.</param>
+public sealed record RunResult(double[] TrainLoss, double[] TestAccuracy, double[] LearningRate, TimeSpan Elapsed, double BaseLr, double? WeightDecay,
+    long StateBytes, long Elements);
 
 /// <summary>The training loop, the same for every optimizer.</summary>
 public static class Trainer
@@ -79,6 +82,7 @@ public static class Trainer
             testAccuracy[epoch] = model.Accuracy(test);
             onEpoch?.Invoke();
         }
-        return new RunResult(trainLoss, testAccuracy, learningRate, stopwatch.Elapsed, baseLr, weightDecay);
+        OptimizerMemoryReport memory = optimizer.MemoryReport();
+        return new RunResult(trainLoss, testAccuracy, learningRate, stopwatch.Elapsed, baseLr, weightDecay, memory.StateBytes, memory.Elements);
     }
 }
