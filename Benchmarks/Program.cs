@@ -1,8 +1,10 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
+#if !KERNELS_GPU_BUNDLE
+using System.Collections.Generic;
 using BenchmarkDotNet.Running;
 using Kernels.Benchmarks.Infrastructure;
+#endif
 
 namespace Kernels.Benchmarks;
 
@@ -11,15 +13,25 @@ namespace Kernels.Benchmarks;
 /// <c>--quick</c> (few iterations), <c>--dry</c> (each case once: proves it starts), <c>--sizes 16M,64M</c>
 /// (a subset of the sizes), <c>--verify</c> (check every column against the naive loop, then exit),
 /// <c>--probe [AdamW|Multi] [--rounds 20]</c> (interleaved min/median timing of the non-TorchSharp columns, then exit).
-/// Without <c>--filter</c> every benchmark runs.
+/// Without <c>--filter</c> every benchmark runs. <c>--gpu</c> and <c>--gpu-check</c> run the GPU benchmark and the GPU
+/// correctness checks instead; they are all the GPU bundle (<c>-p:GpuBundle=true</c>, docs/Gpu.md) is built with.
 /// </summary>
 public static class Program
 {
     /// <summary>Runs the suite.</summary>
     public static int Main(string[] args)
     {
+        if (args.Contains("--gpu-check"))
+            return Gpu.GpuCheck.Run(args); // every built-in's GPU kernels against its span overload, bit for bit: Benchmarks/Gpu/GpuCheck.cs
         if (args.Contains("--gpu"))
             return Gpu.GpuBenchmark.Run(args); // ILGPU kernels on a CUDA device (issue 4): Benchmarks/Gpu/GpuBenchmark.cs
+#if KERNELS_GPU_BUNDLE
+        // The bundle leaves out BenchmarkDotNet, TorchSharp and the CPU suite (Benchmarks.csproj, GpuBundle): say so
+        // rather than fail on a missing type.
+        Console.Error.WriteLine("This is the GPU bundle of Kernels.Benchmarks: only '--gpu-check' (GPU kernels against the CPU, bit for bit) and");
+        Console.Error.WriteLine("'--gpu' (GPU benchmark) are in it; add '--cpu-accelerator' to run either on ILGPU's CPU accelerator. See docs/Gpu.md.");
+        return 2;
+#else
         var rest = new List<string>();
         RunMode mode = RunMode.Full;
         bool verify = false;
@@ -54,5 +66,6 @@ public static class Program
             Console.WriteLine($"// Kernels summary (ratios side by side): {path}");
         }
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+#endif
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
@@ -26,6 +27,11 @@ namespace Kernels.Benchmarks.Gpu;
 /// </summary>
 public static class GpuBenchmark
 {
+    // Every reported row again, as one markdown table at the end, for results files (scripts/gpu-run.sh keeps the
+    // lines that start with '|'); the section names the case the row belongs to.
+    private static readonly List<string> s_rows = new();
+    private static string s_section = "";
+
     public static int Run(string[] args)
     {
         bool emulate = args.Contains("--cpu-accelerator");
@@ -64,8 +70,18 @@ public static class GpuBenchmark
             Console.WriteLine($"// {iterations} timed iterations after one warm-up (which also compiles the kernel); GB/s = bytes read + written per step / median time.");
             SingleTensor(accelerator, elements, iterations);
             MultiTensor(accelerator, tensorCount, tensorLength, iterations);
+            Summary();
         }
         return 0;
+    }
+
+    private static void Summary()
+    {
+        Console.WriteLine();
+        Console.WriteLine("| Case | Median time (ms) | GB/s | D2D copy of the same bytes (GB/s) | Kernel / copy |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (string row in s_rows)
+            Console.WriteLine(row);
     }
 
     /// <summary>AdamW (amsgrad off) reads param, grad, exp_avg, exp_avg_sq and writes param, exp_avg, exp_avg_sq: 7 × 4 bytes per element.</summary>
@@ -74,6 +90,7 @@ public static class GpuBenchmark
     private static void SingleTensor(Accelerator accelerator, long elements, int iterations)
     {
         Console.WriteLine();
+        s_section = string.Create(CultureInfo.InvariantCulture, $"AdamW, one tensor of {elements:N0}");
         Console.WriteLine($"## AdamW, one tensor of {elements:N0} fp32 parameters");
         AcceleratorStream stream = accelerator.DefaultStream;
         using var param = accelerator.Allocate1D<float>(elements);
@@ -98,6 +115,7 @@ public static class GpuBenchmark
     {
         long elements = (long)tensorCount * tensorLength;
         Console.WriteLine();
+        s_section = string.Create(CultureInfo.InvariantCulture, $"AdamW, {tensorCount} tensors × {tensorLength:N0}");
         Console.WriteLine($"## AdamW, multi-tensor: {tensorCount} tensors × {tensorLength:N0} fp32 ({elements:N0} parameters)");
         AcceleratorStream stream = accelerator.DefaultStream;
         using var table = new GpuTensorTable(accelerator, Enumerable.Repeat((long)tensorLength, tensorCount).ToArray());
@@ -176,6 +194,7 @@ public static class GpuBenchmark
         double gbps = bytes / seconds / 1e9, copyGbps = bytes / copySeconds / 1e9;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{what,-52} {seconds * 1e3,10:F3} ms {gbps,9:F1} GB/s | D2D copy of the same bytes {copySeconds * 1e3,9:F3} ms {copyGbps,9:F1} GB/s | ratio {gbps / copyGbps:F3}"));
+        s_rows.Add(string.Create(CultureInfo.InvariantCulture, $"| {s_section}: {what} | {seconds * 1e3:F3} | {gbps:F1} | {copyGbps:F1} | {gbps / copyGbps:F3} |"));
     }
 
     private static long Option(string[] args, string name, long fallback)
