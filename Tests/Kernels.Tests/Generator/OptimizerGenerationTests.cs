@@ -58,6 +58,8 @@ public class OptimizerGenerationTests
     [InlineData("[InitialValue(1.0)] ref float p, in float g", "p -= g;", "[InitialValue]")]
     [InlineData("ref float p, in float g, [InitialValue(\"nope\")] ref float m", "m += g; p -= m;", "numeric hyperparameter")]
     [InlineData("ref float p, in float g, [TensorState(nameof(Next))] double s", "p -= g * (float)s;", "'other'")]
+    [InlineData("ref float p, [NonNegative] in float g", "p -= g;", "[NonNegative]")]
+    [InlineData("[NonNegative] ref float p, in float g", "p -= g;", "[NonNegative]")]
     public void KRN0014_MisusedAttribute(string parameters, string body, string messagePart)
     {
         const string next = "    public static double Next(double previous, double other) => previous;";
@@ -73,8 +75,8 @@ public class OptimizerGenerationTests
     public void HyperparametersNamedLikeGeneratedMembers_CompileClean()
     {
         GeneratorHarness.Result result = Run(Rule(
-            "ref float p, in float g, float options = 1, float parameters = 2, float stepOptions = 3, float names = 4, float index = 5, float value = 6, double __options = 7, bool copy = false, int uOptions = 1",
-            "p -= g * options * parameters * stepOptions * names * index * value * (float)__options * uOptions + (copy ? 1 : 0);"));
+            "ref float p, in float g, float options = 1, float parameters = 2, float stepOptions = 3, float names = 4, float index = 5, float value = 6, double __options = 7, bool copy = false, int uOptions = 1, float statePrecision = 8",
+            "p -= g * options * parameters * stepOptions * names * index * value * (float)__options * uOptions * statePrecision + (copy ? 1 : 0);"));
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.CompileErrors);
         string source = result.Sources.Single(s => s.HintName.EndsWith(".Optimizer.g.cs", System.StringComparison.Ordinal)).SourceText.ToString();
