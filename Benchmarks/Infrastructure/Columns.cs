@@ -17,7 +17,8 @@ public static class CaseFacts
     /// </summary>
     public static double? BytesPerStep(BenchmarkCase benchmarkCase)
     {
-        var attribute = benchmarkCase.Descriptor.Type.GetCustomAttribute<StreamedBytesAttribute>();
+        var attribute = benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<StreamedBytesAttribute>()
+            ?? benchmarkCase.Descriptor.Type.GetCustomAttribute<StreamedBytesAttribute>();
         if (attribute is null)
             return null;
         long elements = benchmarkCase.Parameters.Items.FirstOrDefault(p => p.Name == "Size")?.Value is int size

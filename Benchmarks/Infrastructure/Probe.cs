@@ -24,7 +24,7 @@ public static class Probe
         OptimizerBenchmark[] suites = [new AdamWBenchmark(), new SgdMomentumBenchmark(), new LionBenchmark(), new AdagradBenchmark(), new RMSpropBenchmark()];
         foreach (var suite in suites.Where(s => filter is null || s.GetType().Name.Contains(filter, StringComparison.OrdinalIgnoreCase)))
         {
-            int bytesPerElement = suite.GetType().GetCustomAttribute<StreamedBytesAttribute>()!.BytesPerElement;
+            double bytesPerElement = suite.GetType().GetCustomAttribute<StreamedBytesAttribute>()!.BytesPerElement;
             foreach (int size in BenchSettings.Sizes)
             {
                 foreach (Cores cores in new[] { Cores.One, Cores.All })

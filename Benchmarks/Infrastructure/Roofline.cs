@@ -10,6 +10,27 @@ namespace Kernels.Benchmarks.Infrastructure;
 /// </summary>
 public static unsafe class Roofline
 {
+    /// <summary>Reads and writes <paramref name="a"/> and <paramref name="b"/> (16 bytes per element: the traffic of AdamW with 8-bit state, to within its block scales).</summary>
+    public static void ReadWrite2(float* a, float* b, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                Vector512<float> x = Vector512.Load(a + i), y = Vector512.Load(b + i);
+                (x + y).Store(a + i);
+                (y - x).Store(b + i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float x = a[i], y = b[i];
+            a[i] = x + y;
+            b[i] = y - x;
+        }
+    }
+
     /// <summary>Reads <paramref name="g"/>, reads and writes <paramref name="a"/> and <paramref name="b"/> (SGD with momentum, Lion, Adagrad, RMSprop: 20 bytes per element).</summary>
     public static void ReadWrite2Read1(float* a, float* b, float* g, int n)
     {
