@@ -56,6 +56,11 @@ public sealed unsafe class BlockwiseQuantizer
     // The vector search's pivot tables (see EncodeAvx512), 26 vectors of 16 floats, pinned like the others.
     private readonly float[] _searchTables;
     private readonly float* _searchPointer;
+    private readonly byte[] _buckets;            // the bucketed search (see EncodeBucketed): first code of each bucket
+    private readonly byte* _bucketPointer;
+    private readonly float[] _paddedMidpoints;   // the midpoints, then +∞ up to index 255 + _bucketMidpoints
+    private readonly float* _paddedMidpointPointer;
+    private readonly int _bucketMidpoints;       // the most midpoints one bucket holds
 
     /// <summary>The quantizer for bitsandbytes' signed dynamic map (<c>DynamicQuantizationMap.Create(true)</c>): first moments.</summary>
     public static BlockwiseQuantizer Signed { get; } = new(DynamicQuantizationMap.Create(signed: true));
@@ -94,6 +99,12 @@ public sealed unsafe class BlockwiseQuantizer
         _searchTables = GC.AllocateArray<float>(SearchTableVectors * 16, pinned: true);
         FillSearchTables(_midpoints, _searchTables);
         _searchPointer = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_searchTables));
+        _buckets = BuildBuckets(_midpoints, out _bucketMidpoints);
+        _bucketPointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_buckets));
+        _paddedMidpoints = GC.AllocateArray<float>(Codes + _bucketMidpoints, pinned: true);
+        _paddedMidpoints.AsSpan().Fill(float.PositiveInfinity);
+        _midpoints.AsSpan(0, Codes - 1).CopyTo(_paddedMidpoints);
+        _paddedMidpointPointer = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_paddedMidpoints));
         ZeroCode = (byte)zero;
     }
 
@@ -201,15 +212,18 @@ public sealed unsafe class BlockwiseQuantizer
             return absmax;
         }
         int n = block.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+        if (Avx2.IsSupported)
         {
+            // |x / absmax| ≤ 1 and finite here (a non-finite block left above): the bucketed search applies.
             ref float source = ref MemoryMarshal.GetReference(block);
             ref byte destination = ref MemoryMarshal.GetReference(codes);
-            Vector512<float> scale = Vector512.Create(absmax);
+            Vector256<float> scale = Vector256.Create(absmax);
             for (; i <= n - 16; i += 16)
             {
-                Vector512<int> code = EncodeAvx512(Vector512.LoadUnsafe(ref source, (nuint)i) / scale);
-                Avx512F.ConvertToVector128Byte(code).StoreUnsafe(ref destination, (nuint)i);
+                Vector256<int> low = EncodeBucketed(Vector256.LoadUnsafe(ref source, (nuint)i) / scale);
+                Vector256<int> high = EncodeBucketed(Vector256.LoadUnsafe(ref source, (nuint)i + 8) / scale);
+                Vector256<short> words = Vector256.Narrow(low, high);
+                Vector256.Narrow(words, words).GetLower().AsByte().StoreUnsafe(ref destination, (nuint)i);
             }
         }
         for (; i < n; i++)
@@ -297,6 +311,76 @@ public sealed unsafe class BlockwiseQuantizer
         }
         for (; i < length; i++)
             Unsafe.Add(ref destination, i) = _mapPointer[Unsafe.Add(ref codes, i)] * absmax;
+    }
+
+    // ---------------------------------------------------------------- bucketed search (quantization's inner loop)
+
+    // The search above walks 8 dependent steps per value. Quantization instead cuts [-1, 1] into buckets by the
+    // float's bits — magnitude bits >> 15, 256 buckets per binade, everything under 2^-26 in one bucket per sign —
+    // and stores per bucket the number of midpoints below its lowest value. A value's code is then that count plus
+    // one comparison with each midpoint that can lie in its bucket (at most _bucketMidpoints, found when the table is
+    // built), with the same even-code rule on a tie: the same codes as Encode(float) for every value in [-1, 1], one
+    // table gather and one or two midpoint gathers per 8 lanes (AVX2).
+    private const int BucketShift = 15;
+    private const int LowestBucketedBits = 0x3280_0000;                                   // 2^-26
+    private const int BucketsPerSign = (0x3F80_0000 >> BucketShift) - (LowestBucketedBits >> BucketShift) + 2;   // zero bucket + 1 ... up to |y| = 1
+
+    private static int BucketIndex(uint bits)
+    {
+        int k = Math.Max((int)((bits & 0x7FFF_FFFFu) >> BucketShift) - (LowestBucketedBits >> BucketShift) + 1, 0);
+        return (bits >> 31) != 0 ? BucketsPerSign - 1 - k : BucketsPerSign + k;
+    }
+
+    private static byte[] BuildBuckets(float[] midpoints, out int most)
+    {
+        // + 3: the table is read with 32-bit gathers at byte offsets.
+        var buckets = GC.AllocateArray<byte>(2 * BucketsPerSign + 3, pinned: true);
+        most = 0;
+        for (int k = 0; k < BucketsPerSign; k++)
+        {
+            // Magnitudes of bucket k: k = 0 is [0, 2^-26), k ≥ 1 is 2^15 consecutive bit patterns.
+            uint low = k == 0 ? 0u : (uint)((k - 1 + (LowestBucketedBits >> BucketShift)) << BucketShift);
+            uint high = k == 0 ? LowestBucketedBits - 1u : low + (1u << BucketShift) - 1;
+            foreach (bool negative in new[] { false, true })
+            {
+                float lo = negative ? -BitConverter.UInt32BitsToSingle(high) : BitConverter.UInt32BitsToSingle(low);
+                float hi = negative ? -BitConverter.UInt32BitsToSingle(low) : BitConverter.UInt32BitsToSingle(high);
+                int below = 0, inside = 0;
+                for (int j = 0; j < Codes - 1; j++)
+                {
+                    if (midpoints[j] < lo)
+                        below++;
+                    else if (midpoints[j] <= hi)
+                        inside++;
+                }
+                buckets[negative ? BucketsPerSign - 1 - k : BucketsPerSign + k] = (byte)below;
+                most = Math.Max(most, inside);
+            }
+        }
+        return buckets;
+    }
+
+    /// <summary>Encode(float) for eight values in [−1, 1] (finite): the bucketed search (AVX2 gathers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<int> EncodeBucketed(Vector256<float> y)
+    {
+        Vector256<int> bits = y.AsInt32();
+        Vector256<int> k = Vector256.Max(
+            Vector256.ShiftRightLogical(bits & Vector256.Create(0x7FFF_FFFF), BucketShift) - Vector256.Create((LowestBucketedBits >> BucketShift) - 1),
+            Vector256<int>.Zero);
+        Vector256<int> negative = Vector256.ShiftRightArithmetic(bits, 31);
+        Vector256<int> index = Vector256.ConditionalSelect(negative, Vector256.Create(BucketsPerSign - 1) - k, Vector256.Create(BucketsPerSign) + k);
+        Vector256<int> first = Avx2.GatherVector256((int*)_bucketPointer, index, 1) & Vector256.Create(0xFF);
+        Vector256<int> code = first;
+        Vector256<int> tie = Vector256<int>.Zero;
+        for (int j = 0; j < _bucketMidpoints; j++)
+        {
+            Vector256<float> midpoint = Avx2.GatherVector256(_paddedMidpointPointer, first + Vector256.Create(j), 4);
+            code -= Vector256.LessThan(midpoint, y).AsInt32();       // true is -1
+            tie |= Vector256.Equals(midpoint, y).AsInt32();
+        }
+        // On a midpoint exactly with an odd count: the even code above it.
+        return code + (tie & code & Vector256<int>.One);
     }
 
     // ---------------------------------------------------------------- vectors

@@ -106,6 +106,66 @@ public sealed class BlockwiseQuantizerTests
         }
     }
 
+    /// <summary>
+    /// Quantization's own search (a bucketed table on AVX2 machines, see BlockwiseQuantizer) gives Encode(float)'s codes:
+    /// blocks with absmax 1 (so x / absmax is x exactly) holding every map value, midpoint (ties), their neighbours,
+    /// the edges of every table bucket (bit patterns k·2^15 and k·2^15 − 1 from 2^-27 to 1, both signs) and random
+    /// values over [−1, 1] at every scale.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BothMaps))]
+    public void Quantize_GivesEncodesCodes_OnTiesBucketEdgesAndRandomValues(bool signed)
+    {
+        BlockwiseQuantizer quantizer = For(signed);
+        ReadOnlySpan<float> map = quantizer.Map;
+        var inputs = new List<float> { 0f, -0f, float.Epsilon, -float.Epsilon, 1e-30f, -1e-30f };
+        for (int k = 0; k < 256; k++)
+        {
+            inputs.Add(map[k]);
+            inputs.Add(MathF.BitIncrement(map[k]));
+            inputs.Add(MathF.BitDecrement(map[k]));
+            if (k < 255)
+            {
+                float midpoint = (map[k] + map[k + 1]) * 0.5f;
+                inputs.Add(midpoint);
+                inputs.Add(MathF.BitIncrement(midpoint));
+                inputs.Add(MathF.BitDecrement(midpoint));
+            }
+        }
+        for (uint bits = 0x3200_0000; bits <= 0x3F80_0000; bits += 1u << 15)
+        {
+            foreach (uint b in new[] { bits, bits - 1 })
+            {
+                inputs.Add(BitConverter.UInt32BitsToSingle(b));
+                inputs.Add(-BitConverter.UInt32BitsToSingle(b));
+            }
+        }
+        var random = new Random(21);
+        for (int i = 0; i < 200_000; i++)
+        {
+            inputs.Add((float)(random.NextDouble() * 2 - 1));
+            inputs.Add((float)((random.NextDouble() * 2 - 1) * Math.Pow(10, -9 * random.NextDouble())));
+        }
+        inputs.RemoveAll(x => !(MathF.Abs(x) <= 1f));
+
+        // Blocks of 255 inputs and a 1 (absmax 1); the last block shorter, so the scalar tail runs too.
+        var codes = new byte[256];
+        var block = new float[256];
+        for (int start = 0; start < inputs.Count; start += 255)
+        {
+            int n = Math.Min(255, inputs.Count - start);
+            inputs.CopyTo(start, block, 0, n);
+            block[n] = 1f;
+            float absmax = quantizer.QuantizeBlock(block.AsSpan(0, n + 1), codes);
+            Assert.Equal(1f, absmax);
+            for (int j = 0; j < n; j++)
+            {
+                if (codes[j] != quantizer.Encode(block[j]))
+                    Assert.Fail($"{block[j]:R} (bits 0x{BitConverter.SingleToUInt32Bits(block[j]):X8}): Encode {quantizer.Encode(block[j])}, Quantize {codes[j]}");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(BothMaps))]
     public void EveryMapValueTimesAbsmax_RoundTripsToItsOwnCode(bool signed)
