@@ -121,13 +121,15 @@ public sealed record RawStmt(string Text, string? Tag = null) : Stmt
 
 public enum ParamKind { Ref, In, Uniform, Out }
 
-public sealed record Param(string Name, ParamKind Kind, Ty Type, string? Default, bool Marked = false)
+public sealed record Param(string Name, ParamKind Kind, Ty Type, string? Default, bool Marked = false, bool NonNegative = false)
 {
     public string Print()
     {
         string mod = Kind switch { ParamKind.Ref => "ref ", ParamKind.In => "in ", ParamKind.Out => "out ", _ => "" };
         string name = Marked ? "[|" + Name + "|]" : Name;
-        return mod + RuleGrammar.TypeName(Type) + " " + name + (Default is null ? "" : " = " + Default);
+        // A state buffer marked for the unsigned 8-bit map: the optimizer object must still compile cleanly.
+        string attribute = NonNegative ? "[global::Kernels.NonNegative] " : "";
+        return attribute + mod + RuleGrammar.TypeName(Type) + " " + name + (Default is null ? "" : " = " + Default);
     }
 }
 
@@ -637,7 +639,8 @@ public static class RuleGrammar
             {
                 // Sometimes a name the generator derives from another buffer ("<name>Ref").
                 string n = i > 0 && bufs[i].suffix == 0 ? prms[0].Name.TrimStart('@') + "Ref" : bufs[i].n;
-                prms.Add(new Param(Unique(n), i == 0 || bufs[i].isRef ? ParamKind.Ref : ParamKind.In, h.elem, null));
+                prms.Add(new Param(Unique(n), i == 0 || bufs[i].isRef ? ParamKind.Ref : ParamKind.In, h.elem, null,
+                    NonNegative: i > 0 && bufs[i].isRef && bufs[i].suffix == 3));
             }
             var required = new List<Param>();
             var optional = new List<Param>();
