@@ -84,6 +84,19 @@ public static partial class GradientClipping
         return kind == NormKind.Infinity ? max : Tree(acc);
     }
 
+    /// <summary>
+    /// Σ x² over one block of at most <see cref="BlockLength"/> values in the reduction's fixed order (value j into
+    /// accumulator j % 64, then the tree): the same result at every vector width. For optimizers that need a tensor's
+    /// squared norm block by block (LAMB's trust ratio), combining the blocks' partials in block order.
+    /// </summary>
+    internal static double BlockSumOfSquares(ReadOnlySpan<float> x)
+    {
+        Span<double> acc = stackalloc double[AccumulatorCount];
+        acc.Clear();
+        Accumulate<float, Square>(x, 0, acc);
+        return Tree(acc);
+    }
+
     /// <summary>The fixed tree over the 64 accumulators: a[k] + a[k+32], then + [k+16], + [k+8], + [k+4], + [k+2], then [0] + [1].</summary>
     private static double Tree(Span<double> a)
     {

@@ -18,7 +18,7 @@ public class SnapshotTests
 
     private static bool Updating => Environment.GetEnvironmentVariable("KERNELS_UPDATE_BASELINES") == "1";
 
-    /// <summary>The rule files: Runtime/Optimizers itself (Optimizers/Hybrid holds hand-written optimizers built on their kernels).</summary>
+    /// <summary>The rule files: Runtime/Optimizers itself (Optimizers/Composed holds hand-written optimizers built on their kernels).</summary>
     public static TheoryData<string> BuiltIns()
     {
         var data = new TheoryData<string>();
