@@ -12,7 +12,8 @@ namespace Kernels.Benchmarks;
 /// Entry point. Suite switches (all optional, the rest goes to BenchmarkDotNet):
 /// <c>--quick</c> (few iterations), <c>--dry</c> (each case once: proves it starts), <c>--sizes 16M,64M</c>
 /// (a subset of the sizes), <c>--verify</c> (check every column against the naive loop, then exit),
-/// <c>--probe [AdamW|Multi] [--rounds 20]</c> (interleaved min/median timing of the non-TorchSharp columns, then exit).
+/// <c>--probe [AdamW|Multi|NewtonSchulz] [--rounds 20]</c> (interleaved min/median timing of the non-TorchSharp columns —
+/// for NewtonSchulz, every row with TorchSharp's — then exit).
 /// Without <c>--filter</c> every benchmark runs. <c>--gpu</c> and <c>--gpu-check</c> run the GPU benchmark and the GPU
 /// correctness checks instead; they are all the GPU bundle (<c>-p:GpuBundle=true</c>, docs/Gpu.md) is built with.
 /// </summary>

@@ -38,6 +38,8 @@ public static class CaseFacts
     {
         string method = benchmarkCase.Descriptor.WorkloadMethod.Name;
         Cores cores = CoresOf(benchmarkCase);
+        if (benchmarkCase.Descriptor.Type == typeof(NewtonSchulzBenchmark))
+            return NewtonSchulzBenchmark.ThreadsFor(cores);
         if (method.Contains("Torch", StringComparison.Ordinal))
             return OptimizerBenchmark.TorchThreads(cores);
         if (method == nameof(OptimizerBenchmark.NaiveScalar))
@@ -145,7 +147,7 @@ public sealed class ThreadsColumn : IColumn
     /// <inheritdoc />
     public UnitType UnitType => UnitType.Dimensionless;
     /// <inheritdoc />
-    public string Legend => "Threads the case runs on: the generated overload's own choice (StepOptions.ThreadCountFor; below its 256K-element threshold it stays on one thread), the same split for the hand-written columns, torch.get_num_threads() for TorchSharp";
+    public string Legend => "Threads the case runs on: the generated overload's own choice (StepOptions.ThreadCountFor; below its 256K-element threshold it stays on one thread), the same split for the hand-written columns, torch.get_num_threads() for TorchSharp; in the Newton-Schulz table, every row's (libtorch, OpenBLAS and managed GEMM threads alike)";
     /// <inheritdoc />
     public bool IsAvailable(Summary summary) => true;
     /// <inheritdoc />

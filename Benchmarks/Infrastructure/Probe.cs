@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Reflection;
 using Kernels.Benchmarks.Optimizers;
@@ -21,6 +22,8 @@ public static class Probe
     {
         if (filter is not null && filter.Contains("multi", StringComparison.OrdinalIgnoreCase))
             return RunMultiTensor(rounds);
+        if (filter is not null && filter.Contains("newton", StringComparison.OrdinalIgnoreCase))
+            return RunNewtonSchulz(rounds);
         OptimizerBenchmark[] suites = [new AdamWBenchmark(), new SgdMomentumBenchmark(), new LionBenchmark(), new AdagradBenchmark(), new RMSpropBenchmark()];
         foreach (var suite in suites.Where(s => filter is null || s.GetType().Name.Contains(filter, StringComparison.OrdinalIgnoreCase)))
         {
@@ -132,6 +135,65 @@ public static class Probe
             {
                 flat.Cleanup();
                 multi.Cleanup();
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The Newton–Schulz rows, TorchSharp's included, interleaved per shape and thread mode; besides min and median, the
+    /// process's CPU time over wall time per row (median): about the number of threads kept busy.
+    /// </summary>
+    private static int RunNewtonSchulz(int rounds)
+    {
+        foreach (string shape in NewtonSchulzBenchmark.Shapes)
+        {
+            foreach (Cores cores in new[] { Cores.One, Cores.All })
+            {
+                var suite = new NewtonSchulzBenchmark { Shape = shape, Cores = cores };
+                suite.Setup();   // also the check against TorchSharp, printed once per shape and thread mode
+                try
+                {
+                    var columns = new List<(string Name, Action Run)>();
+                    if (Kernels.Matrices.Gemm.IsOpenBlasAvailable)
+                        columns.Add((nameof(NewtonSchulzBenchmark.KernelsOpenBlas), suite.KernelsOpenBlas));
+                    columns.Add((nameof(NewtonSchulzBenchmark.KernelsManaged), suite.KernelsManaged));
+                    columns.Add((nameof(NewtonSchulzBenchmark.TorchSharpNewtonSchulz), suite.TorchSharpNewtonSchulz));
+                    columns.Add((nameof(NewtonSchulzBenchmark.TorchSharpNewtonSchulzAddmm), suite.TorchSharpNewtonSchulzAddmm));
+                    var samples = columns.ToDictionary(c => c.Name, _ => new List<double>());
+                    var cpuShares = columns.ToDictionary(c => c.Name, _ => new List<double>());
+                    using var process = Process.GetCurrentProcess();
+                    for (int round = -2; round < rounds; round++)   // two warm-up rounds
+                    {
+                        foreach (var (name, run) in columns)
+                        {
+                            process.Refresh();
+                            TimeSpan cpu = process.TotalProcessorTime;
+                            long start = Stopwatch.GetTimestamp();
+                            run();
+                            double ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+                            process.Refresh();
+                            if (round < 0)
+                                continue;
+                            samples[name].Add(ns);
+                            cpuShares[name].Add((process.TotalProcessorTime - cpu).TotalNanoseconds / ns);
+                        }
+                    }
+                    string torch = nameof(NewtonSchulzBenchmark.TorchSharpNewtonSchulz);
+                    double torchMin = samples[torch].Min(), torchMedian = Median(samples[torch]);
+                    double flops = NewtonSchulzBenchmark.Flops(shape);
+                    Console.WriteLine($"NewtonSchulzBenchmark {shape} {cores}, {NewtonSchulzBenchmark.ThreadsFor(cores)} thread(s) ({rounds} interleaved rounds; load average {File.ReadAllText("/proc/loadavg").Trim()})");
+                    foreach (var (name, list) in samples)
+                    {
+                        double min = list.Min(), median = Median(list);
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"  {name,-28} min {min / 1e6,9:F1} ms {flops / min,6:F1} GFLOP/s  x TorchSharp {min / torchMin:F2} | median {median / 1e6,9:F1} ms {flops / median,6:F1} GFLOP/s  x TorchSharp {median / torchMedian:F2} | CPU/wall {Median(cpuShares[name]):F2}"));
+                    }
+                }
+                finally
+                {
+                    suite.Cleanup();
+                }
             }
         }
         return 0;

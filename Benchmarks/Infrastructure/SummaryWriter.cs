@@ -11,7 +11,8 @@ namespace Kernels.Benchmarks.Infrastructure;
 
 /// <summary>
 /// After a run, one markdown file with the ratios side by side: per optimizer, size and thread mode, the generated
-/// step's time and bandwidth and how it compares with every other column; then the multi-tensor rows.
+/// step's time and bandwidth and how it compares with every other column; then the multi-tensor, drop-in and
+/// Newton–Schulz rows.
 /// </summary>
 public static class SummaryWriter
 {
@@ -32,6 +33,7 @@ public static class SummaryWriter
         var optimizerRows = new List<string>();
         var multiRows = new List<string>();
         var dropInRows = new List<string>();
+        var newtonSchulzRows = new List<string>();
         foreach (var summary in summaries)
         {
             foreach (var group in summary.BenchmarksCases.GroupBy(c => c.Parameters.DisplayInfo))
@@ -70,6 +72,20 @@ public static class SummaryWriter
                         step ? $"AdamW step alone, {TorchSharpDropInStepBenchmark.TotalElements:N0} params in {TorchSharpDropInStepBenchmark.Shapes.Length} tensors" : "MLP 784-512-512-10 training step, batch 128",
                         CaseFacts.CoresOf(any).ToString(), OptimizerBenchmark.TorchThreads(CaseFacts.CoresOf(any)).ToString(CultureInfo.InvariantCulture),
                         Time(kernels), Time(bare), Time(torchSharp), Ratio(torchSharp, kernels) + "x"));
+                }
+                else if (any.Descriptor.Type == typeof(NewtonSchulzBenchmark))
+                {
+                    string shape = (string)any.Parameters["Shape"];
+                    double? torchSharp = Mean(nameof(NewtonSchulzBenchmark.TorchSharpNewtonSchulz));
+                    string Cell(string method) => Mean(method) is double ns
+                        ? $"{Time(ns)} ({(NewtonSchulzBenchmark.Flops(shape) / ns).ToString("F1", CultureInfo.InvariantCulture)})"
+                        : "-";
+                    newtonSchulzRows.Add(Row(
+                        shape, CaseFacts.CoresOf(any).ToString(), NewtonSchulzBenchmark.ThreadsFor(CaseFacts.CoresOf(any)).ToString(CultureInfo.InvariantCulture),
+                        Cell(nameof(NewtonSchulzBenchmark.KernelsOpenBlas)), Cell(nameof(NewtonSchulzBenchmark.KernelsManaged)),
+                        Cell(nameof(NewtonSchulzBenchmark.TorchSharpNewtonSchulz)), Cell(nameof(NewtonSchulzBenchmark.TorchSharpNewtonSchulzAddmm)),
+                        Ratio(Mean(nameof(NewtonSchulzBenchmark.KernelsOpenBlas)), torchSharp) + "x",
+                        Ratio(Mean(nameof(NewtonSchulzBenchmark.KernelsManaged)), torchSharp) + "x"));
                 }
                 else if (any.Descriptor.Type == typeof(MultiTensorBenchmark))
                 {
@@ -123,6 +139,18 @@ public static class SummaryWriter
             sb.AppendLine(Row("Case", "Cores", "Thr", "Kernels drop-in (median)", "Optimizer object (median)", "TorchSharp (median)", "Drop-in speedup"));
             sb.AppendLine(Row("---", "---", "---:", "---:", "---:", "---:", "---:"));
             dropInRows.ForEach(r => sb.AppendLine(r));
+            sb.AppendLine();
+        }
+
+        if (newtonSchulzRows.Count > 0)
+        {
+            sb.AppendLine("## Newton-Schulz (NS5, float32) against torch.optim.Muon's iteration with libtorch's matmul");
+            sb.AppendLine();
+            sb.AppendLine("Median time (nominal GFLOP/s). The last two columns: our time / TorchSharp's default-form time (target <= 1.3x at 1024x4096).");
+            sb.AppendLine();
+            sb.AppendLine(Row("Shape", "Cores", "Thr", "Kernels, OpenBLAS", "Kernels, managed GEMM", "TorchSharp", "TorchSharp, use_addmm", "OpenBLAS / TorchSharp", "Managed / TorchSharp"));
+            sb.AppendLine(Row("---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"));
+            newtonSchulzRows.ForEach(r => sb.AppendLine(r));
             sb.AppendLine();
         }
 
