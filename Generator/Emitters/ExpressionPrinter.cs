@@ -107,9 +107,19 @@ internal sealed class ExpressionPrinter
                 precedence = 0;
                 return $"{_condition(s.Condition)} ? {Wrap(s.WhenTrue, 0, false)} : {Wrap(s.WhenFalse, 0, false)}";
 
+            case CallExpr c when IsVector:
+                precedence = 11;
+                return PrintVectorCall(c);
+
+            case CallExpr c when KnownFunctions.Of(c.Function).Result == KnownResult.Int:
+                // Sign returns int and the IR types it as the floating value it converts to: the cast is printed, or
+                // an enclosing negation would negate the int and give +0 where the rule's -(float)Sign(0) is -0.
+                precedence = 10;
+                return $"({c.Kind.ElementTypeOf(_element)}){c.SourceName}({string.Join(", ", c.Arguments.Select(a => Print(a)))})";
+
             case CallExpr c:
                 precedence = 11;
-                return IsVector ? PrintVectorCall(c) : $"{c.SourceName}({string.Join(", ", c.Arguments.Select(a => Print(a)))})";
+                return $"{c.SourceName}({string.Join(", ", c.Arguments.Select(a => Print(a)))})";
 
             case ConvertExpr c when !IsVector:
                 if (c.Kind.IsMask())

@@ -30,6 +30,13 @@ namespace Kernels.Tests.Gpu.Rules
         }
     }
 
+    /// <summary>A negated Sign conversion (G15): -(float)Sign(0) is -0, which the kernel must write, not +0.</summary>
+    public static partial class NegatedSignRule
+    {
+        [UpdateRule]
+        public static void Update(ref float p, in float g) => p = -((float)MathF.Sign(MathF.Max(g, 0f)));
+    }
+
     /// <summary>Double elements with FusedMultiplyAdd, Sqrt, Max, Abs.</summary>
     public static partial class DoubleFmaRule
     {

@@ -74,6 +74,27 @@ public class HardenedRulesTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void NegatedSignConversion_ZeroGivesNegativeZero_AtEveryPosition(int length)
+    {
+        // G15: -((float)MathF.Sign(x)) negates the float, so x = ±0 gives -0f (C# semantics, not derived from the
+        // generator). The scalar tail printed -MathF.Sign(x), negating the int and giving +0 at tail positions only.
+        BitExact.Check(2, length, (r, n) => SpecialValues.Floats(r, n).Select(x => float.IsNaN(x) ? (r.Next(2) == 0 ? 0f : -0f) : x).ToArray(),
+            (b, i) => HardenedRules.NegatedSignConversion(ref b[0][i], in b[1][i]),
+            (b, o, n, opt) => HardenedRules.NegatedSignConversion(b[0].AsSpan(o, n), b[1].AsSpan(o, n), opt));
+
+        var p = new float[length];
+        var s = Enumerable.Range(0, length).Select(i => i % 2 == 0 ? 0f : -0f).ToArray();
+        HardenedRules.NegatedSignConversion(p, s);
+        Assert.All(p, x => Assert.Equal(BitConverter.SingleToInt32Bits(-0f), BitConverter.SingleToInt32Bits(x)));
+
+        // The storage overload runs the same scalar tail: bf16 parameters get the bf16 -0 (0x8000) everywhere.
+        var pb = new Kernels.Precision.BFloat16[length];
+        HardenedRules.NegatedSignConversion<Kernels.Precision.BFloat16, float>(pb, s);
+        Assert.All(pb, x => Assert.Equal((ushort)0x8000, x.Bits));
+    }
+
     [Fact]
     public void Validated_ThrowsTheScalarRulesExceptions()
     {

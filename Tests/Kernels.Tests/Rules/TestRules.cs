@@ -173,6 +173,13 @@ namespace Kernels.Tests.Rules
     /// <summary>Regression rules from the generator fuzzer: each was mis-generated before the hardening issue.</summary>
     public static partial class HardenedRules
     {
+        /// <summary>G15: a negated int→float conversion must negate the float (−0 for Sign(0)), not the integer.</summary>
+        [UpdateRule]
+        public static void NegatedSignConversion(ref float p, in float s)
+        {
+            p = -((float)MathF.Sign(Math.Abs(s)));
+        }
+
         /// <summary>Integer division by a uniform under a uniform condition: must only run when the condition holds.</summary>
         [UpdateRule]
         public static void DivideUnderCondition(ref float p, in float g, int k = 0)
