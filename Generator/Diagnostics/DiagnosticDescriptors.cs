@@ -284,6 +284,14 @@ internal static class DiagnosticDescriptors
         description: "A switch statement or expression whose governing expression is per-element, or whose sections have a shape the generator cannot lower, has no vector form. Per-element choices are written with if/else or ?:.",
         helpLinkUri: HelpLink("KRN0117"));
 
+    // {0} "Sum" or "Max", {1} where it stands or what it reduces, completing "Reduce.{0} cannot be used …".
+    public static readonly DiagnosticDescriptor UnsupportedReduction = new("KRN0118",
+        "Reduction cannot be split into passes",
+        "Reduce.{0} cannot be used {1}",
+        BodyCategory, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "A rule calling Kernels.Reduce runs as a reduction pass over the whole tensor, then the update pass. Each reduction must be evaluated once for every element: called in a statement at the top level of the rule (not under a condition, in an arm of ?:, on the right of && or ||, or in a helper), over values of the rule's type, with an argument that does not use another reduction's result.",
+        helpLinkUri: HelpLink("KRN0118"));
+
     // ---- KRN0900: internal errors -----------------------------------------------------------
 
     // {0} the rule's name, {1} the exception type and message.
@@ -305,7 +313,7 @@ internal static class DiagnosticDescriptors
             LoopOverElements, ReturnInRule, ExceptionInRule, UnknownMethod, RefLocal, Allocation,
             UnsupportedOperator, UnsupportedElementValueType, UnsupportedStatement,
             UnsupportedExpression, UniformReassignedAfterUse, SideEffect, DuplicateUniformLocal,
-            UnsupportedHelper, UnsupportedSwitch, InternalError,
+            UnsupportedHelper, UnsupportedSwitch, UnsupportedReduction, InternalError,
         };
         var map = new Dictionary<string, DiagnosticDescriptor>();
         foreach (DiagnosticDescriptor d in all)

@@ -117,6 +117,11 @@ internal class KernelNaming : EmittedNames
         Prepare = Pick("Prepare");
         GradScale = Pick("gradScale");
         WithGradScale = Pick("WithGradScale");
+        if (spec.HasReductions)
+        {
+            RunTensor = Pick("RunTensor");
+            WithReductions = Pick("WithReductions");
+        }
         // The kernel's fields keep the inputs' names, except one that would hide a member the struct must have.
         foreach (KernelInputSpec input in spec.KernelInputs)
             _fields[input.Name] = input.Name is "Execute" ? Pick("_" + input.Name) : input.Name;
@@ -133,6 +138,12 @@ internal class KernelNaming : EmittedNames
 
     /// <summary>Its method returning a copy with another gradient scale.</summary>
     public string WithGradScale { get; }
+
+    /// <summary>A rule with reductions: the kernel's method running both passes over one tensor.</summary>
+    public string RunTensor { get; } = "";
+
+    /// <summary>A rule with reductions: the kernel's method returning a copy holding the reductions' results.</summary>
+    public string WithReductions { get; } = "";
 
     /// <summary>
     /// The gradient: the rule's one read-only per-element parameter, when it has exactly one and reads it. Its loads are

@@ -106,8 +106,8 @@ internal static class OptimizerEmitter
             return name;
         }
         string parameters = Unique("parameters"), stepOptions = Unique("stepOptions"), statePrecision = Unique("statePrecision");
-        // 8-bit state runs the float kernel on dequantized blocks: float rules only.
-        bool quantizable = t == "float";
+        // 8-bit state runs the float kernel on dequantized blocks: float rules only, and not yet a rule with reductions.
+        bool quantizable = t == "float" && !spec.Rule.HasReductions;
 
         w.Line("/// <summary>");
         w.Line($"/// An optimizer that runs the update rule <c>{RuleText(spec)}</c> over parameter groups, as a <c>torch.optim</c> optimizer does:");
@@ -243,6 +243,17 @@ internal static class OptimizerEmitter
         string SpanOf(ParameterSpec b) => b == param ? "__batch.Params[__k].Span" : b == grad ? "__batch.Grads[__k].Span"
             : b.Guard is null ? $"{ListOf(b)}[__k].Span" : $"{ListOf(b)}.IsEmpty ? default : {ListOf(b)}[__k].Span";
         string ReadOnlyList(ParameterSpec b) => b == grad ? ListOf(b) : $"{CompilerServices}.MultiTensorStep.AsReadOnly({ListOf(b)})";
+        if (rule.HasReductions)
+        {
+            // Each tensor reduces over itself: both passes tensor by tensor, each split across the batch's threads.
+            w.Line("for (int __k = 0; __k < __batch.Count; __k++)");
+            w.Line($"    __kernel.{kernel.RunTensor}({string.Join(", ", buffers.Select(SpanOf))}, __batch.Params[__k].Length, __batch.Threads);");
+            foreach (string line in AfterStepLines(spec))
+                w.Line(line);
+            w.Close();
+            w.Close();
+            return;
+        }
         w.Open("if (__batch.Threads <= 1)");
         w.Line("for (int __k = 0; __k < __batch.Count; __k++)");
         w.Line($"    __kernel.{kernel.Run}({string.Join(", ", buffers.Select(SpanOf))});");

@@ -34,6 +34,12 @@ internal static partial class RuleEmitter
                 return;
             w.Line();
             EmitKernel(w, spec, names);
+            if (spec.HasReductions)
+            {
+                RuleSpec pass = ReductionPass(spec);
+                w.Line();
+                EmitKernel(w, pass, new InternalNames(pass), updateKernel: names, reductionOutputs: spec.Reductions.Count);
+            }
         });
     }
 
@@ -97,6 +103,12 @@ internal static partial class RuleEmitter
 
         string spans = string.Join(", ", buffers.Select(b => b.Name));
         w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor({names.Length}, {ChunkAlignment});");
+        if (spec.HasReductions)
+        {
+            w.Line($"{names.Kernel}.{names.RunTensor}({spans}, {names.Length}, {names.Threads});");
+            w.Close();
+            return;
+        }
         w.Line($"if ({names.Threads} <= 1)");
         w.Line($"    {names.Kernel}.{names.Run}({spans});");
         w.Line("else");
@@ -208,6 +220,17 @@ internal static partial class RuleEmitter
             w.Line();
         }
 
+        if (spec.HasReductions)
+        {
+            // Each tensor reduces over itself: tensor by tensor, both passes, each split across threads.
+            string tensor = string.Join(", ", buffers.Select(b => b.Guard is null ? $"{b.Name}[{k}].Span" : $"{b.Name}.IsEmpty ? default : {b.Name}[{k}].Span"));
+            w.Open($"for (int {k} = 0; {k} < {names.Count}; {k}++)");
+            w.Line($"int {names.Length} = {LengthExpression(spec, names, b => $"{b.Name}[{k}].Length")};");
+            w.Line($"{names.Kernel}.{names.RunTensor}({tensor}, {names.Length}, {names.Options}.ThreadCountFor({names.Length}, {ChunkAlignment}));");
+            w.Close();
+            w.Close();
+            return;
+        }
         w.Line($"long {names.Total} = {LengthExpression(spec, names, b => $"{CompilerServices}.MultiTensorStep.TotalLength({AsReadOnlyList(b)})")};");
         w.Line($"int {names.Threads} = {names.Options}.ThreadCountFor((int)global::System.Math.Min({names.Total}, int.MaxValue), {ChunkAlignment});");
         w.Open($"if ({names.Threads} <= 1)");
@@ -255,6 +278,15 @@ internal static partial class RuleEmitter
     {
         if (spec.FaultName is null)
             return;
+        if (spec.HasReductions)
+        {
+            // The rule itself cannot run element by element (a reduction needs the whole tensor): the fault is thrown.
+            w.Line("// The rule's uniform part threw; a rule with reductions cannot run element by element, so it is rethrown.");
+            w.Line($"if ({names.Kernel}.{spec.FaultName} is not null)");
+            w.Line($"    global::System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw({names.Kernel}.{spec.FaultName});");
+            w.Line();
+            return;
+        }
         string t = spec.ElementType;
         string k = names.Tensor, i = names.I;
         string Element(ParameterSpec b)
@@ -299,15 +331,19 @@ internal static partial class RuleEmitter
 
     // ---- Kernel struct ------------------------------------------------------------------------
 
-    private static void EmitKernel(SourceWriter w, RuleSpec spec, InternalNames names)
+    /// <param name="updateKernel">For a rule's reduction pass: the names of its update kernel, whose values it copies.</param>
+    /// <param name="reductionOutputs">For a reduction pass: how many of its last buffers are the reductions' outputs.</param>
+    private static void EmitKernel(SourceWriter w, RuleSpec spec, InternalNames names, InternalNames? updateKernel = null, int reductionOutputs = 0)
     {
         string t = spec.ElementType;
         List<ParameterSpec> buffers = Buffers(spec);
 
-        w.Line($"/// <summary>The fused loops of the update rule <c>{EmitterCommon.Raw(spec.MethodName)}</c>, carrying one call's step-invariant values.</summary>");
+        w.Line(updateKernel is null
+            ? $"/// <summary>The fused loops of the update rule <c>{EmitterCommon.Raw(spec.MethodName)}</c>, carrying one call's step-invariant values.</summary>"
+            : $"/// <summary>The reduction pass of <c>{EmitterCommon.Raw(updateKernel.KernelType)}</c>: the statements its reductions need, storing their arguments and nothing else.</summary>");
         w.Line(GeneratedCode);
         w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
-        w.Open($"private readonly struct {names.KernelType} : {CompilerServices}.IChunkKernel<{t}>");
+        w.Open($"private readonly struct {names.KernelType} : {CompilerServices}.{(updateKernel is null ? "IChunkKernel" : "IReductionKernel")}<{t}>");
         foreach (KernelInputSpec input in spec.KernelInputs)
             w.Line($"internal readonly {input.TypeName} {names.FieldOf(input.Name)};");
         if (spec.FaultName is not null)
@@ -344,8 +380,16 @@ internal static partial class RuleEmitter
             w.Line();
         }
 
-        EmitPrepare(w, spec, names);
-        w.Line();
+        if (updateKernel is not null)
+        {
+            EmitReductionPassMembers(w, spec, names, updateKernel);
+            gradScale = false;
+        }
+        else
+        {
+            EmitPrepare(w, spec, names);
+            w.Line();
+        }
         if (gradScale)
         {
             w.Line($"/// <summary>This kernel with every gradient element multiplied by <paramref name=\"{names.GradScale}\"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>");
@@ -358,9 +402,21 @@ internal static partial class RuleEmitter
             w.Line();
         }
 
-        // Chunk entry point for worker threads.
-        w.Line($"public void Execute(in {CompilerServices}.PinnedBuffers<{t}> buffers, int start, int length) =>");
-        w.Line($"    {names.Run}({string.Join(", ", buffers.Select((b, i) => $"buffers.Slice({i}, start, length)"))});");
+        if (spec.HasReductions)
+            EmitReductionMembers(w, spec, names);
+        if (updateKernel is null)
+        {
+            // Chunk entry point for worker threads.
+            w.Line($"public void Execute(in {CompilerServices}.PinnedBuffers<{t}> buffers, int start, int length) =>");
+            w.Line($"    {names.Run}({string.Join(", ", buffers.Select((b, i) => $"buffers.Slice({i}, start, length)"))});");
+        }
+        else
+        {
+            // Segment entry point: the rule's buffers at [start, start + length), the reduction outputs from 0.
+            int rule = buffers.Count - reductionOutputs;
+            w.Line($"public void ExecuteReduction(in {CompilerServices}.PinnedBuffers<{t}> buffers, int start, int length, in {CompilerServices}.PinnedBuffers<{t}> outputs) =>");
+            w.Line($"    {names.Run}({string.Join(", ", buffers.Select((b, i) => i < rule ? $"buffers.Slice({i}, start, length)" : $"outputs.Slice({i - rule}, 0, length)"))});");
+        }
         w.Line();
 
         // Run: turn each step-invariant flag into a generic struct argument (one JIT instantiation per

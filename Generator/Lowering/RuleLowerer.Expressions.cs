@@ -233,6 +233,9 @@ internal sealed partial class RuleLowerer
             syntax[ordinal] = list[i].Expression;
         }
 
+        if (VaryingAnalysis.IsReduction(method))
+            return LowerReduction(invocation, method, syntax);
+
         bool mathType = KnownFunctions.IsMathType(method.ContainingType.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat.WithMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.None)));
         ITypeSymbol? argumentType = method.Parameters.FirstOrDefault()?.Type;
 

@@ -115,6 +115,7 @@ internal sealed partial class RuleLowerer
     public EquatableArray<ElementStmt> LowerBody(SyntaxNode body)
     {
         var output = new List<ElementStmt>();
+        _ruleBody = body;
         switch (body)
         {
             case BlockSyntax block:

@@ -49,9 +49,16 @@ internal sealed class VaryingAnalysis
                 return true;
             if (n is VariableDeclaratorSyntax d && SymbolOf(d) is { } local && Varying.Contains(local))
                 return true;
+            // A reduction's result is known only in the rule's second pass: code using it stays in the loop body.
+            if (n is InvocationExpressionSyntax && IsReduction(SymbolOf(n)))
+                return true;
         }
         return false;
     }
+
+    /// <summary>Whether <paramref name="symbol"/> is a method of <c>Kernels.Reduce</c>.</summary>
+    public static bool IsReduction(ISymbol? symbol) =>
+        symbol is IMethodSymbol { ContainingType: { Name: "Reduce", ContainingType: null, ContainingNamespace: { Name: "Kernels", ContainingNamespace.IsGlobalNamespace: true } } };
 
     /// <summary>
     /// Whether <paramref name="node"/> sits in the arm of an <c>if</c> or <c>?:</c> whose condition is per-element,

@@ -43,6 +43,12 @@ internal sealed record KernelInputSpec(string Name, ScalarType Type)
     public string TypeName => Type.Keyword();
 }
 
+/// <summary>
+/// One <c>Reduce.Sum</c>/<c>Reduce.Max</c> of the rule: <see cref="Input"/> is the kernel input the update pass reads
+/// its result from; <see cref="Output"/> the buffer the reduction pass writes its per-element argument to.
+/// </summary>
+internal sealed record ReductionSpec(string Input, string Output, bool IsMax);
+
 /// <summary>One enclosing type of the rule, outermost first, as it must be re-declared for the partial.</summary>
 internal sealed record ContainingTypeSpec(string Keyword, string Name, bool IsStatic);
 
@@ -69,8 +75,13 @@ internal sealed record RuleSpec(
     EquatableArray<string> TakenNames,
     bool HasErrors = false,
     string? FaultName = null,
-    bool ExportsPlan = false)
+    bool ExportsPlan = false,
+    EquatableArray<ReductionSpec> Reductions = default,
+    EquatableArray<ElementStmt> ReductionBody = default)
 {
+    /// <summary>Whether the rule calls <c>Kernels.Reduce</c>: it then runs as a reduction pass and an update pass.</summary>
+    public bool HasReductions => Reductions.Count > 0;
+
     /// <summary>The compute type's keyword.</summary>
     public string ElementType => Element.Keyword();
 

@@ -20,7 +20,7 @@ namespace Kernels.Generator.Model;
 internal static class RuleSpecSerializer
 {
     /// <summary>Bump on any change to the model's shape or meaning: a plan of another version is ignored.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     private const string Magic = "KRP";
 
@@ -63,6 +63,13 @@ internal static class RuleSpecSerializer
         w.Bool(spec.HasErrors);
         w.String(spec.FaultName);
         w.Bool(spec.ExportsPlan);
+        w.List(spec.Reductions, (w2, r) =>
+        {
+            w2.String(r.Input);
+            w2.String(r.Output);
+            w2.Bool(r.IsMax);
+        });
+        w.List(spec.ReductionBody, WriteStmt);
         return w.ToString();
     }
 
@@ -99,7 +106,9 @@ internal static class RuleSpecSerializer
                 TakenNames: r.List(r2 => r2.NonNullString()),
                 HasErrors: r.Bool(),
                 FaultName: r.String(),
-                ExportsPlan: r.Bool());
+                ExportsPlan: r.Bool(),
+                Reductions: r.List(r2 => new ReductionSpec(r2.NonNullString(), r2.NonNullString(), r2.Bool())),
+                ReductionBody: r.List(ReadStmt));
             r.End();
             return spec;
         }

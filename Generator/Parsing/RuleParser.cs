@@ -131,7 +131,7 @@ internal static class RuleParser
             // The span overloads and the kernel struct live in the rule's type: avoid its members' names too.
             .Concat(symbol.ContainingType.MemberNames).ToList();
         var lowerer = new RuleLowerer(model, elementType, body, elementParameters, allNames, diagnostics, cancellationToken);
-        EquatableArray<ElementStmt> loweredBody = lowerer.LowerBody(body);
+        (EquatableArray<ElementStmt> loweredBody, EquatableArray<ElementStmt> reductionBody) = lowerer.SplitReductions(lowerer.LowerBody(body));
 
         var parameters = new List<ParameterSpec>();
         foreach (IParameterSymbol p in symbol.Parameters)
@@ -179,7 +179,9 @@ internal static class RuleParser
             allNames.Concat(lowerer.KernelInputs.Select(k => k.Name)).Concat(lowerer.FaultName is null ? Array.Empty<string>() : new[] { lowerer.FaultName })
                 .Select(x => x.TrimStart('@')).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToEquatableArray(),
             hasErrors,
-            hasErrors ? null : lowerer.FaultName);
+            hasErrors ? null : lowerer.FaultName,
+            Reductions: hasErrors ? default : lowerer.Reductions.ToEquatableArray(),
+            ReductionBody: hasErrors ? default : reductionBody);
     }
 
     private static string TypeKeyword(TypeDeclarationSyntax type) => type switch

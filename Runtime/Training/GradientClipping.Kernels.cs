@@ -98,7 +98,7 @@ public static partial class GradientClipping
     }
 
     /// <summary>The fixed tree over the 64 accumulators: a[k] + a[k+32], then + [k+16], + [k+8], + [k+4], + [k+2], then [0] + [1].</summary>
-    private static double Tree(Span<double> a)
+    internal static double Tree(Span<double> a)
     {
         for (int width = AccumulatorCount / 2; width >= 1; width /= 2)
         {
@@ -109,7 +109,7 @@ public static partial class GradientClipping
     }
 
     /// <summary>Adds op(x[j]) to accumulator (offset + j) % 64, in increasing j; <paramref name="offset"/> is x's position in its block.</summary>
-    private static void Accumulate<T, TOp>(ReadOnlySpan<T> x, int offset, Span<double> acc)
+    internal static void Accumulate<T, TOp>(ReadOnlySpan<T> x, int offset, Span<double> acc)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TOp : struct, IElementOp
     {
@@ -298,12 +298,21 @@ public static partial class GradientClipping
         typeof(T) == typeof(float) ? Unsafe.As<T, float>(ref x) : Unsafe.As<T, double>(ref x);
 
     /// <summary>What is summed per element: its square (norm 2) or its absolute value (norm 1), in double.</summary>
-    private interface IElementOp
+    internal interface IElementOp
     {
         static abstract double Apply(double x);
         static abstract Vector128<double> Apply(Vector128<double> x);
         static abstract Vector256<double> Apply(Vector256<double> x);
         static abstract Vector512<double> Apply(Vector512<double> x);
+    }
+
+    /// <summary>x itself: the fixed-order sum of a rule's <see cref="Kernels.Reduce.Sum(float)"/>.</summary>
+    internal readonly struct Identity : IElementOp
+    {
+        public static double Apply(double x) => x;
+        public static Vector128<double> Apply(Vector128<double> x) => x;
+        public static Vector256<double> Apply(Vector256<double> x) => x;
+        public static Vector512<double> Apply(Vector512<double> x) => x;
     }
 
     private readonly struct Square : IElementOp

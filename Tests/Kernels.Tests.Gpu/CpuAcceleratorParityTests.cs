@@ -26,9 +26,11 @@ public sealed class CpuAcceleratorParityTests : IClassFixture<CpuAcceleratorFixt
         Assert.Contains("SGD.Step", names);
         Assert.Contains("SophiaG.UpdateHessian", names);
         Assert.Contains("Muon.UpdateMomentum", names);
-        // Every [UpdateRule] of Kernels.dll (one source file each, SophiaG, Muon and Lamb two) has its GPU class in Kernels.Gpu, generated from the rule's plan.
+        // Every [UpdateRule] of Kernels.dll (one source file each, SophiaG, Muon and Lamb two) has its GPU class in Kernels.Gpu, generated from the
+        // rule's plan, except Lars: a rule with reductions (Kernels.Reduce) has no GPU kernels yet (a documented gap; docs/Gpu.md).
         int files = System.IO.Directory.GetFiles(System.IO.Path.Combine(PtxTests.RepositoryRoot(), "Runtime", "Optimizers"), "*.cs").Length;
-        Assert.Equal(files + 3, names.Length);
+        Assert.DoesNotContain("Lars.Step", names);
+        Assert.Equal(files + 3 - 1, names.Length);
     }
 
     [Fact]

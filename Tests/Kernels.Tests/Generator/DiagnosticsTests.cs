@@ -164,6 +164,48 @@ public class DiagnosticsTests
         Rule("        switch (k)\n        {\n            [|case 1:|]\n                p -= g;\n                throw new InvalidOperationException();\n            default:\n                p += g;\n                break;\n        }", "ref float p, in float g, int k = 0"));
 
     [Fact]
+    public void KRN0118_ReductionUnderElementCondition() => AssertDiagnostic("KRN0118",
+        Rule("        if (g > 0)\n            p -= [|Reduce.Sum(g)|];"));
+
+    [Fact]
+    public void KRN0118_ReductionUnderUniformCondition() => AssertDiagnostic("KRN0118",
+        Rule("        if (flag)\n            p -= [|Reduce.Sum(g)|];"));
+
+    [Fact]
+    public void KRN0118_ReductionInAnArmOfConditional() => AssertDiagnostic("KRN0118",
+        Rule("        p -= g > 0 ? [|Reduce.Sum(g)|] : 0f;"));
+
+    [Fact]
+    public void KRN0118_ReductionRightOfShortCircuit() => AssertDiagnostic("KRN0118",
+        Rule("        bool b = g > 0 && [|Reduce.Max(g)|] > 1;\n        p -= b ? g : 0f;"));
+
+    [Fact]
+    public void KRN0118_ReductionInAHelper() => AssertDiagnostic("KRN0118",
+        Rule("        p -= F(g);") + "public static partial class R { static float F(float x) => x / [|Reduce.Sum(x)|]; }\n");
+
+    [Fact]
+    public void KRN0118_ReductionOfAnotherReductionsResult() => AssertDiagnostic("KRN0118",
+        Rule("        float s = Reduce.Sum(g);\n        float t = [|Reduce.Sum(g - s)|];\n        p -= t;"));
+
+    [Fact]
+    public void KRN0118_ReductionOverTheOtherFloatingType() => AssertDiagnostic("KRN0118",
+        Rule("        p -= (float)[|Reduce.Sum((double)g)|];"));
+
+    [Fact]
+    public void KRN0118_MoreThanFourReductions() => AssertDiagnostic("KRN0118",
+        Rule("        p -= Reduce.Sum(g) + Reduce.Sum(p) + Reduce.Max(g) + Reduce.Max(p) + [|Reduce.Sum(g * p)|];"));
+
+    [Fact]
+    public void Reduction_AtTheTopLevel_CompilesWithoutDiagnostics()
+    {
+        GeneratorHarness.Result result = GeneratorHarness.Run(GeneratorHarness.Usings
+            + Rule("        float n = MathF.Sqrt(Reduce.Sum(g * g));\n        p -= n > 0 ? lr * g / n : 0f;"));
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompileErrors);
+        Assert.Contains(result.Sources, s => s.SourceText.ToString().Contains("IReductionKernel<float>"));
+    }
+
+    [Fact]
     public void KRN0012_NoPerElementInput_IsAWarningAndTheRuleIsGenerated()
     {
         GeneratorHarness.Result result = GeneratorHarness.Run(GeneratorHarness.Usings + Rule("        p -= lr * grad;", "ref float p, float grad, float lr = 0.1f"));

@@ -367,3 +367,47 @@ namespace Kernels.Tests.Rules
         }
     }
 }
+
+namespace Kernels.Tests.Rules
+{
+    /// <summary>Rules with tensor-wide reductions (<see cref="Kernels.Reduce"/>): two passes per tensor.</summary>
+    public static partial class ReductionRules
+    {
+        /// <summary>Normalized gradient descent: every tensor moves by lr in the direction of its gradient.</summary>
+        [UpdateRule(GenerateOptimizer = false)]
+        public static void Normalized(ref float p, in float g, float lr = 0.1f)
+        {
+            float norm = MathF.Sqrt(Reduce.Sum(g * g));
+            p -= norm > 0 ? lr * g / norm : 0f;
+        }
+    }
+}
+
+namespace Kernels.Tests.Rules
+{
+    public static partial class ReductionRules
+    {
+        /// <summary>A step scaled by the largest |g| of the tensor (Reduce.Max: NaN propagates).</summary>
+        [UpdateRule(GenerateOptimizer = false)]
+        public static void MaxScaled(ref float p, in float g, float lr = 0.5f)
+        {
+            float largest = Reduce.Max(MathF.Abs(g));
+            p -= lr * g / largest;
+        }
+
+        /// <summary>
+        /// LAMB-shaped: state written before the reductions (the reduction pass must not write it, the update pass
+        /// must write it once), an update direction both passes compute, two norms, a trust ratio.
+        /// </summary>
+        [UpdateRule(GenerateOptimizer = false)]
+        public static void TrustRatio(ref float p, in float g, ref float m, float beta = 0.9f, float lr = 0.01f)
+        {
+            m = beta * m + (1 - beta) * g;
+            float u = m / (1 + MathF.Abs(m)) + 0.01f * p;
+            float pn = MathF.Sqrt(Reduce.Sum(p * p));
+            float un = MathF.Sqrt(Reduce.Sum(u * u));
+            float trust = pn > 0 && un > 0 ? pn / un : 1f;
+            p -= lr * trust * u;
+        }
+    }
+}
