@@ -348,7 +348,9 @@ internal static partial class RuleEmitter
             w.Line($"internal readonly {input.TypeName} {names.FieldOf(input.Name)};");
         if (spec.FaultName is not null)
         {
-            w.Line("/// <summary>What the rule's uniform part threw while preparing, if it did (the overloads then run the rule itself, element by element).</summary>");
+            w.Line(spec.HasReductions
+                ? "/// <summary>What the rule's uniform part threw while preparing, if it did (the overloads then rethrow it).</summary>"
+                : "/// <summary>What the rule's uniform part threw while preparing, if it did (the overloads then run the rule itself, element by element).</summary>");
             w.Line($"internal readonly global::System.Exception? {spec.FaultName};");
         }
         bool gradScale = KernelNaming.HasGradScale(spec);
@@ -373,7 +375,9 @@ internal static partial class RuleEmitter
         }
         if (spec.FaultName is not null && ctor.Count > 1)
         {
-            w.Line("/// <summary>A kernel that only carries the fault: the overloads run the rule itself.</summary>");
+            w.Line(spec.HasReductions
+                ? "/// <summary>A kernel that only carries the fault: the overloads rethrow it.</summary>"
+                : "/// <summary>A kernel that only carries the fault: the overloads run the rule itself.</summary>");
             w.Open($"private {names.KernelType}(global::System.Exception {spec.FaultName})");
             w.Line($"this.{spec.FaultName} = {spec.FaultName};");
             w.Close();

@@ -11,8 +11,8 @@ namespace Kernels.Optimizers;
 /// Declared with <see cref="Reduce"/>: the two norms are tensor-wide sums in the reduction's fixed order, so the step
 /// is bit-identical for any thread count and vector width. As in the common implementations (NVIDIA's LARC, torchlars),
 /// the ratio falls back to 1 when either norm is 0 and <c>eps</c> guards the denominator. Usually applied to weight
-/// matrices and convolution kernels only: put biases and normalization gains in a group of plain SGD (or give them
-/// <c>trustCoefficient</c> … see docs/Optimizers.md).
+/// matrices and convolution kernels only: put biases and normalization gains in a group of their own (plain SGD,
+/// say). A negative hyperparameter throws <see cref="ArgumentOutOfRangeException"/> before anything is written.
 /// </remarks>
 public static partial class Lars
 {
@@ -30,6 +30,11 @@ public static partial class Lars
         ref float param, in float grad, ref float momentumBuffer,
         double lr, double momentum = 0.9, double weightDecay = 0, double trustCoefficient = 0.001, double eps = 1e-8)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(lr);
+        ArgumentOutOfRangeException.ThrowIfNegative(momentum);
+        ArgumentOutOfRangeException.ThrowIfNegative(weightDecay);
+        ArgumentOutOfRangeException.ThrowIfNegative(trustCoefficient);
+        ArgumentOutOfRangeException.ThrowIfNegative(eps);
         float weightNorm = MathF.Sqrt(Reduce.Sum(param * param));
         float gradNorm = MathF.Sqrt(Reduce.Sum(grad * grad));
         float localLr = weightNorm > 0 && gradNorm > 0

@@ -96,6 +96,9 @@ namespace Kernels.Optimizers
             protected override void StepTensors(global::Kernels.Optimizers.Lars.Options __options, global::Kernels.CompilerServices.OptimizerBatch<float> __batch)
             {
                 var __kernel = global::Kernels.Optimizers.Lars.StepKernel.Prepare(__options.Lr, __options.Momentum, __options.WeightDecay, __options.TrustCoefficient, __options.Eps);
+                // The rule's step-invariant part threw (a hyperparameter it rejects): nothing has been written.
+                if (__kernel.fault is not null)
+                    global::System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(__kernel.fault);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
                 global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
                 for (int __k = 0; __k < __batch.Count; __k++)

@@ -31,6 +31,10 @@ namespace Kernels.Optimizers
             global::Kernels.CompilerServices.StepChecks.SameLength(grad.Length, length, "grad", "param");
             global::Kernels.CompilerServices.StepChecks.SameLength(momentumBuffer.Length, length, "momentumBuffer", "param");
 
+            // The rule's uniform part threw; a rule with reductions cannot run element by element, so it is rethrown.
+            if (kernel.fault is not null)
+                global::System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(kernel.fault);
+
             // No written span may share memory with another (an unused one is empty by now).
             global::Kernels.CompilerServices.StepChecks.NoOverlap<float>("param,grad,momentumBuffer", 0b101, param, grad, momentumBuffer);
 
@@ -70,6 +74,10 @@ namespace Kernels.Optimizers
                 global::Kernels.CompilerServices.StepChecks.SameTensorLength(momentumBuffer[tensor].Length, length, tensor, "momentumBuffer", "param");
             }
 
+            // The rule's uniform part threw; a rule with reductions cannot run element by element, so it is rethrown.
+            if (kernel.fault is not null)
+                global::System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(kernel.fault);
+
             // No written buffer may share memory with another of its tensor (an unused list is empty by now).
             for (int tensor = 0; tensor < count; tensor++)
                 global::Kernels.CompilerServices.StepChecks.NoTensorOverlap<float>(tensor, "param,grad,momentumBuffer", 0b101, param[tensor].Span, grad[tensor].Span, momentumBuffer[tensor].Span);
@@ -95,10 +103,12 @@ namespace Kernels.Optimizers
             internal readonly float one;
             internal readonly float momentumAsFloat;
             internal readonly float lrAsFloat;
+            /// <summary>What the rule's uniform part threw while preparing, if it did (the overloads then rethrow it).</summary>
+            internal readonly global::System.Exception? fault;
             /// <summary>The factor every element of <c>grad</c> is multiplied by as it is loaded: 1, or an optimizer's clip coefficient.</summary>
             internal readonly float gradScale;
 
-            private StepKernel(float reducedSum, float reducedSum2, float zero, float trustCoefficientAsFloat, float weightDecayAsFloat, float epsAsFloat, float one, float momentumAsFloat, float lrAsFloat, float gradScale)
+            private StepKernel(float reducedSum, float reducedSum2, float zero, float trustCoefficientAsFloat, float weightDecayAsFloat, float epsAsFloat, float one, float momentumAsFloat, float lrAsFloat, float gradScale, global::System.Exception? fault)
             {
                 this.reducedSum = reducedSum;
                 this.reducedSum2 = reducedSum2;
@@ -110,21 +120,40 @@ namespace Kernels.Optimizers
                 this.momentumAsFloat = momentumAsFloat;
                 this.lrAsFloat = lrAsFloat;
                 this.gradScale = gradScale;
+                this.fault = fault;
+            }
+
+            /// <summary>A kernel that only carries the fault: the overloads rethrow it.</summary>
+            private StepKernel(global::System.Exception fault)
+            {
+                this.fault = fault;
             }
 
             /// <summary>Computes one call's step-invariant values: the rule's uniform part, in the rule's order.</summary>
             internal static StepKernel Prepare(double lr, double momentum, double weightDecay, double trustCoefficient, double eps)
             {
-                float reducedSum = default;
-                float reducedSum2 = default;
-                float zero = 0f;
-                float trustCoefficientAsFloat = (float)trustCoefficient;
-                float weightDecayAsFloat = (float)weightDecay;
-                float epsAsFloat = (float)eps;
-                float one = 1f;
-                float momentumAsFloat = (float)momentum;
-                float lrAsFloat = (float)lr;
-                return new StepKernel(reducedSum, reducedSum2, zero, trustCoefficientAsFloat, weightDecayAsFloat, epsAsFloat, one, momentumAsFloat, lrAsFloat, 1f);
+                try
+                {
+                    global::System.ArgumentOutOfRangeException.ThrowIfNegative(lr);
+                    global::System.ArgumentOutOfRangeException.ThrowIfNegative(momentum);
+                    global::System.ArgumentOutOfRangeException.ThrowIfNegative(weightDecay);
+                    global::System.ArgumentOutOfRangeException.ThrowIfNegative(trustCoefficient);
+                    global::System.ArgumentOutOfRangeException.ThrowIfNegative(eps);
+                    float reducedSum = default;
+                    float reducedSum2 = default;
+                    float zero = 0f;
+                    float trustCoefficientAsFloat = (float)trustCoefficient;
+                    float weightDecayAsFloat = (float)weightDecay;
+                    float epsAsFloat = (float)eps;
+                    float one = 1f;
+                    float momentumAsFloat = (float)momentum;
+                    float lrAsFloat = (float)lr;
+                    return new StepKernel(reducedSum, reducedSum2, zero, trustCoefficientAsFloat, weightDecayAsFloat, epsAsFloat, one, momentumAsFloat, lrAsFloat, 1f, null);
+                }
+                catch (global::System.Exception fault)
+                {
+                    return new StepKernel(fault);
+                }
             }
 
             /// <summary>This kernel with every gradient element multiplied by <paramref name="gradScale"/> as it is loaded (a fused clip: the gradient's memory is never rewritten).</summary>
