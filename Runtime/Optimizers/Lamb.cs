@@ -15,15 +15,49 @@ namespace Kernels.Optimizers;
 /// </code>
 /// </summary>
 /// <remarks>
-/// The trust ratio needs a reduction over the tensor between computing <c>u</c> and applying it, so a step is two
-/// passes per tensor: <c>UpdateMoments</c> (generated, fused) updates the moments and writes <c>u</c> block by
-/// block into scratch that stays in cache, where ‖p‖² and ‖u‖² are summed in <see cref="Training.GradientClipping"/>'s
-/// fixed order (blocks of 16,384 elements, 64 accumulators, blocks added in order: the same bits for any thread
-/// count and vector width); then <c>ApplyUpdate</c> (generated) recomputes <c>u</c> from the new moments with
-/// the same operations and applies it. The optimizer object is <c>Lamb.Optimizer</c>.
+/// <para>
+/// <see cref="Step(ref float, in float, ref float, ref float, int, double, double, double, double, double, bool)"/> is
+/// the whole step as one rule: the trust ratio's norms are <see cref="Reduce.Sum(float)"/>s, so the generator runs it
+/// as a reduction pass (moments and <c>u</c> computed, nothing written, ‖p‖² and ‖u‖² summed in the fixed order: the
+/// same bits for any thread count and vector width) and an update pass (everything again, then written). The optimizer
+/// object, <c>Lamb.Optimizer</c>, runs it.
+/// </para>
+/// <para>
+/// <c>UpdateMoments</c> and <c>ApplyUpdate</c> are the same step as two element-wise rules around a reduction the
+/// caller makes (the moments and <c>u</c> written by the first, the ratio passed to the second): the form with GPU
+/// kernels until reductions run on the GPU.
+/// </para>
 /// </remarks>
 public static partial class Lamb
 {
+    /// <summary>One LAMB step for one element of a tensor (the norms of the trust ratio are over the whole tensor).</summary>
+    /// <param name="param">The parameter, updated.</param>
+    /// <param name="grad">Its gradient.</param>
+    /// <param name="expAvg">First moment, updated.</param>
+    /// <param name="expAvgSq">Second moment, updated.</param>
+    /// <param name="step">The step count, from 1.</param>
+    /// <param name="lr">Learning rate.</param>
+    /// <param name="beta1">First-moment decay.</param>
+    /// <param name="beta2">Second-moment decay.</param>
+    /// <param name="eps">Denominator term.</param>
+    /// <param name="weightDecay">Decoupled weight decay, inside <c>u</c>.</param>
+    /// <param name="biasCorrection">Divide the moments by <c>1 − beta^step</c>.</param>
+    [UpdateRule(GenerateOptimizer = false)]
+    public static void Step(
+        ref float param, in float grad, ref float expAvg, ref float expAvgSq,
+        int step, double lr, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-6, double weightDecay = 0.01, bool biasCorrection = true)
+    {
+        expAvg = MathF.FusedMultiplyAdd((float)beta1, expAvg, (float)(1 - beta1) * grad);
+        expAvgSq = MathF.FusedMultiplyAdd((float)beta2, expAvgSq, (float)(1 - beta2) * grad * grad);
+        float correction1 = biasCorrection ? (float)(1 - Math.Pow(beta1, step)) : 1f;
+        float correction2 = biasCorrection ? (float)(1 - Math.Pow(beta2, step)) : 1f;
+        float update = Update(expAvg, expAvgSq, param, correction1, correction2, (float)eps, (float)weightDecay);
+        float paramNorm = MathF.Sqrt(Reduce.Sum(param * param));
+        float updateNorm = MathF.Sqrt(Reduce.Sum(update * update));
+        float ratio = paramNorm > 0 && updateNorm > 0 ? paramNorm / updateNorm : 1f;
+        param = MathF.FusedMultiplyAdd(-(float)lr * ratio, update, param);
+    }
+
     /// <summary>
     /// Pass 1 for one element: the moments, then the update <c>u</c> (written to <paramref name="update"/>, which the
     /// optimizer sums the squares of).

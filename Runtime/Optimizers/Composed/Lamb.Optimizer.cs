@@ -104,57 +104,14 @@ public static partial class Lamb
         /// <inheritdoc/>
         protected override void StepTensors(Options options, OptimizerBatch<float> batch)
         {
-            int step = checked((int)batch.Step);
-            UpdateMomentsKernel moments = UpdateMomentsKernel.Prepare(step, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.BiasCorrection)
+            // The generated two-pass kernel of Lamb.Step: per tensor, the norms in the fixed order, then the update.
+            StepKernel kernel = StepKernel.Prepare(checked((int)batch.Step), options.Lr, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.BiasCorrection)
                 .WithGradScale(batch.GradScale);
             ReadOnlySpan<Memory<float>> expAvg = batch.State(0, true), expAvgSq = batch.State(1, true);
             for (int k = 0; k < batch.Count; k++)
             {
-                Memory<float> param = batch.Params[k], m = expAvg[k], v = expAvgSq[k];
-                ReadOnlyMemory<float> grad = batch.Grads[k];
-                int length = param.Length;
-                if (length == 0)
-                    continue;
-
-                // Pass 1, block by block: moments, u into scratch, then ‖p‖² and ‖u‖² of the block while it is in cache.
-                const int block = GradientClipping.BlockLength;
-                int blocks = (length + block - 1) / block;
-                var paramSquares = new double[blocks];
-                var updateSquares = new double[blocks];
-                int threads = Math.Min(StepOptions.ThreadCountFor(length, block), blocks);
-                void Blocks(int from, int to)
-                {
-                    float[] scratch = new float[Math.Min(block, length)];
-                    for (int b = from; b < to; b++)
-                    {
-                        int start = b * block, n = Math.Min(block, length - start);
-                        Span<float> p = param.Span.Slice(start, n), u = scratch.AsSpan(0, n);
-                        moments.Run(m.Span.Slice(start, n), grad.Span.Slice(start, n), v.Span.Slice(start, n), u, p);
-                        paramSquares[b] = GradientClipping.BlockSumOfSquares(p);
-                        updateSquares[b] = GradientClipping.BlockSumOfSquares(u);
-                    }
-                }
-                if (threads <= 1)
-                    Blocks(0, blocks);
-                else
-                    Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Blocks(blocks * t / threads, blocks * (t + 1) / threads));
-
-                // The blocks' partials in block order: the same sums whatever thread computed which block.
-                double paramSquared = 0, updateSquared = 0;
-                for (int b = 0; b < blocks; b++)
-                {
-                    paramSquared += paramSquares[b];
-                    updateSquared += updateSquares[b];
-                }
-                double ratio = TrustRatio(paramSquared, updateSquared);
-
-                // Pass 2: u again from the new moments, p -= lr · ratio · u.
-                ApplyUpdateKernel apply = ApplyUpdateKernel.Prepare(step, options.Lr, ratio, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.BiasCorrection);
-                int applyThreads = StepOptions.ThreadCountFor(length, ParallelStep.ChunkAlignment);
-                if (applyThreads <= 1)
-                    apply.Run(param.Span, m.Span, v.Span);
-                else
-                    ParallelStep.Run<float, ApplyUpdateKernel>(apply, length, applyThreads, ParallelStep.ChunkAlignment, param.Span, m.Span, v.Span);
+                Span<float> param = batch.Params[k].Span;
+                kernel.RunTensor(param, batch.Grads[k].Span, expAvg[k].Span, expAvgSq[k].Span, param.Length, StepOptions.ThreadCountFor(param.Length, ParallelStep.ChunkAlignment));
             }
         }
 
