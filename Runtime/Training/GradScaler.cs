@@ -200,7 +200,9 @@ public sealed class GradScaler : ISchedule
     public void LoadStateDict(JsonObject state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        double Read(string key) => state[key] is JsonValue v && v.TryGetValue(out double d)
+        // A parsed state holds JSON numbers, a built one .NET ints and doubles: read either through the number's text.
+        double Read(string key) => state[key] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            && double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d)
             ? d
             : throw new ArgumentException($"The GradScaler state has no number '{key}'.", nameof(state));
         double scale = Read("scale"), growth = Read("growth_factor"), backoff = Read("backoff_factor"), interval = Read("growth_interval"), tracker = Read("_growth_tracker");
