@@ -1,5 +1,8 @@
 using System;
 using System.ComponentModel;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
+using Kernels.Precision;
 using Kernels.Training;
 
 namespace Kernels.CompilerServices;
@@ -14,7 +17,13 @@ public sealed class OptimizerBatch<T> where T : unmanaged
 {
     private readonly Func<int, int, Memory<T>> _stateOf;
     private readonly Func<int, int, QuantizedState?>? _quantizedOf;
+    private readonly Func<int, Memory<T>>? _masterOf;
     private int[] _index = Array.Empty<int>();
+    private int[] _length = Array.Empty<int>();
+    private long[] _position = Array.Empty<long>();
+    private Parameter?[] _storageParams = Array.Empty<Parameter?>();
+    private Memory<T>[] _master = Array.Empty<Memory<T>>();
+    private Array? _typedParams, _typedGrads;
     private Memory<T>[] _params = Array.Empty<Memory<T>>();
     private ReadOnlyMemory<T>[] _grads = Array.Empty<ReadOnlyMemory<T>>();
     private Memory<T>[][] _state = Array.Empty<Memory<T>[]>();
@@ -24,10 +33,102 @@ public sealed class OptimizerBatch<T> where T : unmanaged
 
     /// <param name="stateOf">Allocates state buffer (second argument) of the optimizer's parameter (first argument, its index).</param>
     /// <param name="quantizedOf">The 8-bit state buffer (allocated on first use) of a parameter whose state is quantized, else null.</param>
-    internal OptimizerBatch(Func<int, int, Memory<T>> stateOf, Func<int, int, QuantizedState?>? quantizedOf = null)
+    /// <param name="masterOf">The fp32 master copy (allocated on first use) of a 16-bit parameter (its index).</param>
+    internal OptimizerBatch(Func<int, int, Memory<T>> stateOf, Func<int, int, QuantizedState?>? quantizedOf = null, Func<int, Memory<T>>? masterOf = null)
     {
         _stateOf = stateOf;
         _quantizedOf = quantizedOf;
+        _masterOf = masterOf;
+    }
+
+    /// <summary>
+    /// How every parameter of the batch is stored: <typeparamref name="T"/> (then <see cref="Params"/> and
+    /// <see cref="Grads"/> hold them), or <see cref="BFloat16"/> or <see cref="Half"/> for a float rule (then
+    /// <see cref="ParamsOf{TStorage}"/> and <see cref="GradsOf{TStorage}"/> do, and the generated step runs its storage kernel).
+    /// </summary>
+    public Type ParameterType { get; private set; } = typeof(T);
+
+    /// <summary>How the 16-bit parameters of the batch are rounded: <c>default</c> to nearest, else stochastically (element index: <see cref="Positions"/>).</summary>
+    public StochasticRounding Rounding { get; private set; }
+
+    /// <summary>Whether the 16-bit parameters of the batch are updated through fp32 master copies (<see cref="MasterWeights"/>).</summary>
+    public bool HasMasterWeights { get; private set; }
+
+    /// <summary>The element index (in the random stream of <see cref="Rounding"/>) of each tensor's first element: its offset among all the optimizer's parameters.</summary>
+    public ReadOnlySpan<long> Positions => _position.AsSpan(0, _count);
+
+    /// <summary>Each 16-bit tensor's values, as <typeparamref name="TStorage"/> (<see cref="ParameterType"/>).</summary>
+    /// <typeparam name="TStorage">The batch's parameter type.</typeparam>
+    public ReadOnlySpan<Memory<TStorage>> ParamsOf<TStorage>() where TStorage : unmanaged
+    {
+        if (_typedParams is not Memory<TStorage>[] list || list.Length < _count)
+            _typedParams = list = new Memory<TStorage>[Math.Max(_count, _params.Length)];
+        for (int k = 0; k < _count; k++)
+            list[k] = ((Parameter<TStorage>)_storageParams[k]!).Data;
+        return list.AsSpan(0, _count);
+    }
+
+    /// <summary>Each 16-bit tensor's gradient, as <typeparamref name="TStorage"/> (<see cref="ParameterType"/>).</summary>
+    /// <typeparam name="TStorage">The batch's parameter type.</typeparam>
+    public ReadOnlySpan<ReadOnlyMemory<TStorage>> GradsOf<TStorage>() where TStorage : unmanaged
+    {
+        if (_typedGrads is not ReadOnlyMemory<TStorage>[] list || list.Length < _count)
+            _typedGrads = list = new ReadOnlyMemory<TStorage>[Math.Max(_count, _params.Length)];
+        for (int k = 0; k < _count; k++)
+            list[k] = ((Parameter<TStorage>)_storageParams[k]!).Grad;
+        return list.AsSpan(0, _count);
+    }
+
+    /// <summary>Each 16-bit tensor's fp32 master copy (allocated from its values on first use), when <see cref="HasMasterWeights"/>.</summary>
+    public ReadOnlySpan<Memory<T>> MasterWeights
+    {
+        get
+        {
+            for (int k = 0; k < _count; k++)
+            {
+                if (_master[k].IsEmpty && _length[k] > 0)
+                    _master[k] = _masterOf!(_index[k]);
+            }
+            return _master.AsSpan(0, _count);
+        }
+    }
+
+    /// <summary>
+    /// Writes every master copy back into its 16-bit parameter, rounded to nearest (ties to even): the end of a step with
+    /// master weights. Threads take whole tensors' pieces of 16,384 elements; the bits do not depend on them.
+    /// </summary>
+    /// <typeparam name="TStorage">The batch's parameter type.</typeparam>
+    public void StoreMasterWeights<TStorage>() where TStorage : unmanaged
+    {
+        const int Piece = 1 << 14;
+        ReadOnlySpan<Memory<T>> masters = MasterWeights;
+        var pieces = new System.Collections.Generic.List<(Memory<float> From, Memory<TStorage> To)>();
+        for (int k = 0; k < _count; k++)
+        {
+            Memory<float> master = MemoryMarshal.AsMemory((ReadOnlyMemory<float>)(object)(ReadOnlyMemory<T>)masters[k]);
+            Memory<TStorage> data = ((Parameter<TStorage>)_storageParams[k]!).Data;
+            for (int start = 0; start < data.Length; start += Piece)
+            {
+                int n = Math.Min(Piece, data.Length - start);
+                pieces.Add((master.Slice(start, n), data.Slice(start, n)));
+            }
+        }
+        static void Narrow((Memory<float> From, Memory<TStorage> To) piece)
+        {
+            if (typeof(TStorage) == typeof(BFloat16))
+                BFloat16Conversions.FromSingle(piece.From.Span, MemoryMarshal.Cast<TStorage, BFloat16>(piece.To.Span));
+            else if (typeof(TStorage) == typeof(Half))
+                HalfConversions.FromSingle(piece.From.Span, MemoryMarshal.Cast<TStorage, Half>(piece.To.Span));
+            else
+                throw new NotSupportedException($"Master weights of {typeof(TStorage).Name} parameters.");
+        }
+        if (Threads <= 1 || pieces.Count == 1)
+        {
+            foreach (var piece in pieces)
+                Narrow(piece);
+            return;
+        }
+        Parallel.ForEach(pieces, new ParallelOptions { MaxDegreeOfParallelism = Threads }, Narrow);
     }
 
     /// <summary>
@@ -65,7 +166,7 @@ public sealed class OptimizerBatch<T> where T : unmanaged
         Memory<T>[] list = _state[buffer];
         for (int k = 0; k < _count; k++)
         {
-            if (list[k].IsEmpty && !_params[k].IsEmpty)
+            if (list[k].IsEmpty && _length[k] > 0)
                 list[k] = _stateOf(_index[k], buffer);
         }
         return list.AsSpan(0, _count);
@@ -78,7 +179,7 @@ public sealed class OptimizerBatch<T> where T : unmanaged
     internal Memory<T> FullState(int k, int buffer)
     {
         Memory<T>[] list = _state[buffer];
-        if (list[k].IsEmpty && !_params[k].IsEmpty)
+        if (list[k].IsEmpty && _length[k] > 0)
             list[k] = _stateOf(_index[k], buffer);
         return list[k];
     }
@@ -101,6 +202,9 @@ public sealed class OptimizerBatch<T> where T : unmanaged
     internal void Reset(long step, T gradScale, int threads, int count, int stateBuffers, int tensorStates, bool hasQuantizedState = false)
     {
         HasQuantizedState = hasQuantizedState;
+        ParameterType = typeof(T);
+        Rounding = default;
+        HasMasterWeights = false;
         Step = step;
         GradScale = gradScale;
         Threads = threads;
@@ -111,6 +215,10 @@ public sealed class OptimizerBatch<T> where T : unmanaged
             _params = new Memory<T>[capacity];
             _grads = new ReadOnlyMemory<T>[capacity];
             _index = new int[capacity];
+            _length = new int[capacity];
+            _position = new long[capacity];
+            _storageParams = new Parameter?[capacity];
+            _master = new Memory<T>[capacity];
         }
         if (_state.Length != stateBuffers || (stateBuffers > 0 && _state[0].Length < count))
         {
@@ -126,9 +234,30 @@ public sealed class OptimizerBatch<T> where T : unmanaged
         Array.Clear(_tensorStateWritten);
     }
 
+    /// <summary>The batch's parameters are stored as <paramref name="parameterType"/> (16-bit), rounded so, with or without master copies.</summary>
+    internal void SetStorage(Type parameterType, StochasticRounding rounding, bool masterWeights)
+    {
+        ParameterType = parameterType;
+        Rounding = rounding;
+        HasMasterWeights = masterWeights;
+    }
+
+    internal void Set(int k, int index, Parameter parameter, long position, Memory<T>[] state, Memory<T> master)
+    {
+        Set(k, index, default, default, state);
+        _storageParams[k] = parameter;
+        _length[k] = parameter.Length;
+        _position[k] = position;
+        _master[k] = master;
+    }
+
     internal void Set(int k, int index, Memory<T> param, ReadOnlyMemory<T> grad, Memory<T>[] state)
     {
         _index[k] = index;
+        _length[k] = param.Length;
+        _position[k] = 0;
+        _storageParams[k] = null;
+        _master[k] = default;
         _params[k] = param;
         _grads[k] = grad;
         for (int b = 0; b < _state.Length; b++)
@@ -144,6 +273,12 @@ public sealed class OptimizerBatch<T> where T : unmanaged
     {
         Array.Clear(_params, 0, _count);
         Array.Clear(_grads, 0, _count);
+        Array.Clear(_storageParams, 0, _count);
+        Array.Clear(_master, 0, _count);
+        if (_typedParams is not null)
+            Array.Clear(_typedParams, 0, Math.Min(_count, _typedParams.Length));
+        if (_typedGrads is not null)
+            Array.Clear(_typedGrads, 0, Math.Min(_count, _typedGrads.Length));
         foreach (Memory<T>[] list in _state)
             Array.Clear(list, 0, Math.Min(_count, list.Length));
         _count = 0;

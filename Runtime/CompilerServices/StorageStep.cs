@@ -78,9 +78,20 @@ public static class StorageStep
     /// of a piece of tensor <c>k</c> is its offset in the concatenation.
     /// </summary>
     public static void Run<TKernel>(TKernel kernel, int threads, int blockSize, PinnedTensors tensors)
+        where TKernel : struct, IStorageChunkKernel =>
+        Run(kernel, threads, blockSize, tensors, default);
+
+    /// <summary>
+    /// As <see cref="Run{TKernel}(TKernel, int, int, PinnedTensors)"/>, but the position of a piece of tensor <c>k</c> is
+    /// <c>positions[k]</c> plus its offset in the tensor (an optimizer's element index of the stochastic rounding: the
+    /// tensor's offset among all its parameters); empty <paramref name="positions"/>: the offsets in the concatenation.
+    /// The chunks are the same either way.
+    /// </summary>
+    public static void Run<TKernel>(TKernel kernel, int threads, int blockSize, PinnedTensors tensors, ReadOnlySpan<long> positions)
         where TKernel : struct, IStorageChunkKernel
     {
         long[] starts = tensors.Starts;
+        long[] first = positions.IsEmpty ? starts : positions.ToArray();
         int count = starts.Length - 1;
         long total = starts[count];
         if (total == 0)
@@ -102,7 +113,7 @@ public static class StorageStep
                     long begin = Math.Max(from, starts[k]) - starts[k];
                     long end = Math.Min(to, starts[k + 1]) - starts[k];
                     if (end > begin)
-                        kernel.Execute(tensors.Tensor(k), (int)begin, (int)(end - begin), starts[k] + begin);
+                        kernel.Execute(tensors.Tensor(k), (int)begin, (int)(end - begin), first[k] + begin);
                 }
             }
             catch (Exception e)

@@ -254,7 +254,7 @@ public static partial class Muon
         protected override string[] StateBufferNames => s_state;
 
         /// <inheritdoc/>
-        protected override void CheckParameter(Parameter<float> parameter)
+        protected override void CheckParameter(Parameter parameter)
         {
             if (parameter.Shape.Count != 2)
                 throw new ArgumentException(

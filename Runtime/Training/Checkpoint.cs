@@ -2,8 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Kernels.Precision;
 using Kernels.Training.Checkpoints;
 using Kernels.Training.Schedules;
 
@@ -17,7 +19,9 @@ namespace Kernels.Training;
 /// <remarks>
 /// <para>
 /// Layout: tensor <c>param.{name}</c> per parameter (its values), <c>state.{index}.{buffer}</c> per allocated state
-/// buffer (PyTorch's names: <c>state.0.exp_avg</c>); metadata <c>kernels.optimizer</c> (the rule),
+/// buffer (PyTorch's names: <c>state.0.exp_avg</c>). A parameter is stored in its own dtype (<c>F32</c>, <c>F64</c>, <c>BF16</c>,
+/// <c>F16</c>); its state in the optimizer's (<c>F32</c> for a 16-bit parameter of a float rule, its fp32 master copy
+/// <c>state.{index}.master</c> included), 8-bit state as <c>U8</c> codes with <c>F32</c> block scales; metadata <c>kernels.optimizer</c> (the rule),
 /// <c>kernels.optimizer_state</c> (JSON: <c>param_groups</c> with hyperparameters under PyTorch's snake_case names and
 /// <c>params</c> indices, per-parameter <c>step</c> and carried values, the parameters' names and shapes) and
 /// <c>kernels.schedules</c> (JSON array of the schedules' state dicts).
@@ -162,7 +166,7 @@ public static class Checkpoint
         {
             ["name"] = p.Name,
             ["shape"] = new JsonArray(p.Shape.Select(d => (JsonNode)JsonValue.Create(d)).ToArray()),
-            ["dtype"] = p.ElementType == typeof(double) ? "F64" : "F32",
+            ["dtype"] = p.ElementType == typeof(double) ? "F64" : p.ElementType == typeof(BFloat16) ? "BF16" : p.ElementType == typeof(Half) ? "F16" : "F32",
         }).ToArray());
         return new JsonObject { ["param_groups"] = groups, ["state"] = perParameter, ["parameters"] = parameters };
     }
@@ -191,6 +195,8 @@ public static class Checkpoint
             {
                 "F32" => typeof(float),
                 "F64" => typeof(double),
+                "BF16" => typeof(BFloat16),
+                "F16" => typeof(Half),
                 var other => throw new InvalidDataException($"parameter '{name}' has dtype '{other}'"),
             };
             descriptions.Add(new ParameterDescription(name, shape, type));
@@ -234,7 +240,7 @@ public static class Checkpoint
                     string tensor = $"state.{index}.{Hyperparameters.ToSnakeCase(buffer)}";
                     if (!file.Contains(tensor))
                         continue;
-                    buffers[buffer] = ReadArray(file, tensor, optimizer.Parameters[index]);
+                    buffers[buffer] = ReadState(file, tensor, optimizer.Parameters[index]);
                     if (buffers[buffer] is byte[] codes)
                     {
                         // 8-bit state: its block scales come with it.
@@ -283,6 +289,10 @@ public static class Checkpoint
             file.Add<float>(name, f.Data.Span, shape);
         else if (p is Parameter<double> d)
             file.Add<double>(name, d.Data.Span, shape);
+        else if (p is Parameter<BFloat16> b)
+            file.Add<ushort>(name, TensorDType.BFloat16, MemoryMarshal.Cast<BFloat16, ushort>(b.Data.Span), shape);
+        else if (p is Parameter<Half> h)
+            file.Add<Half>(name, h.Data.Span, shape);
         else
             throw new NotSupportedException($"Parameter '{p.Name}' of {p.ElementType.Name} cannot be saved.");
     }
@@ -309,15 +319,36 @@ public static class Checkpoint
             return t.ToArray<float>();
         if (p.ElementType == typeof(double) && t.DType == TensorDType.Float64)
             return t.ToArray<double>();
-        if (p.ElementType == typeof(float) && t.DType == TensorDType.UInt8 && name.StartsWith("state.", StringComparison.Ordinal))
-            return t.ToArray<byte>();   // 8-bit state codes
+        if (p.ElementType == typeof(BFloat16) && t.DType == TensorDType.BFloat16)
+            return MemoryMarshal.Cast<ushort, BFloat16>(t.ToArray<ushort>()).ToArray();
+        if (p.ElementType == typeof(Half) && t.DType == TensorDType.Float16)
+            return t.ToArray<Half>();
         throw new InvalidDataException($"tensor '{name}' is {t.DType}; parameter '{p.Name}' is {p.ElementType.Name}");
+    }
+
+    /// <summary>A state buffer: in the optimizer's element type (float for a 16-bit parameter, which only float rules take), or 8-bit codes.</summary>
+    private static Array ReadState(SafeTensorsFile file, string name, Parameter p)
+    {
+        if (!file.TryGetTensor(name, out TensorEntry? t))
+            throw new InvalidDataException($"tensor '{name}' is missing");
+        if (!t.Shape.SequenceEqual(p.Shape))
+            throw new InvalidDataException($"tensor '{name}' has shape [{string.Join(", ", t.Shape)}]; parameter '{p.Name}' has [{string.Join(", ", p.Shape)}]");
+        bool floatState = p.ElementType != typeof(double);
+        if (floatState && t.DType == TensorDType.Float32)
+            return t.ToArray<float>();
+        if (!floatState && t.DType == TensorDType.Float64)
+            return t.ToArray<double>();
+        if (floatState && t.DType == TensorDType.UInt8)
+            return t.ToArray<byte>();   // 8-bit state codes
+        throw new InvalidDataException($"tensor '{name}' is {t.DType}; the state of parameter '{p.Name}' ({p.ElementType.Name}) is {(floatState ? "F32 (or U8 codes)" : "F64")}");
     }
 
     private static Array Snapshot(Parameter p) => p switch
     {
         Parameter<float> f => f.Data.ToArray(),
         Parameter<double> d => d.Data.ToArray(),
+        Parameter<BFloat16> b => b.Data.ToArray(),
+        Parameter<Half> h => h.Data.ToArray(),
         _ => throw new NotSupportedException(),
     };
 
@@ -327,5 +358,9 @@ public static class Checkpoint
             ((float[])values).CopyTo(f.Data.Span);
         else if (p is Parameter<double> d)
             ((double[])values).CopyTo(d.Data.Span);
+        else if (p is Parameter<BFloat16> b)
+            ((BFloat16[])values).CopyTo(b.Data.Span);
+        else if (p is Parameter<Half> h)
+            ((Half[])values).CopyTo(h.Data.Span);
     }
 }

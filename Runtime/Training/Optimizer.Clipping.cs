@@ -24,7 +24,10 @@ public abstract partial class Optimizer
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The largest norm must be 0 or more.");
         if (normType is not (1 or 2) && !double.IsPositiveInfinity(normType))
             throw new ArgumentOutOfRangeException(nameof(normType), normType, "Supported norms: 1, 2 and +Infinity.");
-        (double total, double coefficient) = ComputeClip(maxNorm, normType);
+        // After GradScaler.Unscale the gradients still hold the loss scale: the norm of the unscaled ones is the norm
+        // of the stored ones times its inverse (exact for the power-of-two scales GradScaler uses, barring overflow).
+        double total = GradientNorm(normType) * PendingUnscale;
+        double coefficient = ClipCoefficient(total, maxNorm);
         bool finite = double.IsFinite(total);
         if (!finite && errorIfNonfinite)
             throw new InvalidOperationException($"The total norm of order {normType} of the gradients is {total}; it must be finite (errorIfNonfinite is set).");
@@ -33,11 +36,21 @@ public abstract partial class Optimizer
         return total;
     }
 
-    /// <summary>The norm of every gradient and the clip coefficient in the parameters' precision.</summary>
-    private protected abstract (double Total, double Coefficient) ComputeClip(double maxNorm, double normType);
+    /// <summary>The norm of every gradient of a parameter that has one (see <see cref="Parameter.HasGrad"/>), as stored.</summary>
+    private protected abstract double GradientNorm(double normType);
+
+    /// <summary>PyTorch's clip coefficient for <paramref name="total"/>, computed in the rule's precision.</summary>
+    private protected abstract double ClipCoefficient(double total, double maxNorm);
+
+    /// <summary>Whether every gradient element of every parameter that has a gradient is finite (one read of them).</summary>
+    internal bool GradientsAreFinite() => double.IsFinite(GradientNorm(double.PositiveInfinity));
 
     /// <summary>Arms the pending step's skip when a gradient is not finite (no clip was requested).</summary>
-    private protected abstract void CheckFiniteGradients();
+    private protected void CheckFiniteGradients()
+    {
+        if (!GradientsAreFinite())
+            SetPending(1, skip: true);
+    }
 
     private protected void ClearPendingClip() => HasPendingClip = false;
 }

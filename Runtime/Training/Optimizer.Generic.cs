@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.ComponentModel;
 using System.Linq;
 using Kernels.CompilerServices;
+using Kernels.Precision;
 
 namespace Kernels.Training;
 
@@ -11,17 +12,22 @@ namespace Kernels.Training;
 /// tensors that share a step count into one multi-tensor call, state dicts. The generated subclass describes its rule
 /// (state buffers, their initial values, per-tensor state) and runs it in <see cref="StepTensors"/>.
 /// </summary>
-/// <typeparam name="T">The rule's element type (<see cref="float"/> or <see cref="double"/>).</typeparam>
+/// <typeparam name="T">
+/// The rule's element type (<see cref="float"/> or <see cref="double"/>). An optimizer of a float rule whose subclass
+/// supports it (every generated one) also takes parameters stored as <see cref="BFloat16"/> or <see cref="Half"/>, alone or
+/// mixed with float ones, and updates them in float (<see cref="Training.ParameterPrecision"/>).
+/// </typeparam>
 /// <typeparam name="TOptions">The rule's generated hyperparameter class.</typeparam>
 public abstract class Optimizer<T, TOptions> : Optimizer
     where T : unmanaged
     where TOptions : Hyperparameters
 {
     private readonly List<ParamGroup<T, TOptions>> _groups = new();
-    private readonly List<Parameter<T>> _parameters = new();
+    private readonly List<Parameter> _parameters = new();
     private readonly List<Slot> _slots = new();
     private readonly List<ParamGroup<T, TOptions>> _groupOf = new();   // aligned with _parameters
-    private readonly Dictionary<Parameter<T>, int> _indexOf = new(ReferenceEqualityComparer.Instance);
+    private readonly List<long> _offsets = new();   // aligned with _parameters: elements of the parameters before it
+    private readonly Dictionary<Parameter, int> _indexOf = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly OptimizerBatch<T> _batch;
 
@@ -29,7 +35,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     /// <param name="parameters">The first group's parameters (more groups: <see cref="AddParamGroup"/>).</param>
     /// <param name="defaults">The hyperparameters every group starts from.</param>
     /// <param name="stepOptions">Threading of the step.</param>
-    protected Optimizer(IEnumerable<Parameter<T>> parameters, TOptions defaults, StepOptions stepOptions)
+    protected Optimizer(IEnumerable<Parameter> parameters, TOptions defaults, StepOptions stepOptions)
         : this(parameters, defaults, stepOptions, null)
     {
     }
@@ -39,14 +45,19 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     /// <param name="defaults">The hyperparameters every group starts from.</param>
     /// <param name="stepOptions">Threading of the step.</param>
     /// <param name="statePrecision">How state buffers are stored; <see langword="null"/>: <see cref="Training.StatePrecision.Full"/>.</param>
-    /// <exception cref="ArgumentException">8-bit state for a rule whose element type is not <see cref="float"/>.</exception>
-    protected Optimizer(IEnumerable<Parameter<T>> parameters, TOptions defaults, StepOptions stepOptions, StatePrecision? statePrecision)
+    /// <param name="parameterPrecision">How parameters stored in 16 bits are rounded; <see langword="null"/>: <see cref="Training.ParameterPrecision.Nearest"/>.</param>
+    /// <exception cref="ArgumentException">
+    /// 8-bit state for a rule whose element type is not <see cref="float"/>; stochastic rounding together with master
+    /// weights; a parameter this optimizer cannot update (see <see cref="AddParamGroup"/>).
+    /// </exception>
+    protected Optimizer(IEnumerable<Parameter> parameters, TOptions defaults, StepOptions stepOptions, StatePrecision? statePrecision, ParameterPrecision? parameterPrecision = null)
     {
         ArgumentNullException.ThrowIfNull(defaults);
         Defaults = defaults;
         StepOptions = stepOptions;
         StatePrecision = CheckPrecision(statePrecision);
-        _batch = new OptimizerBatch<T>(AllocateState, QuantizedStateOf);
+        ParameterPrecision = CheckPrecision(parameterPrecision);
+        _batch = new OptimizerBatch<T>(AllocateState, QuantizedStateOf, AllocateMaster);
         AddParamGroup(parameters);
     }
 
@@ -62,11 +73,32 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         Defaults = defaults;
         StepOptions = stepOptions;
         StatePrecision = StatePrecision.Full;
+        ParameterPrecision = ParameterPrecision.Nearest;
         _batch = new OptimizerBatch<T>(AllocateState);
     }
 
     /// <summary>How this optimizer stores its state buffers (fixed at construction).</summary>
     public StatePrecision StatePrecision { get; }
+
+    /// <summary>How this optimizer rounds the parameters it holds in 16 bits, and whether it keeps fp32 master copies of them (fixed at construction).</summary>
+    public ParameterPrecision ParameterPrecision { get; }
+
+    private static ParameterPrecision CheckPrecision(ParameterPrecision? precision)
+    {
+        precision ??= ParameterPrecision.Nearest;
+        if (!Enum.IsDefined(precision.Rounding))
+            throw new ArgumentOutOfRangeException("parameterPrecision", precision.Rounding, "Not a ParameterRounding.");
+        if (precision.MasterWeights && precision.Rounding != ParameterRounding.Nearest)
+            throw new ArgumentException("Master weights are written back rounded to nearest: stochastic rounding does not combine with them.", "parameterPrecision");
+        return precision;
+    }
+
+    /// <summary>
+    /// Whether the subclass's step takes parameters stored as <see cref="BFloat16"/> or <see cref="Half"/> (a generated
+    /// optimizer of a float rule runs its rule's storage kernels on them); false by default.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected virtual bool SupportsLowPrecisionParameters => false;
 
     private static StatePrecision CheckPrecision(StatePrecision? precision)
     {
@@ -96,17 +128,26 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     /// Adds a group (PyTorch's <c>add_param_group</c>): its hyperparameters start as a copy of <see cref="Defaults"/>,
     /// then <paramref name="configure"/> changes what differs, e.g. <c>g =&gt; g.WeightDecay = 0</c>.
     /// </summary>
+    /// <param name="parameters">
+    /// The group's parameters: of the rule's element type <typeparamref name="T"/>, and for a float rule whose optimizer
+    /// supports it (every generated one) also <see cref="Parameter{T}"/> of <see cref="BFloat16"/> or <see cref="Half"/>,
+    /// in any mix (as PyTorch's optimizers take tensors of any dtype).
+    /// </param>
+    /// <param name="configure">Changes the group's copy of the hyperparameters.</param>
     /// <returns>The new group.</returns>
-    /// <exception cref="ArgumentException">No parameters, a parameter already in a group, or a name already used.</exception>
-    public ParamGroup<T, TOptions> AddParamGroup(IEnumerable<Parameter<T>> parameters, Action<TOptions>? configure = null)
+    /// <exception cref="ArgumentException">
+    /// No parameters, a parameter already in a group, a name already used, a parameter of an element type this optimizer
+    /// cannot update, or an fp16 parameter under stochastic rounding (bfloat16 only).
+    /// </exception>
+    public ParamGroup<T, TOptions> AddParamGroup(IEnumerable<Parameter> parameters, Action<TOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        Parameter<T>[] list = parameters.ToArray();
+        Parameter[] list = parameters.ToArray();
         if (list.Length == 0)
             throw new ArgumentException("A parameter group needs at least one parameter.", nameof(parameters));
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var seen = new HashSet<Parameter<T>>(ReferenceEqualityComparer.Instance);
-        foreach (Parameter<T>? p in list)
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (Parameter? p in list)
         {
             if (p is null)
                 throw new ArgumentException("The list holds a null parameter.", nameof(parameters));
@@ -114,6 +155,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                 throw new ArgumentException($"Parameter '{p.Name}' appears in more than one parameter group.", nameof(parameters));
             if (_names.Contains(p.Name) || !names.Add(p.Name))
                 throw new ArgumentException($"Two parameters are named '{p.Name}'; names are the keys of checkpoints and must be unique.", nameof(parameters));
+            CheckElementType(p);
             CheckParameter(p);
         }
         var options = (TOptions)Defaults.Copy();
@@ -121,10 +163,11 @@ public abstract class Optimizer<T, TOptions> : Optimizer
 
         var group = new ParamGroup<T, TOptions>(list, options);
         _groups.Add(group);
-        foreach (Parameter<T> p in list)
+        foreach (Parameter p in list)
         {
             _indexOf.Add(p, _parameters.Count);
             _names.Add(p.Name);
+            _offsets.Add(_parameters.Count == 0 ? 0 : _offsets[^1] + _parameters[^1].Length);
             _parameters.Add(p);
             _slots.Add(new Slot(StateBufferNames.Length, TensorStateNames.Length));
             _groupOf.Add(group);
@@ -132,8 +175,24 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         return group;
     }
 
+    private void CheckElementType(Parameter p)
+    {
+        if (p.ElementType == typeof(T))
+            return;
+        bool lowPrecision = p.ElementType == typeof(BFloat16) || p.ElementType == typeof(Half);
+        bool accepted = lowPrecision && typeof(T) == typeof(float) && SupportsLowPrecisionParameters;
+        if (!accepted)
+        {
+            string takes = typeof(T) == typeof(float) && SupportsLowPrecisionParameters ? "float, BFloat16 or Half" : typeof(T).Name;
+            throw new ArgumentException($"Parameter '{p.Name}' is stored as {p.ElementType.Name}; this optimizer updates parameters of {takes}.", "parameters");
+        }
+        if (p.ElementType == typeof(Half) && ParameterPrecision.Rounding == ParameterRounding.Stochastic)
+            throw new ArgumentException($"Parameter '{p.Name}' is fp16 (Half); stochastic rounding is for BFloat16 parameters (use fp32 master weights or round to nearest for fp16).", "parameters");
+    }
+
     /// <inheritdoc/>
-    public override IReadOnlyList<string> StateNames => StateBufferNames;
+    public override IReadOnlyList<string> StateNames =>
+        ParameterPrecision.MasterWeights ? StateBufferNames.Append(ParameterPrecision.MasterStateName).ToArray() : StateBufferNames;
 
     // ---- What the generated subclass describes --------------------------------------------------
 
@@ -163,7 +222,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
     /// from the constructor: an override must not rely on the subclass's own fields.
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected virtual void CheckParameter(Parameter<T> parameter)
+    protected virtual void CheckParameter(Parameter parameter)
     {
     }
 
@@ -185,7 +244,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
 
     private void StepGroup(ParamGroup<T, TOptions> group, T scale)
     {
-        Parameter<T>[] members = group.ParameterArray;
+        Parameter[] members = group.ParameterArray;
         // A parameter without a gradient (PyTorch's grad None) is skipped: no update, no state, no step count.
         if (!Array.TrueForAll(members, p => p.HasGrad))
         {
@@ -198,17 +257,18 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         int first = _indexOf[members[0]];
         bool uniform = true;
         for (int k = 1; k < members.Length && uniform; k++)
-            uniform = _slots[_indexOf[members[k]]].SameKey(_slots[first]);
+            uniform = _slots[_indexOf[members[k]]].SameKey(_slots[first]) && members[k].ElementType == members[0].ElementType;
         if (uniform)
         {
             RunBatch(group, scale, members.Select(p => _indexOf[p]).ToArray());
             return;
         }
         var batches = new List<List<int>>();
-        foreach (Parameter<T> p in members)
+        foreach (Parameter p in members)
         {
             int index = _indexOf[p];
-            List<int>? batch = batches.FirstOrDefault(b => _slots[b[0]].SameKey(_slots[index]));
+            // One storage type per batch: the step runs one instantiation of the rule's kernel over it.
+            List<int>? batch = batches.FirstOrDefault(b => _slots[b[0]].SameKey(_slots[index]) && _parameters[b[0]].ElementType == p.ElementType);
             if (batch is null)
                 batches.Add(batch = new List<int>());
             batch.Add(index);
@@ -230,12 +290,25 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         foreach (int index in indices)
             quantized |= StatePrecision.Quantizes(_parameters[index].Length);
         _batch.Reset(step, scale, threads, indices.Length, StateBufferNames.Length, TensorStateNames.Length, quantized);
+        Type storage = _parameters[indices[0]].ElementType;
+        if (storage != typeof(T))
+        {
+            // 16-bit parameters: rounded to nearest, stochastically (keyed by seed, step, element index), or through fp32 master copies.
+            bool master = ParameterPrecision.MasterWeights;
+            StochasticRounding rounding = !master && ParameterPrecision.Rounding == ParameterRounding.Stochastic && storage == typeof(BFloat16)
+                ? new StochasticRounding(ParameterPrecision.Seed, (ulong)step)
+                : default;
+            _batch.SetStorage(storage, rounding, master);
+        }
         try
         {
             for (int k = 0; k < indices.Length; k++)
             {
-                Parameter<T> p = _parameters[indices[k]];
-                _batch.Set(k, indices[k], p.Data, p.Grad, _slots[indices[k]].Buffers);
+                Parameter p = _parameters[indices[k]];
+                if (p is Parameter<T> typed)
+                    _batch.Set(k, indices[k], typed.Data, typed.Grad, _slots[indices[k]].Buffers);
+                else
+                    _batch.Set(k, indices[k], p, _offsets[indices[k]], _slots[indices[k]].Buffers, _slots[indices[k]].Master);
             }
             double[] before = slot.Step == 0 ? InitialTensorStates(group.Options) : slot.TensorState;
             _batch.SetTensorStateBefore(before);
@@ -260,39 +333,30 @@ public abstract class Optimizer<T, TOptions> : Optimizer
 
     private T TakeGradScale(out bool skip)
     {
-        if (SkipNonFiniteSteps && !HasPendingClip)
+        if (SkipNonFiniteSteps && !HasPendingClip && !HasPendingUnscale)
             CheckFiniteGradients();
         ClearPendingClip();
         double scale = TakePendingScale(out skip);
         return typeof(T) == typeof(float) ? (T)(object)(float)scale : (T)(object)scale;
     }
 
-    private ReadOnlyMemory<T>[] Gradients() => _parameters.Where(p => p.HasGrad).Select(p => (ReadOnlyMemory<T>)p.Grad).ToArray();
-
-    private protected override (double Total, double Coefficient) ComputeClip(double maxNorm, double normType)
+    private protected override double GradientNorm(double normType)
     {
-        if (typeof(T) == typeof(float))
+        Parameter[] present = _parameters.Where(p => p.HasGrad).ToArray();
+        if (Array.TrueForAll(present, p => p is Parameter<T>))
         {
-            var grads = (ReadOnlyMemory<float>[])(object)Gradients();
-            ClipResult r = GradientClipping.ClipGradNorm(grads, maxNorm, normType, errorIfNonfinite: false, StepOptions);
-            return (r.TotalNorm, r.Coefficient);   // the float32 coefficient, exactly
+            ReadOnlyMemory<T>[] grads = present.Select(p => (ReadOnlyMemory<T>)((Parameter<T>)p).Grad).ToArray();
+            return typeof(T) == typeof(float)
+                ? GradientClipping.GlobalNorm((ReadOnlyMemory<float>[])(object)grads, normType, StepOptions)
+                : GradientClipping.GlobalNorm((ReadOnlyMemory<double>[])(object)grads, normType, StepOptions);
         }
-        else
-        {
-            var grads = (ReadOnlyMemory<double>[])(object)Gradients();
-            ClipResult r = GradientClipping.ClipGradNorm(grads, maxNorm, normType, errorIfNonfinite: false, StepOptions);
-            return (r.TotalNorm, r.Coefficient);
-        }
+        // 16-bit gradients (a float rule): every bf16 and fp16 value is exact in float, so the norm is that of the widened
+        // gradients, reduced in double a block at a time; the parts combine as the norm's kind says.
+        return LowPrecisionNorm.Of(present, normType, StepOptions);
     }
 
-    private protected override void CheckFiniteGradients()
-    {
-        double norm = typeof(T) == typeof(float)
-            ? GradientClipping.GlobalNorm((ReadOnlyMemory<float>[])(object)Gradients(), double.PositiveInfinity, StepOptions)
-            : GradientClipping.GlobalNorm((ReadOnlyMemory<double>[])(object)Gradients(), double.PositiveInfinity, StepOptions);
-        if (!double.IsFinite(norm))
-            SetPending(1, skip: true);
-    }
+    private protected override double ClipCoefficient(double total, double maxNorm) =>
+        typeof(T) == typeof(float) ? GradientClipping.ClipCoefficient(total, maxNorm) : GradientClipping.ClipCoefficientDouble(total, maxNorm);
 
     private double[] InitialTensorStates(TOptions options)
     {
@@ -314,6 +378,24 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             slot.Buffers[buffer] = data;
         }
         return slot.Buffers[buffer];
+    }
+
+    /// <summary>The fp32 master copy of 16-bit parameter <paramref name="index"/>, taken from its values on first use (exactly: widening is exact).</summary>
+    private Memory<T> AllocateMaster(int index)
+    {
+        Slot slot = _slots[index];
+        if (slot.Master.IsEmpty)
+        {
+            Parameter p = _parameters[index];
+            Memory<T> master = AllocateAligned(p.Length);
+            Span<float> values = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(master.Span);
+            if (p is Parameter<BFloat16> b)
+                BFloat16Conversions.ToSingle(b.Data.Span, values);
+            else if (p is Parameter<Half> h)
+                HalfConversions.ToSingle(h.Data.Span, values);
+            slot.Master = master;
+        }
+        return slot.Master;
     }
 
     private QuantizedState? QuantizedStateOf(int index, int buffer)
@@ -360,12 +442,16 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             long bytes = 0;
             for (int b = 0; b < slot.Buffers.Length; b++)
                 bytes += slot.Quantized[b]?.Bytes ?? (long)slot.Buffers[b].Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-            Parameter<T> p = _parameters[index];
+            bytes += (long)slot.Master.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            Parameter p = _parameters[index];
             StateStorage storage = StatePrecision.Quantizes(p.Length) ? StateStorage.Blockwise8Bit : StateStorage.Full;
-            rows.Add(new ParameterMemory(p.Name, p.Length, (long)p.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), bytes, storage));
+            rows.Add(new ParameterMemory(p.Name, p.Length, (long)p.Length * ElementSize(p.ElementType), bytes, storage));
         }
         return new OptimizerMemoryReport(rows);
     }
+
+    private static int ElementSize(Type type) =>
+        type == typeof(double) ? sizeof(double) : type == typeof(float) ? sizeof(float) : 2;
 
     /// <inheritdoc/>
     public override OptimizerStateDict StateDict()
@@ -382,7 +468,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         for (int index = 0; index < _slots.Count; index++)
         {
             Slot slot = _slots[index];
-            if (slot.Step == 0 && slot.Buffers.All(b => b.IsEmpty) && slot.Quantized.All(q => q is null))
+            if (slot.Step == 0 && slot.Buffers.All(b => b.IsEmpty) && slot.Quantized.All(q => q is null) && slot.Master.IsEmpty)
             {
                 state.Add(null);
                 continue;
@@ -400,6 +486,8 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                     buffers[StateBufferNames[b]] = slot.Buffers[b].ToArray();
                 }
             }
+            if (!slot.Master.IsEmpty)
+                buffers[ParameterPrecision.MasterStateName] = slot.Master.ToArray();
             var tensorState = new Dictionary<string, double>(StringComparer.Ordinal);
             double[] values = slot.Step == 0 ? InitialTensorStates(GroupOf(index).Options) : slot.TensorState;
             for (int j = 0; j < values.Length; j++)
@@ -409,7 +497,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         return new OptimizerStateDict
         {
             Optimizer = RuleName,
-            Parameters = _parameters.Select(p => new ParameterDescription(p.Name, p.Shape.ToArray(), typeof(T))).ToArray(),
+            Parameters = _parameters.Select(p => new ParameterDescription(p.Name, p.Shape.ToArray(), p.ElementType)).ToArray(),
             ParamGroups = groups,
             State = state,
         };
@@ -432,13 +520,13 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         for (int i = 0; i < _parameters.Count; i++)
         {
             ParameterDescription d = stateDict.Parameters[i];
-            Parameter<T> p = _parameters[i];
+            Parameter p = _parameters[i];
             if (d.Name != p.Name)
                 throw new ArgumentException($"Parameter {i} is '{d.Name}' in the state and '{p.Name}' here.", arg);
             if (!d.Shape.SequenceEqual(p.Shape))
                 throw new ArgumentException($"Parameter '{p.Name}' has shape [{string.Join(", ", d.Shape)}] in the state and [{string.Join(", ", p.Shape)}] here.", arg);
-            if (d.ElementType != typeof(T))
-                throw new ArgumentException($"Parameter '{p.Name}' is {d.ElementType.Name} in the state and {typeof(T).Name} here.", arg);
+            if (d.ElementType != p.ElementType)
+                throw new ArgumentException($"Parameter '{p.Name}' is {d.ElementType.Name} in the state and {p.ElementType.Name} here.", arg);
         }
         if (stateDict.ParamGroups.Count != _groups.Count)
             throw new ArgumentException($"The state holds {stateDict.ParamGroups.Count} parameter groups; this optimizer has {_groups.Count}.", arg);
@@ -472,6 +560,17 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                     if (!s.Buffers.TryGetValue(name[..^AbsMaxSuffix.Length], out Array? codes) || codes is not byte[])
                         throw new ArgumentException($"Parameter '{_parameters[i].Name}' has block scales '{name}' without the 8-bit codes they scale.", arg);
                     continue;   // read with its codes
+                }
+                if (name == ParameterPrecision.MasterStateName && Array.IndexOf(StateBufferNames, name) < 0)
+                {
+                    if (!ParameterPrecision.MasterWeights || _parameters[i].ElementType == typeof(T))
+                        throw new ArgumentException($"Parameter '{_parameters[i].Name}' has an fp32 master copy, which this optimizer does not keep (its ParameterPrecision has no master weights, or the parameter is not 16-bit).", arg);
+                    if (data is not T[] master || master.Length != _parameters[i].Length)
+                        throw new ArgumentException($"The master copy of parameter '{_parameters[i].Name}' is not a {typeof(T).Name}[] of {_parameters[i].Length} elements.", arg);
+                    Memory<T> masterCopy = AllocateAligned(master.Length);
+                    master.CopyTo(masterCopy);
+                    slot.Master = masterCopy;
+                    continue;
                 }
                 int b = Array.IndexOf(StateBufferNames, name);
                 if (b < 0)
@@ -555,6 +654,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         }
 
         public long Step;
+        public Memory<T> Master;   // the fp32 copy of a 16-bit parameter (ParameterPrecision.MasterWeights), empty until its first step
         public readonly Memory<T>[] Buffers;
         public readonly QuantizedState?[] Quantized;   // the 8-bit buffers (then Buffers[b] stays empty)
         public readonly double[] TensorState;

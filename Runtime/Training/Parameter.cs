@@ -41,7 +41,10 @@ public abstract class Parameter
     /// <summary>The number of elements (the product of <see cref="Shape"/>).</summary>
     public int Length { get; }
 
-    /// <summary>The type of one stored element (<see cref="float"/> or <see cref="double"/>).</summary>
+    /// <summary>
+    /// The type of one stored element: <see cref="float"/>, <see cref="double"/>, or a 16-bit type
+    /// (<see cref="Kernels.Precision.BFloat16"/>, <see cref="Half"/>) that the optimizers of float rules update in float.
+    /// </summary>
     public abstract Type ElementType { get; }
 
     /// <summary>
@@ -60,7 +63,11 @@ public abstract class Parameter
     public override string ToString() => $"{Name} [{string.Join(", ", _shape)}] {ElementType.Name}";
 }
 
-/// <summary>A trainable tensor whose values and gradient are stored as <typeparamref name="T"/> (<see cref="float"/> or <see cref="double"/>).</summary>
+/// <summary>
+/// A trainable tensor whose values and gradient are stored as <typeparamref name="T"/>: <see cref="float"/>,
+/// <see cref="double"/>, or 16-bit <see cref="Kernels.Precision.BFloat16"/> or <see cref="Half"/> (the optimizer of a float
+/// rule widens them to float, runs the rule, and rounds the new values back; see <see cref="ParameterPrecision"/>).
+/// </summary>
 /// <typeparam name="T">The element type.</typeparam>
 public sealed class Parameter<T> : Parameter where T : unmanaged
 {
@@ -106,7 +113,7 @@ public sealed class Parameter<T> : Parameter where T : unmanaged
 
     private static void CheckElementType()
     {
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
-            throw new NotSupportedException($"Parameters of {typeof(T).Name} are not supported: use float or double.");
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && typeof(T) != typeof(Kernels.Precision.BFloat16) && typeof(T) != typeof(Half))
+            throw new NotSupportedException($"Parameters of {typeof(T).Name} are not supported: use float, double, BFloat16 or Half.");
     }
 }

@@ -56,6 +56,9 @@ public sealed class Mlp
     /// <summary>The weight matrices (weight decay applies to these).</summary>
     public IReadOnlyList<Parameter<float>> Weights => [W1, W2];
 
+    /// <summary>Every parameter: <see cref="Weights"/>, then <see cref="Biases"/>.</summary>
+    public IReadOnlyList<Parameter<float>> All => [W1, W2, B1, B2];
+
     /// <summary>The biases (no weight decay).</summary>
     public IReadOnlyList<Parameter<float>> Biases => [B1, B2];
 
@@ -63,11 +66,12 @@ public sealed class Mlp
     /// Runs the batch <paramref name="rows"/> of <paramref name="data"/> forward and backward: adds the gradient of the
     /// batch's mean cross-entropy to each parameter's <see cref="Parameter{T}.Grad"/> (zero them first) and returns that mean.
     /// </summary>
-    public float ForwardBackward(DigitsSet data, ReadOnlySpan<int> rows)
+    /// <param name="lossScale">What the loss is multiplied by before the backward pass (a <see cref="GradScaler"/>'s scale; the returned loss is not scaled).</param>
+    public float ForwardBackward(DigitsSet data, ReadOnlySpan<int> rows, float lossScale = 1)
     {
         Span<float> w1 = W1.Data.Span, w2 = W2.Data.Span;
         Span<float> gw1 = W1.Grad.Span, gb1 = B1.Grad.Span, gw2 = W2.Grad.Span, gb2 = B2.Grad.Span;
-        float inverseBatch = 1f / rows.Length;
+        float inverseBatch = lossScale / rows.Length;
         double lossSum = 0;
         foreach (int row in rows)
         {
@@ -76,7 +80,7 @@ public sealed class Mlp
             Forward(x);
             lossSum += SoftmaxCrossEntropy(_z2, label, _dz2);
 
-            // dL/dz2 = (softmax - onehot) / B (SoftmaxCrossEntropy left softmax - onehot in _dz2).
+            // dL/dz2 = (softmax - onehot) / B, times the loss scale (SoftmaxCrossEntropy left softmax - onehot in _dz2).
             TensorPrimitives.Multiply(_dz2, inverseBatch, _dz2);
             // fc2: dW2[j, :] += h1[j] dz2, db2 += dz2; dh1[j] = W2[j, :] · dz2, through the ReLU.
             TensorPrimitives.Add(gb2, _dz2, gb2);

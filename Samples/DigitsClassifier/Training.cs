@@ -1,5 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
+using Kernels.Precision;
 using Kernels.Training;
 using Kernels.Training.Schedules;
 
@@ -37,7 +40,12 @@ public static class Trainer
     {
         var stopwatch = Stopwatch.StartNew();
         var model = new Mlp(seed);
-        Optimizer optimizer = racer.Create(model.Weights, model.Biases);
+        // A 16-bit racer: the optimizer updates 16-bit copies (the model's initial values rounded to nearest), and the
+        // model computes in float on their widened values.
+        LowPrecisionCopy? low = racer.Storage is { } storage && storage != typeof(float) ? new LowPrecisionCopy(model, storage) : null;
+        Optimizer optimizer = low is null ? racer.Create(model.Weights, model.Biases) : racer.Create(low.Weights, low.Biases);
+        GradScaler? scaler = racer.LossScaling ? new GradScaler() : null;
+        low?.ToModel();
         IParamGroup first = optimizer.ParamGroups[0];
         double baseLr = first["lr"];
         double? weightDecay = first.Contains("weightDecay") ? first["weightDecay"] : null;
@@ -71,10 +79,24 @@ public static class Trainer
             {
                 ReadOnlySpan<int> batch = order.AsSpan(start, Math.Min(settings.BatchSize, order.Length - start));
                 optimizer.ZeroGrad();
-                float loss = model.ForwardBackward(train, batch);
-                optimizer.ClipGradNorm(settings.MaxGradNorm);   // applied inside the fused step below
+                low?.ZeroModelGradients();
+                float loss = model.ForwardBackward(train, batch, scaler?.CurrentScale ?? 1f);
+                low?.GradientsFromModel();
                 learningRate[step++] = optimizer.ParamGroups[0]["lr"];
-                optimizer.Step();
+                if (scaler is null)
+                {
+                    optimizer.ClipGradNorm(settings.MaxGradNorm);   // applied inside the fused step below
+                    optimizer.Step();
+                }
+                else
+                {
+                    // PyTorch's AMP loop: unscale (fused into the step), clip the unscaled gradients, step unless they overflowed, update the scale.
+                    scaler.Unscale(optimizer);
+                    optimizer.ClipGradNorm(settings.MaxGradNorm);
+                    scaler.Step(optimizer);
+                    scaler.Update();
+                }
+                low?.ToModel();
                 schedule.Step();
                 lossSum += (double)loss * batch.Length;
             }
@@ -84,5 +106,76 @@ public static class Trainer
         }
         OptimizerMemoryReport memory = optimizer.MemoryReport();
         return new RunResult(trainLoss, testAccuracy, learningRate, stopwatch.Elapsed, baseLr, weightDecay, memory.StateBytes, memory.Elements);
+    }
+}
+
+/// <summary>
+/// 16-bit copies of the model's parameters (values and gradients as <see cref="BFloat16"/> or <see cref="Half"/>): what
+/// the optimizer stores and updates. The model's forward and backward pass stays in float: it reads the copies' values
+/// widened (exactly), and its float gradients are rounded to nearest into the copies' gradients.
+/// </summary>
+internal sealed class LowPrecisionCopy
+{
+    private readonly Parameter<float>[] _model;
+    private readonly Parameter[] _copies;
+
+    public LowPrecisionCopy(Mlp model, Type storage)
+    {
+        _model = model.All.ToArray();
+        _copies = _model.Select(p => storage == typeof(BFloat16) ? (Parameter)Copy<BFloat16>(p) : storage == typeof(Half) ? Copy<Half>(p)
+            : throw new NotSupportedException($"{storage.Name} parameters.")).ToArray();
+    }
+
+    /// <summary>The copies of the weight matrices.</summary>
+    public IReadOnlyList<Parameter> Weights => _copies[..2];
+
+    /// <summary>The copies of the biases.</summary>
+    public IReadOnlyList<Parameter> Biases => _copies[2..];
+
+    private static Parameter<T> Copy<T>(Parameter<float> p) where T : unmanaged
+    {
+        var copy = new Parameter<T>(p.Name, p.Shape.ToArray());
+        Narrow(p.Data.Span, copy.Data.Span);
+        return copy;
+    }
+
+    /// <summary>The copies' values, widened into the model's parameters.</summary>
+    public void ToModel()
+    {
+        for (int k = 0; k < _model.Length; k++)
+        {
+            Span<float> into = _model[k].Data.Span;
+            if (_copies[k] is Parameter<BFloat16> b)
+                BFloat16Conversions.ToSingle(b.Data.Span, into);
+            else
+                HalfConversions.ToSingle(((Parameter<Half>)_copies[k]).Data.Span, into);
+        }
+    }
+
+    /// <summary>Zeroes the model's float gradients (the optimizer zeroes the copies').</summary>
+    public void ZeroModelGradients()
+    {
+        foreach (Parameter<float> p in _model)
+            p.ZeroGrad();
+    }
+
+    /// <summary>The model's float gradients, rounded to nearest into the copies' gradients (fp16 overflows to ±inf beyond 65504).</summary>
+    public void GradientsFromModel()
+    {
+        for (int k = 0; k < _model.Length; k++)
+        {
+            if (_copies[k] is Parameter<BFloat16> b)
+                Narrow(_model[k].Grad.Span, b.Grad.Span);
+            else
+                Narrow(_model[k].Grad.Span, ((Parameter<Half>)_copies[k]).Grad.Span);
+        }
+    }
+
+    private static void Narrow<T>(ReadOnlySpan<float> from, Span<T> to) where T : unmanaged
+    {
+        if (typeof(T) == typeof(BFloat16))
+            BFloat16Conversions.FromSingle(from, System.Runtime.InteropServices.MemoryMarshal.Cast<T, BFloat16>(to));
+        else
+            HalfConversions.FromSingle(from, System.Runtime.InteropServices.MemoryMarshal.Cast<T, Half>(to));
     }
 }

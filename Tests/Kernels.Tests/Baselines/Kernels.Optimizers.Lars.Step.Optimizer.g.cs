@@ -81,7 +81,7 @@ namespace Kernels.Optimizers
             /// <param name="trustCoefficient">η: how far a step may move a tensor relative to its norm.</param>
             /// <param name="eps">Added to the denominator of the local rate.</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr, double momentum = 0.9, double weightDecay = 0, double trustCoefficient = 0.001, double eps = 1e-8, global::Kernels.StepOptions stepOptions = default)
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter> parameters, double lr, double momentum = 0.9, double weightDecay = 0, double trustCoefficient = 0.001, double eps = 1e-8, global::Kernels.StepOptions stepOptions = default)
                 : base(parameters, new global::Kernels.Optimizers.Lars.Options { Lr = lr, Momentum = momentum, WeightDecay = weightDecay, TrustCoefficient = trustCoefficient, Eps = eps }, stepOptions)
             {
             }

@@ -67,6 +67,8 @@ namespace Kernels.Optimizers
         /// An optimizer that runs the update rule <c>Step</c> over parameter groups, as a <c>torch.optim</c> optimizer does:
         /// per-parameter state allocated on first use, step counts, <c>Step()</c> over every group in one fused multi-tensor pass,
         /// <c>ClipGradNorm</c> applied inside that pass, <c>StateDict()</c>/<c>LoadStateDict()</c>.
+        /// Parameters may be stored as float, bfloat16 or fp16 (<c>Parameter&lt;BFloat16&gt;</c>, <c>Parameter&lt;Half&gt;</c>), mixed in one list:
+        /// 16-bit ones are widened, updated in float and rounded back in the same fused pass as the rule's storage overloads.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kernels.Generator", "0.1.0")]
         public sealed class Optimizer : global::Kernels.Training.Optimizer<float, global::Kernels.Optimizers.Lion.Options>
@@ -74,7 +76,7 @@ namespace Kernels.Optimizers
             private static readonly string[] __state = { "expAvg" };
 
             /// <summary>Creates the optimizer with one parameter group (add more with <c>AddParamGroup</c>).</summary>
-            /// <param name="parameters">The parameters of the first group.</param>
+            /// <param name="parameters">The parameters of the first group: <c>Parameter&lt;float&gt;</c>, <c>Parameter&lt;BFloat16&gt;</c> or <c>Parameter&lt;Half&gt;</c>, in any mix.</param>
             /// <param name="lr">Learning rate (typically 3-10x smaller than AdamW's).</param>
             /// <param name="beta1">Interpolation factor for the update direction.</param>
             /// <param name="beta2">Momentum decay.</param>
@@ -82,8 +84,9 @@ namespace Kernels.Optimizers
             /// <param name="maximize">Maximize the objective instead of minimizing it (not in lion-pytorch; negates the gradient first, as torch.optim does).</param>
             /// <param name="stepOptions">Threading of the fused step.</param>
             /// <param name="statePrecision">How state buffers are stored (default: float; 8-bit blockwise with <c>StatePrecision.Blockwise8Bit()</c>).</param>
-            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter<float>> parameters, double lr = 1e-4, double beta1 = 0.9, double beta2 = 0.99, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null)
-                : base(parameters, new global::Kernels.Optimizers.Lion.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, WeightDecay = weightDecay, Maximize = maximize }, stepOptions, statePrecision)
+            /// <param name="parameterPrecision">How 16-bit parameters are rounded (default: to nearest; <c>ParameterPrecision.Stochastic(seed)</c>, <c>ParameterPrecision.Fp32MasterWeights</c>).</param>
+            public Optimizer(global::System.Collections.Generic.IEnumerable<global::Kernels.Training.Parameter> parameters, double lr = 1e-4, double beta1 = 0.9, double beta2 = 0.99, double weightDecay = 0, bool maximize = false, global::Kernels.StepOptions stepOptions = default, global::Kernels.Training.StatePrecision? statePrecision = null, global::Kernels.Training.ParameterPrecision? parameterPrecision = null)
+                : base(parameters, new global::Kernels.Optimizers.Lion.Options { Lr = lr, Beta1 = beta1, Beta2 = beta2, WeightDecay = weightDecay, Maximize = maximize }, stepOptions, statePrecision, parameterPrecision)
             {
             }
 
@@ -94,10 +97,22 @@ namespace Kernels.Optimizers
             protected override string[] StateBufferNames => __state;
 
             /// <inheritdoc/>
+            protected override bool SupportsLowPrecisionParameters => true;
+
+            /// <inheritdoc/>
             protected override void StepTensors(global::Kernels.Optimizers.Lion.Options __options, global::Kernels.CompilerServices.OptimizerBatch<float> __batch)
             {
                 var __kernel = global::Kernels.Optimizers.Lion.StepKernel.Prepare(__options.Lr, __options.Beta1, __options.Beta2, __options.WeightDecay, __options.Maximize);
                 __kernel = __kernel.WithGradScale(__batch.GradScale);
+                // Parameters stored in 16 bits: the rule's storage kernel (see __StepLowPrecision).
+                if (__batch.ParameterType != typeof(float))
+                {
+                    if (__batch.ParameterType == typeof(global::Kernels.Precision.BFloat16))
+                        __StepLowPrecision<global::Kernels.Precision.BFloat16>(__kernel, __batch);
+                    else
+                        __StepLowPrecision<global::System.Half>(__kernel, __batch);
+                    return;
+                }
                 if (__batch.HasQuantizedState)
                 {
                     global::Kernels.CompilerServices.BlockwiseStep.Run<global::Kernels.Optimizers.Lion.StepKernel>(__kernel, __batch, new sbyte[] { -1, -2, 0 }, new bool[] { true });
@@ -111,6 +126,48 @@ namespace Kernels.Optimizers
                 }
                 else
                     global::Kernels.CompilerServices.MultiTensorStep.Run<float, global::Kernels.Optimizers.Lion.StepKernel>(__kernel, __batch.Threads, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment, global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(__batch.Params), __batch.Grads, global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(__state0));
+            }
+
+            /// <summary>A batch of parameters stored as <typeparamref name="__TStorage"/>: on the parameters themselves, or on their fp32 master copies.</summary>
+            private static void __StepLowPrecision<__TStorage>(global::Kernels.Optimizers.Lion.StepKernel __kernel, global::Kernels.CompilerServices.OptimizerBatch<float> __batch) where __TStorage : unmanaged
+            {
+                if (__batch.HasMasterWeights)
+                {
+                    // The rule on the fp32 copies (gradients widened as loaded), then each copy rounded to nearest into its parameter.
+                    __StepStorage<float, __TStorage>(__kernel, __batch, __batch.MasterWeights, __batch.GradsOf<__TStorage>(), default);
+                    __batch.StoreMasterWeights<__TStorage>();
+                }
+                else
+                    __StepStorage<__TStorage, __TStorage>(__kernel, __batch, __batch.ParamsOf<__TStorage>(), __batch.GradsOf<__TStorage>(), __batch.Rounding);
+            }
+
+            /// <summary>
+            /// The rule's storage kernel over the batch, as its multi-tensor storage overload runs it: tensor <c>k</c>'s elements are
+            /// elements <c>Positions[k]</c>… of the stochastic rounding's stream, whatever the thread count.
+            /// </summary>
+            private static void __StepStorage<__TParam, __TGrad>(global::Kernels.Optimizers.Lion.StepKernel __kernel, global::Kernels.CompilerServices.OptimizerBatch<float> __batch, global::System.ReadOnlySpan<global::System.Memory<__TParam>> __params, global::System.ReadOnlySpan<global::System.ReadOnlyMemory<__TGrad>> __grads, global::Kernels.Precision.StochasticRounding __rounding)
+                where __TParam : unmanaged where __TGrad : unmanaged
+            {
+                var __storage = new global::Kernels.Optimizers.Lion.StepStorageKernel<__TParam, __TGrad, float>(__kernel, __rounding);
+                if (__batch.HasQuantizedState)
+                {
+                    global::Kernels.CompilerServices.BlockwiseStorageStep.Run<global::Kernels.Optimizers.Lion.StepStorageKernel<__TParam, __TGrad, float>, __TParam, __TGrad>(__storage, __batch, __params, __grads, new sbyte[] { -1, -2, 0 }, new bool[] { true });
+                    return;
+                }
+                global::System.ReadOnlySpan<global::System.Memory<float>> __state0 = __batch.State(0, true);
+                if (__batch.Threads <= 1)
+                {
+                    for (int __k = 0; __k < __batch.Count; __k++)
+                        __storage.Run(__params[__k].Span, __grads[__k].Span, __state0[__k].Span, __batch.Positions[__k]);
+                }
+                else
+                {
+                    using var __pinned = new global::Kernels.CompilerServices.PinnedTensors(__batch.Count);
+                    __pinned.Add(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(__params));
+                    __pinned.Add(__grads);
+                    __pinned.Add(global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(__state0));
+                    global::Kernels.CompilerServices.StorageStep.Run(__storage, __batch.Threads, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment, __pinned, __batch.Positions);
+                }
             }
         }
     }

@@ -140,7 +140,7 @@ public sealed class MuonTests(ITestOutputHelper output)
 
         // A value the step cannot run with throws before anything is written.
         optimizer.Groups[0].Options.NsSteps = 100;
-        Parameter<float> w = optimizer.Groups[0].Parameters[0];
+        var w = (Parameter<float>)optimizer.Groups[0].Parameters[0];
         w.Grad.Span.Fill(1);
         Assert.Throws<ArgumentOutOfRangeException>(() => optimizer.Step());
         Assert.All(w.Data.ToArray(), v => Assert.Equal(0f, v));

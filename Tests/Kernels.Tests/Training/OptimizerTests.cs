@@ -395,7 +395,7 @@ public class OptimizerTests
         OptimizerStateDict before = optimizer.StateDict();
 
         var other = new Adam.Optimizer(Model(2));
-        Backward(other.Groups[0].Parameters, 1);
+        Backward(other.Groups[0].Parameters.Cast<Parameter<float>>(), 1);
         other.Step();
         Assert.Throws<ArgumentException>(() => optimizer.LoadStateDict(other.StateDict()));
 
