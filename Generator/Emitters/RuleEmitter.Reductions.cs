@@ -18,7 +18,8 @@ internal static partial class RuleEmitter
     internal static RuleSpec ReductionPass(RuleSpec spec) => spec with
     {
         MethodName = EmitterCommon.Raw(spec.MethodName) + "ReductionPass",
-        Parameters = spec.Parameters.Select(p => p.Role == ParameterRole.Ref ? p with { IsWritten = false } : p)
+        // A buffer the pass neither reads nor assigns is not even loaded (LARS's momentum: its norms need p and g only).
+        Parameters = spec.Parameters.Select(p => p.Role == ParameterRole.Uniform ? p : p with { IsWritten = false, IsRead = p.IsRead && Touches(spec.ReductionBody, p.Name) })
             .Concat(spec.Reductions.Select(r => new ParameterSpec(r.Output, ParameterRole.Ref, spec.ElementType, null, "", IsRead: false, IsWritten: true, Guard: null)))
             .ToEquatableArray(),
         Body = spec.ReductionBody,
@@ -27,6 +28,10 @@ internal static partial class RuleEmitter
         Reductions = default,
         ReductionBody = default,
     };
+
+    private static bool Touches(EquatableArray<ElementStmt> body, string buffer) =>
+        Lowering.Ir.Expressions(body).Any(e => e is ElementRefExpr r && r.Name == buffer)
+        || Lowering.Ir.Statements(body).Any(s => s is AssignStmt a && a.Target == buffer);
 
     /// <summary>The reduction pass's constructor from its update kernel: the same step-invariant values and gradient scale.</summary>
     private static void EmitReductionPassMembers(SourceWriter w, RuleSpec pass, InternalNames names, InternalNames update)

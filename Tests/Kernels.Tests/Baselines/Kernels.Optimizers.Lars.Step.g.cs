@@ -495,7 +495,6 @@ namespace Kernels.Optimizers
             {
                 var param = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref gradRef, at) * gradScale;
-                var momentumBuffer = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref momentumBufferRef, at);
                 var sumArgument = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref sumArgumentRef, at);
                 var sumArgument2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref sumArgument2Ref, at);
                 // Reduce.Sum(param * param)
@@ -539,7 +538,6 @@ namespace Kernels.Optimizers
             {
                 var param = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref gradRef, at) * gradScale;
-                var momentumBuffer = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref momentumBufferRef, at);
                 var sumArgument = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref sumArgumentRef, at);
                 var sumArgument2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref sumArgument2Ref, at);
                 // Reduce.Sum(param * param)
@@ -583,7 +581,6 @@ namespace Kernels.Optimizers
             {
                 var param = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref paramRef, at);
                 var grad = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref gradRef, at) * gradScale;
-                var momentumBuffer = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref momentumBufferRef, at);
                 var sumArgument = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref sumArgumentRef, at);
                 var sumArgument2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref sumArgument2Ref, at);
                 // Reduce.Sum(param * param)
@@ -611,7 +608,6 @@ namespace Kernels.Optimizers
                 {
                     float param = global::System.Runtime.CompilerServices.Unsafe.Add(ref paramRef, i);
                     float grad = global::System.Runtime.CompilerServices.Unsafe.Add(ref gradRef, i) * gradScale;
-                    float momentumBuffer = global::System.Runtime.CompilerServices.Unsafe.Add(ref momentumBufferRef, i);
                     float sumArgument = global::System.Runtime.CompilerServices.Unsafe.Add(ref sumArgumentRef, i);
                     float sumArgument2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref sumArgument2Ref, i);
                     // Reduce.Sum(param * param)
