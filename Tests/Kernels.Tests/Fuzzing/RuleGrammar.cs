@@ -739,6 +739,10 @@ public static class UnsupportedGrammar
         ("KRN0111", "{p} -= [|{g} is > 0|] ? {u} : 0;"),
         ("KRN0113", "[|Console.WriteLine({g})|];"),
         ("KRN0113", "[|Console.WriteLine({u});|]"),
+        ("KRN0118", "if ({g} > 0)\n    {p} -= [|Reduce.Sum({g})|];"),
+        ("KRN0118", "{p} -= {g} > 0 ? [|Reduce.Max({g})|] : {h};"),
+        ("KRN0118", "{T} injA = Reduce.Sum({g});\n{p} -= [|Reduce.Sum({g} - injA)|];"),
+        ("KRN0118", "{p} -= ({T})[|Reduce.Sum(({O}){g})|];"),
     };
 
     private static readonly string[] s_declaration = { "KRN0001", "KRN0002", "KRN0003", "KRN0007", "KRN0008" };
@@ -763,7 +767,7 @@ public static class UnsupportedGrammar
                 host = host with { Params = host.Params.Insert(host.Params.TakeWhile(x => x.Default is null).Count(), uniform) };
             }
             string text = template.Replace("{p}", p).Replace("{g}", g).Replace("{u}", uniform.Name).Replace("{T}", T)
-                .Replace("{M}", host.Elem == Ty.Float ? "MathF" : "Math").Replace("{h}", host.Elem == Ty.Float ? "0.5f" : "0.5");
+                .Replace("{M}", host.Elem == Ty.Float ? "MathF" : "Math").Replace("{O}", host.Elem == Ty.Float ? "double" : "float").Replace("{h}", host.Elem == Ty.Float ? "0.5f" : "0.5");
             int at = id == "KRN0102" ? host.Body.Length : pos % (host.Body.Length + 1);
             return (host with { Body = host.Body.Insert(at, new RawStmt(text)) }, id);
         }
