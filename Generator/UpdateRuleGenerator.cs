@@ -63,8 +63,7 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
         IncrementalValueProvider<bool> hasIlgpu = context.CompilationProvider.Select(static (compilation, _) =>
             compilation.GetTypeByMetadataName(IlgpuEmitter.AcceleratorMetadataName) is not null
             && compilation.GetTypeByMetadataName(IlgpuEmitter.RuntimeMetadataName) is not null);
-        // Not yet for a rule with reductions (a device reduction between two launches: a documented gap).
-        context.RegisterSourceOutput(specs.Combine(hasIlgpu).Where(static pair => pair.Right && !pair.Left.HasErrors && !pair.Left.HasReductions), static (spc, pair) =>
+        context.RegisterSourceOutput(specs.Combine(hasIlgpu).Where(static pair => pair.Right && !pair.Left.HasErrors), static (spc, pair) =>
             spc.AddSource(IlgpuEmitter.HintName(pair.Left), IlgpuEmitter.Emit(pair.Left)));
 
         // Every rule's model, as [assembly: RulePlan(...)], wherever the runtime's attribute is visible: a compilation that
@@ -103,7 +102,7 @@ public sealed class UpdateRuleGenerator : IIncrementalGenerator
     private static RuleParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         RuleParseResult result = RuleParser.Parse(context, cancellationToken);
-        if (result.Spec is { HasErrors: false, HasReductions: false } spec && CanBeNamedFromAssemblyLevel(context.TargetSymbol.ContainingType))
+        if (result.Spec is { HasErrors: false } spec && CanBeNamedFromAssemblyLevel(context.TargetSymbol.ContainingType))
             result = result with { Spec = spec with { ExportsPlan = true } };
         if (result.Spec is { } parsed && context.TargetSymbol is IMethodSymbol method)
         {

@@ -25,7 +25,7 @@ namespace Kernels.Generator.Emitters;
 /// rule's prologue itself (the CPU kernel struct's is private to the rule's assembly).
 /// </para>
 /// </summary>
-internal static class IlgpuEmitter
+internal static partial class IlgpuEmitter
 {
     /// <summary>True when the compilation can use the GPU part: ILGPU and the Kernels GPU runtime are referenced.</summary>
     public const string AcceleratorMetadataName = "ILGPU.Runtime.Accelerator";
@@ -49,8 +49,11 @@ internal static class IlgpuEmitter
         {
             EmitLauncher(w, spec, names);
             w.Line();
-            EmitMultiTensorLauncher(w, spec, names);
-            w.Line();
+            if (!spec.HasReductions)
+            {
+                EmitMultiTensorLauncher(w, spec, names);
+                w.Line();
+            }
             EmitKernelClass(w, spec, names);
         });
     }
@@ -303,8 +306,11 @@ internal static class IlgpuEmitter
             w.Line($"/// <summary>The GPU launchers of <c>{names.RuleType}.{Raw(spec.MethodName)}</c>.</summary>");
             w.Open($"extension({names.RuleType})");
             EmitLauncher(w, spec, names);
-            w.Line();
-            EmitMultiTensorLauncher(w, spec, names);
+            if (!spec.HasReductions)
+            {
+                w.Line();
+                EmitMultiTensorLauncher(w, spec, names);
+            }
             w.Close();
             w.Line();
         }
@@ -360,6 +366,13 @@ internal static class IlgpuEmitter
         w.Close();
         w.Line();
 
+        if (spec.HasReductions)
+        {
+            EmitReductionKernels(w, spec, names);
+            w.Close();
+            return;
+        }
+
         // Kernels.
         w.Line("/// <summary>The kernel: one thread per element (an implicitly grouped ILGPU kernel).</summary>");
         w.Line($"public static void Kernel({Index1D} {names.Index}, {viewParams}, Inputs {names.Inputs}) =>");
@@ -413,7 +426,7 @@ internal static class IlgpuEmitter
     }
 
     /// <summary>Names the emitted code declares, chosen so they never collide with the rule's own names.</summary>
-    private sealed class GpuNames : EmittedNames
+    internal sealed class GpuNames : EmittedNames
     {
         private readonly Dictionary<string, string> _views = new();
 
@@ -447,6 +460,9 @@ internal static class IlgpuEmitter
                 ClassPath = RuleType + "." + ClassName;
             }
         }
+
+        /// <summary>A further name of the emitted code, distinct from every other.</summary>
+        public string PickName(string name) => Pick(name);
 
         /// <summary>The GPU part of a rule of another assembly (top-level class, extension launchers, own Prepare).</summary>
         public bool External { get; }

@@ -69,6 +69,26 @@ public sealed class PtxTests : IClassFixture<CpuAcceleratorFixture>
         }
     }
 
+    [Fact]
+    public void Reduction_kernels_compile_to_self_contained_strict_ptx()
+    {
+        // A rule with reductions: its reduction and update kernels (generated), and the runtime's combination kernels.
+        Type gpu = typeof(Rules.ReductionGpuRules).GetNestedTypes(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
+            .Single(t => t.Name == "TrustRatioGpu");
+        foreach (System.Reflection.MethodInfo kernel in new[]
+        {
+            gpu.GetMethod("ReductionKernel")!, gpu.GetMethod("UpdateKernel")!,
+            typeof(GpuReductions).GetMethod(nameof(GpuReductions.BlockKernel))!, typeof(GpuReductions).GetMethod(nameof(GpuReductions.FinalKernel))!,
+        })
+        {
+            string ptx = GpuKernels.CompileToPtx(_fixture.Context, kernel, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
+            Assert.Contains(".entry", ptx);
+            Assert.DoesNotContain(".extern", ptx);
+            Assert.DoesNotMatch(new Regex(@"(?<![\w.])(add|sub|mul)\.f(32|64)(?![\w.])"), ptx);
+            _output.WriteLine($"{gpu.Name}.{kernel.Name}: {Summary(ptx)}");
+        }
+    }
+
     /// <summary>Memory accesses, vector widths and the virtual registers ILGPU declares (ptxas allocates the real ones).</summary>
     public static string Summary(string ptx)
     {

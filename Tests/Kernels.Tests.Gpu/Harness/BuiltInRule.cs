@@ -101,6 +101,9 @@ public sealed class BuiltInRule
             Type owner = plan.RuleType;
             string typeNames = string.Concat(Enumerable.Reverse(Chain(owner)).Select(t => t.Name));
             Type gpuClass = gpu.GetType(owner.Namespace + "." + typeNames + plan.Method + "Gpu", throwOnError: true)!;
+            // A rule with reductions has a reduction and an update kernel and no multi-tensor launch (ReductionGpuTests).
+            if (gpuClass.GetMethod("MultiTensorKernel") is null)
+                continue;
             found.Add(Create(owner, plan.Method, gpuClass, launchers: gpuClass));
         }
         return found.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();

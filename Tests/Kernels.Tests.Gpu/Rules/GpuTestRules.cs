@@ -79,3 +79,31 @@ namespace Kernels.Tests.Gpu.Rules
         public static void Update(ref float p, in float g) => p -= g;
     }
 }
+
+namespace Kernels.Tests.Gpu.Rules
+{
+    /// <summary>Rules with tensor-wide reductions: their GPU part is a reduction kernel, the combination, an update kernel.</summary>
+    public static partial class ReductionGpuRules
+    {
+        /// <summary>LAMB-shaped: state written before the reductions, two norms, a trust ratio.</summary>
+        [UpdateRule(GenerateOptimizer = false)]
+        public static void TrustRatio(ref float p, in float g, ref float m, float beta = 0.9f, float lr = 0.01f)
+        {
+            m = beta * m + (1 - beta) * g;
+            float u = m / (1 + MathF.Abs(m)) + 0.01f * p;
+            float pn = MathF.Sqrt(Reduce.Sum(p * p));
+            float un = MathF.Sqrt(Reduce.Sum(u * u));
+            float trust = pn > 0 && un > 0 ? pn / un : 1f;
+            p -= lr * trust * u;
+        }
+
+        /// <summary>A maximum and a sum, in double.</summary>
+        [UpdateRule(GenerateOptimizer = false)]
+        public static void MaxAndSum(ref double p, in double g, double lr = 0.5)
+        {
+            double largest = Reduce.Max(Math.Abs(g));
+            double mean = Reduce.Sum(g);
+            p -= lr * (g - mean * 1e-3) / largest;
+        }
+    }
+}
