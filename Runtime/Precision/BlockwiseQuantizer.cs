@@ -41,7 +41,7 @@ namespace Kernels.Precision;
 /// two bitsandbytes maps, created once. Every method is allocation-free and thread-safe.
 /// </para>
 /// </remarks>
-public sealed unsafe class BlockwiseQuantizer
+public sealed unsafe partial class BlockwiseQuantizer
 {
     /// <summary>The number of values that share one absmax.</summary>
     public const int BlockSize = 256;
@@ -106,6 +106,7 @@ public sealed unsafe class BlockwiseQuantizer
         _midpoints.AsSpan(0, Codes - 1).CopyTo(_paddedMidpoints);
         _paddedMidpointPointer = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_paddedMidpoints));
         ZeroCode = (byte)zero;
+        _guess = BuildDecadeGuess(_map, _midpoints);
     }
 
     /// <summary>The 256 map values, ascending: code <c>k</c> stands for <c>Map[k] · absmax</c>.</summary>
@@ -211,6 +212,11 @@ public sealed unsafe class BlockwiseQuantizer
             codes[..block.Length].Fill(ZeroCode);
             return absmax;
         }
+        if (_guess is not null)
+        {
+            GuessQuantize(_guess, ref MemoryMarshal.GetReference(block), ref MemoryMarshal.GetReference(codes), block.Length, absmax);
+            return absmax;
+        }
         int n = block.Length, i = 0;
         if (Avx2.IsSupported)
         {
@@ -297,7 +303,7 @@ public sealed unsafe class BlockwiseQuantizer
             for (; i <= length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
                 Vector512<int> indices = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref codes, (nuint)i));
-                (Decode(indices) * scale).StoreUnsafe(ref destination, (nuint)i);
+                (Table256(_mapPointer, indices) * scale).StoreUnsafe(ref destination, (nuint)i);
             }
         }
         if (Vector256.IsHardwareAccelerated && Avx2.IsSupported)
