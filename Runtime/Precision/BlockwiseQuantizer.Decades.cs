@@ -269,13 +269,35 @@ public sealed unsafe partial class BlockwiseQuantizer
         return Vector128.ConditionalSelect(Vector128.ShiftRightArithmetic(y.AsInt32(), 31), mirrored, code);
     }
 
+    // The public vector forms take any input: NaN lanes code as 0 and values outside [−1, 1] as ±1 do (the end codes).
+    private static Vector512<int> GuessEncodeAny(DecadeGuess g, Vector512<float> y)
+    {
+        Vector512<float> number = Vector512.Equals(y, y);
+        Vector512<float> clamped = Vector512.ConditionalSelect(number, Vector512.Min(Vector512.Max(y, Vector512.Create(-1f)), Vector512<float>.One), Vector512<float>.Zero);
+        return GuessEncode512(g, clamped) & number.AsInt32();
+    }
+
+    private static Vector256<int> GuessEncodeAny(DecadeGuess g, Vector256<float> y)
+    {
+        Vector256<float> number = Vector256.Equals(y, y);
+        Vector256<float> clamped = Vector256.ConditionalSelect(number, Vector256.Min(Vector256.Max(y, Vector256.Create(-1f)), Vector256<float>.One), Vector256<float>.Zero);
+        return GuessEncode256(g, clamped) & number.AsInt32();
+    }
+
+    private static Vector128<int> GuessEncodeAny(DecadeGuess g, Vector128<float> y)
+    {
+        Vector128<float> number = Vector128.Equals(y, y);
+        Vector128<float> clamped = Vector128.ConditionalSelect(number, Vector128.Min(Vector128.Max(y, Vector128.Create(-1f)), Vector128<float>.One), Vector128<float>.Zero);
+        return GuessEncode128(g, clamped) & number.AsInt32();
+    }
+
     // ---------------------------------------------------------------- blocks
 
     /// <summary>Codes of a block with absmax > 0 and finite (so every quotient is in [−1, 1]) by the guess; the widest accelerated vectors, scalar Encode for the tail.</summary>
     private void GuessQuantize(DecadeGuess g, ref float source, ref byte destination, int n, float absmax)
     {
         int i = 0;
-        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+        if (Vector512.IsHardwareAccelerated && Avx512BW.IsSupported)
         {
             Vector512<float> scale = Vector512.Create(absmax);
             for (; i <= n - 16; i += 16)

@@ -50,7 +50,7 @@ public sealed unsafe partial class BlockwiseQuantizer
 
     // Both arrays live on the pinned object heap, so the pointers stay valid for the instance's lifetime.
     private readonly float[] _map;
-    private readonly float[] _midpoints;   // 255 midpoints, then +∞ so the search needs no bound check
+    private readonly float[] _midpoints;   // 255 midpoints, then NaN: no value is below it or equal to it, so Encode(+∞) stays 255
     private readonly float* _mapPointer;
     private readonly float* _midpointPointer;
     // The vector search's pivot tables (see EncodeAvx512), 26 vectors of 16 floats, pinned like the others.
@@ -93,7 +93,7 @@ public sealed unsafe partial class BlockwiseQuantizer
         _midpoints = GC.AllocateArray<float>(Codes, pinned: true);
         for (int k = 0; k < Codes - 1; k++)
             _midpoints[k] = (_map[k] + _map[k + 1]) * 0.5f;
-        _midpoints[Codes - 1] = float.PositiveInfinity;
+        _midpoints[Codes - 1] = float.NaN;
         _mapPointer = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_map));
         _midpointPointer = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_midpoints));
         _searchTables = GC.AllocateArray<float>(SearchTableVectors * 16, pinned: true);
@@ -424,6 +424,8 @@ public sealed unsafe partial class BlockwiseQuantizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<int> Encode(Vector512<float> normalized)
     {
+        if (_guess is not null && Avx512BW.IsSupported)
+            return GuessEncodeAny(_guess, normalized);
         if (Avx512F.IsSupported)
             return EncodeAvx512(normalized);
         Span<int> codes = stackalloc int[16];
@@ -438,6 +440,8 @@ public sealed unsafe partial class BlockwiseQuantizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<int> Encode(Vector256<float> normalized)
     {
+        if (_guess is not null && Avx2.IsSupported)
+            return GuessEncodeAny(_guess, normalized);
         if (Avx512F.IsSupported)
             return EncodeAvx512(Vector512.Create(normalized, normalized)).GetLower();
         Span<int> codes = stackalloc int[8];
@@ -452,6 +456,8 @@ public sealed unsafe partial class BlockwiseQuantizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<int> Encode(Vector128<float> normalized)
     {
+        if (_guess is not null && Vector128.IsHardwareAccelerated)
+            return GuessEncodeAny(_guess, normalized);
         if (Avx512F.IsSupported)
             return EncodeAvx512(Vector512.Create(Vector256.Create(normalized, normalized), Vector256.Create(normalized, normalized))).GetLower().GetLower();
         return Vector128.Create(Encode(normalized.GetElement(0)), Encode(normalized.GetElement(1)), Encode(normalized.GetElement(2)), Encode(normalized.GetElement(3)));
