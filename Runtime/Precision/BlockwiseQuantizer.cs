@@ -61,6 +61,8 @@ public sealed unsafe partial class BlockwiseQuantizer
     private readonly float[] _paddedMidpoints;   // the midpoints, then +∞ up to index 255 + _bucketMidpoints
     private readonly float* _paddedMidpointPointer;
     private readonly int _bucketMidpoints;       // the most midpoints one bucket holds
+    private readonly byte[] _planes;             // dequantization's byte planes (see DequantizeVbmi)
+    private readonly byte* _planePointer;
 
     /// <summary>The quantizer for bitsandbytes' signed dynamic map (<c>DynamicQuantizationMap.Create(true)</c>): first moments.</summary>
     public static BlockwiseQuantizer Signed { get; } = new(DynamicQuantizationMap.Create(signed: true));
@@ -105,6 +107,8 @@ public sealed unsafe partial class BlockwiseQuantizer
         _paddedMidpoints.AsSpan().Fill(float.PositiveInfinity);
         _midpoints.AsSpan(0, Codes - 1).CopyTo(_paddedMidpoints);
         _paddedMidpointPointer = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_paddedMidpoints));
+        _planes = BuildPlanes(_map);
+        _planePointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_planes));
         ZeroCode = (byte)zero;
         _guess = BuildDecadeGuess(_map, _midpoints);
     }
@@ -297,6 +301,8 @@ public sealed unsafe partial class BlockwiseQuantizer
     internal void DequantizeRun(ref byte codes, float absmax, ref float destination, int length)
     {
         int i = 0;
+        if (Vector512.IsHardwareAccelerated && Avx512Vbmi.IsSupported)
+            i = DequantizeVbmi(ref codes, absmax, ref destination, length);
         if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
         {
             Vector512<float> scale = Vector512.Create(absmax);
@@ -317,6 +323,58 @@ public sealed unsafe partial class BlockwiseQuantizer
         }
         for (; i < length; i++)
             Unsafe.Add(ref destination, i) = _mapPointer[Unsafe.Add(ref codes, i)] * absmax;
+    }
+
+    // Dequantization of 64 codes at a time with AVX-512 VBMI: the map's 256 floats as four byte planes (byte p of every
+    // value's bits, 256 bytes each, four vectors); a two-table byte permute looks up codes 0…127 and another 128…255 in
+    // each plane, the code's top bit picks; byte and word unpacks interleave the planes back into floats. The unpacks
+    // work within 128-bit lanes, so the codes are first permuted (TransposeGroups) such that the four result vectors
+    // hold elements 0–15, 16–31, 32–47, 48–63 in order. About 30 instructions per 64 values, against 8 two-table float
+    // permutes and 7 selects per 16 (Table256) or two gathers per 16.
+    private int DequantizeVbmi(ref byte codes, float absmax, ref float destination, int length)
+    {
+        byte* planes = _planePointer;
+        Vector512<byte> p00 = Vector512.Load(planes), p01 = Vector512.Load(planes + 64), p02 = Vector512.Load(planes + 128), p03 = Vector512.Load(planes + 192);
+        Vector512<byte> p10 = Vector512.Load(planes + 256), p11 = Vector512.Load(planes + 320), p12 = Vector512.Load(planes + 384), p13 = Vector512.Load(planes + 448);
+        Vector512<byte> p20 = Vector512.Load(planes + 512), p21 = Vector512.Load(planes + 576), p22 = Vector512.Load(planes + 640), p23 = Vector512.Load(planes + 704);
+        Vector512<byte> p30 = Vector512.Load(planes + 768), p31 = Vector512.Load(planes + 832), p32 = Vector512.Load(planes + 896), p33 = Vector512.Load(planes + 960);
+        Vector512<byte> transpose = Vector512.Load(planes + 1024);
+        Vector512<float> scale = Vector512.Create(absmax);
+        int i = 0;
+        for (; i <= length - 64; i += 64)
+        {
+            Vector512<byte> c = Avx512Vbmi.PermuteVar64x8(Vector512.LoadUnsafe(ref codes, (nuint)i), transpose);
+            Vector512<byte> high = Vector512.LessThan(c.AsSByte(), Vector512<sbyte>.Zero).AsByte();
+            Vector512<byte> b0 = Vector512.ConditionalSelect(high, Avx512Vbmi.PermuteVar64x8x2(p02, c, p03), Avx512Vbmi.PermuteVar64x8x2(p00, c, p01));
+            Vector512<byte> b1 = Vector512.ConditionalSelect(high, Avx512Vbmi.PermuteVar64x8x2(p12, c, p13), Avx512Vbmi.PermuteVar64x8x2(p10, c, p11));
+            Vector512<byte> b2 = Vector512.ConditionalSelect(high, Avx512Vbmi.PermuteVar64x8x2(p22, c, p23), Avx512Vbmi.PermuteVar64x8x2(p20, c, p21));
+            Vector512<byte> b3 = Vector512.ConditionalSelect(high, Avx512Vbmi.PermuteVar64x8x2(p32, c, p33), Avx512Vbmi.PermuteVar64x8x2(p30, c, p31));
+            Vector512<short> low01 = Avx512BW.UnpackLow(b0, b1).AsInt16(), high01 = Avx512BW.UnpackHigh(b0, b1).AsInt16();
+            Vector512<short> low23 = Avx512BW.UnpackLow(b2, b3).AsInt16(), high23 = Avx512BW.UnpackHigh(b2, b3).AsInt16();
+            (Avx512BW.UnpackLow(low01, low23).AsSingle() * scale).StoreUnsafe(ref destination, (nuint)i);
+            (Avx512BW.UnpackHigh(low01, low23).AsSingle() * scale).StoreUnsafe(ref destination, (nuint)i + 16);
+            (Avx512BW.UnpackLow(high01, high23).AsSingle() * scale).StoreUnsafe(ref destination, (nuint)i + 32);
+            (Avx512BW.UnpackHigh(high01, high23).AsSingle() * scale).StoreUnsafe(ref destination, (nuint)i + 48);
+        }
+        return i;
+    }
+
+    /// <summary>The map's bits as four byte planes (256 bytes each), then the 64-byte permutation of <see cref="DequantizeVbmi"/>.</summary>
+    private static byte[] BuildPlanes(float[] map)
+    {
+        byte[] planes = GC.AllocateArray<byte>(4 * Codes + 64, pinned: true);
+        for (int k = 0; k < Codes; k++)
+        {
+            uint bits = BitConverter.SingleToUInt32Bits(map[k]);
+            for (int p = 0; p < 4; p++)
+                planes[p * Codes + k] = (byte)(bits >> (8 * p));
+        }
+        // Result vector r, 128-bit lane L, dword q comes from permuted byte 16L + 4r + q; it must be element 16r + 4L + q.
+        for (int lane = 0; lane < 4; lane++)
+            for (int r = 0; r < 4; r++)
+                for (int q = 0; q < 4; q++)
+                    planes[4 * Codes + 16 * lane + 4 * r + q] = (byte)(16 * r + 4 * lane + q);
+        return planes;
     }
 
     // ---------------------------------------------------------------- bucketed search (quantization's inner loop)
