@@ -19,8 +19,8 @@ namespace Kernels.Precision;
 // (t = N − 0.5 there, and −0.1 in decade d's coordinate); u = a · slope_d + bias_d in float, where
 // slope_d = N_d / (0.9 · 10^(d−6)) and bias_d holds L_d − F − 0.1·N_d/0.9 plus 1.5·2^19, so that u's bits carry
 // t + L_d − F in sixteenths (floats in [2^19, 2^20) are 2^−4 apart); G − F = round-half-up of that, read off u's bits
-// with an integer subtraction and a shift. Decade d's formula thus covers t ∈ (−0.1, N_d − 0.5] and never rounds past
-// L_{d+1} − 1 + F… so no clamp is needed.
+// with an integer subtraction and a shift. Decade d's formula is used for t ∈ (−0.1, N_d − 0.5] only (from B_d to
+// B_{d+1}), where it rounds to 0…N_d − 1 (N_d at a = 1 in the last decade): the guess needs no clamp.
 //
 // Why one comparison suffices. G is monotone in a: each step is (a positive slope, round-to-nearest, the bits of a
 // positive float), and across each boundary the constructor checks that decade d − 1's largest value (just below B_d)
@@ -56,7 +56,7 @@ public sealed unsafe partial class BlockwiseQuantizer
         public readonly int First;        // F
         public readonly int Mirror;       // 254 (signed) or 0 (unsigned)
         public readonly bool Wide;        // more than 128 thresholds (the unsigned map): a 256-entry table
-        private readonly float[] _floats;
+        private readonly float[] _floats;   // the pinned arrays behind the pointers, held for the instance's lifetime
         private readonly int[] _ints;
 
         public DecadeGuess(float[] floats, int[] ints, int first, int mirror, bool wide)
@@ -126,7 +126,7 @@ public sealed unsafe partial class BlockwiseQuantizer
             if (first + Guess(midpoints[j], slope, bias, boundaries) != j)
                 return null;
         for (int d = 1; d < Decades; d++)
-            if (!(boundaries[d - 1] > boundaries[Math.Max(d - 2, 0)] || d == 1)
+            if ((d > 1 && !(boundaries[d - 1] > boundaries[d - 2]))
                 || GuessIn(d - 1, MathF.BitDecrement(boundaries[d - 1]), slope, bias) > GuessIn(d, boundaries[d - 1], slope, bias))
                 return null;
         if (Guess(0f, slope, bias, boundaries) < 0 || first + Guess(1f, slope, bias, boundaries) > Codes - 2)
@@ -293,7 +293,7 @@ public sealed unsafe partial class BlockwiseQuantizer
 
     // ---------------------------------------------------------------- blocks
 
-    /// <summary>Codes of a block with absmax > 0 and finite (so every quotient is in [−1, 1]) by the guess; the widest accelerated vectors, scalar Encode for the tail.</summary>
+    /// <summary>Codes of a block with absmax > 0 and finite (so every quotient is in [−1, 1]) by the guess; the widest accelerated vectors, the guess's scalar form for the tail.</summary>
     private void GuessQuantize(DecadeGuess g, ref float source, ref byte destination, int n, float absmax)
     {
         int i = 0;
