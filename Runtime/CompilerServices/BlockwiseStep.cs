@@ -10,9 +10,10 @@ namespace Kernels.CompilerServices;
 
 /// <summary>
 /// A generated optimizer's step over a batch in which some state is 8-bit blockwise-quantized
-/// (<see cref="StateStorage.Blockwise8Bit"/>): block by block of 256 elements, the quantized buffers are dequantized
-/// into scratch that stays in L1, the rule's own fused kernel runs on the block (parameters, gradients and full-precision
-/// buffers in place, the scratch for the quantized ones), and the scratch is re-quantized with the block's new absmax.
+/// (<see cref="StateStorage.Blockwise8Bit"/>): run by run of four blocks of 256 elements, the quantized buffers are
+/// dequantized into scratch that stays in L1, the rule's own fused kernel runs on the run (parameters, gradients and
+/// full-precision buffers in place, the scratch for the quantized ones), and the scratch is re-quantized block by block,
+/// each block with its new absmax.
 /// Every element is read and written once, as in the plain step.
 /// </summary>
 /// <remarks>
@@ -27,6 +28,12 @@ public static class BlockwiseStep
     private const int ChunkBlocks = 64;
 
     private const int Block = BlockwiseQuantizer.BlockSize;
+
+    /// <summary>
+    /// Elements per call of the kernel: four blocks, so that the scratch of two quantized buffers (8 KB) stays in L1
+    /// beside the streamed parameters and gradients, and the per-call cost is spread over 1,024 elements.
+    /// </summary>
+    private const int RunLength = 4 * Block;
 
     /// <summary>Where the kernel's buffer <c>i</c> comes from: the parameter, the gradient, or a state buffer.</summary>
     public const sbyte Param = -1, Grad = -2;
@@ -104,7 +111,6 @@ public static class BlockwiseStep
             // The source of each kernel buffer at element `start`, and which need the scratch.
             float** at = stackalloc float*[PinnedBuffers<float>.MaxBuffers];
             int* scratchOf = stackalloc int[PinnedBuffers<float>.MaxBuffers];
-            float* scratch = stackalloc float[Block * PinnedBuffers<float>.MaxBuffers];
             for (int i = 0; i < PinnedBuffers<float>.MaxBuffers; i++)
             {
                 at[i] = null;
@@ -123,32 +129,54 @@ public static class BlockwiseStep
                     at[i] = (float*)pins[source].Pointer;
             }
 
-            float** block = stackalloc float*[PinnedBuffers<float>.MaxBuffers];
-            for (int offset = start; offset < start + length; offset += Block)
+            // The quantized buffers, each with its slice of the scratch: runs of RunBlocks blocks at a time, so the
+            // kernel's per-call work (spans, dispatch) is paid once per run rather than once per block.
+            int quantizedCount = 0;
+            var quantized = new QuantizedState[buffers];
+            int* quantizedBuffer = stackalloc int[PinnedBuffers<float>.MaxBuffers];
+            for (int i = 0; i < buffers; i++)
             {
-                int n = Math.Min(Block, start + length - offset);
-                int b = offset / Block;
+                if (scratchOf[i] >= 0)
+                {
+                    quantized[quantizedCount] = tensor.Quantized[scratchOf[i]]!;
+                    quantizedBuffer[quantizedCount++] = i;
+                }
+            }
+            float* scratch = stackalloc float[RunLength * Math.Max(quantizedCount, 1)];
+            float** block = stackalloc float*[PinnedBuffers<float>.MaxBuffers];
+            for (int q = 0; q < quantizedCount; q++)
+                block[quantizedBuffer[q]] = scratch + q * RunLength;
+
+            for (int offset = start; offset < start + length; offset += RunLength)
+            {
+                int n = Math.Min(RunLength, start + length - offset);
                 for (int i = 0; i < PinnedBuffers<float>.MaxBuffers; i++)
                 {
-                    if (scratchOf[i] >= 0)
-                    {
-                        QuantizedState q = tensor.Quantized[scratchOf[i]]!;
-                        block[i] = scratch + i * Block;
-                        q.Quantizer.DequantizeRun(ref q.Codes[offset], q.AbsMax[b], ref *block[i], n);
-                    }
-                    else
-                    {
+                    if (scratchOf[i] < 0)
                         block[i] = at[i] is null ? null : at[i] + offset;
+                }
+                for (int q = 0; q < quantizedCount; q++)
+                {
+                    QuantizedState state = quantized[q];
+                    float* destination = scratch + q * RunLength;
+                    for (int b = 0; b < n; b += Block)
+                    {
+                        state.Quantizer.DequantizeRun(ref state.Codes[offset + b], state.AbsMax[(offset + b) / Block],
+                            ref destination[b], Math.Min(Block, n - b));
                     }
                 }
                 var pinned = new PinnedBuffers<float>(block[0], block[1], block[2], block[3], block[4], block[5], block[6], block[7]);
                 kernel.Execute(pinned, 0, n);
-                for (int i = 0; i < buffers; i++)
+                for (int q = 0; q < quantizedCount; q++)
                 {
-                    if (scratchOf[i] < 0)
-                        continue;
-                    QuantizedState q = tensor.Quantized[scratchOf[i]]!;
-                    q.AbsMax[b] = q.Quantizer.QuantizeBlockUnchecked(new ReadOnlySpan<float>(block[i], n), q.Codes.AsSpan(offset, n));
+                    QuantizedState state = quantized[q];
+                    float* source = scratch + q * RunLength;
+                    for (int b = 0; b < n; b += Block)
+                    {
+                        int m = Math.Min(Block, n - b);
+                        state.AbsMax[(offset + b) / Block] = state.Quantizer.QuantizeBlockUnchecked(
+                            new ReadOnlySpan<float>(source + b, m), state.Codes.AsSpan(offset + b, m));
+                    }
                 }
             }
         }
