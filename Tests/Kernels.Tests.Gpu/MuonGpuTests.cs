@@ -1,8 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Reflection;
+using System.Text.RegularExpressions;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 using Kernels.Gpu;
 using Kernels.Matrices;
 using Kernels.Optimizers;
@@ -24,11 +27,13 @@ namespace Kernels.Tests.Gpu;
 /// </summary>
 public sealed class MuonGpuTests : IClassFixture<CpuAcceleratorFixture>
 {
+    private readonly CpuAcceleratorFixture _fixture;
     private readonly Accelerator _accelerator;
     private readonly ITestOutputHelper _output;
 
     public MuonGpuTests(CpuAcceleratorFixture fixture, ITestOutputHelper output)
     {
+        _fixture = fixture;
         _accelerator = fixture.Accelerator;
         _output = output;
     }
@@ -97,6 +102,28 @@ public sealed class MuonGpuTests : IClassFixture<CpuAcceleratorFixture>
             _accelerator.Synchronize();
             AssertBits(expected, dc.GetAsArray1D(), $"{m}x{n}x{k} ({transposeA}, {transposeB}), alpha {alpha}, beta {beta}");
         }
+    }
+
+    /// <summary>
+    /// The four kernels compile to PTX for sm_90 as the loader hands them to CUDA (no GPU needed): nothing external, no
+    /// contractible float instruction, the GEMM's sums as <c>fma.rn.f32</c>. (Whether they run correctly and how fast
+    /// on a real GPU is not measured: docs/Gpu.md.)
+    /// </summary>
+    [Theory]
+    [InlineData(typeof(GpuGemm), nameof(GpuGemm.Kernel))]
+    [InlineData(typeof(GpuNewtonSchulz), nameof(GpuNewtonSchulz.SumSquaresKernel))]
+    [InlineData(typeof(GpuNewtonSchulz), nameof(GpuNewtonSchulz.NormKernel))]
+    [InlineData(typeof(GpuNewtonSchulz), nameof(GpuNewtonSchulz.ScaleKernel))]
+    public void Kernels_compile_to_strict_ptx_for_sm_90(Type type, string name)
+    {
+        MethodInfo kernel = type.GetMethod(name)!;
+        string ptx = GpuKernels.CompileToPtx(_fixture.Context, kernel, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
+        Assert.Contains(".entry", ptx);
+        Assert.DoesNotContain(".extern", ptx);
+        Assert.DoesNotMatch(new Regex(@"(?<![\w.])(add|sub|mul)\.f(32|64)(?![\w.])"), ptx);
+        if (type == typeof(GpuGemm))
+            Assert.Contains("fma.rn.f32", ptx);
+        _output.WriteLine($"{type.Name}.{name}: {PtxTests.Summary(ptx)}");
     }
 
     [Fact]
