@@ -1,7 +1,23 @@
 using System;
 using System.Buffers;
+using Kernels.Precision;
 
 namespace Kernels.Matrices;
+
+/// <summary>The precision <see cref="NewtonSchulz"/> iterates in.</summary>
+public enum NewtonSchulzPrecision
+{
+    /// <summary>float32 throughout (the default): every product and sum rounded to float.</summary>
+    Float32 = 0,
+
+    /// <summary>
+    /// bfloat16, as PyTorch's Muon (<c>X = G.bfloat16()</c>, then bfloat16 matmuls): the input, the norm, the
+    /// normalized <c>X</c> and the output of every product (<c>X Xᵀ</c>, <c>b·A + c·A·A</c>, <c>a·X + B·X</c>) are
+    /// rounded to the nearest bfloat16 (ties to even); each product multiplies bfloat16 values (exactly, in float32)
+    /// and accumulates in float32 before that one rounding. The result holds bfloat16 values, stored as floats.
+    /// </summary>
+    BFloat16 = 1,
+}
 
 /// <summary>
 /// The quintic Newton–Schulz iteration that Muon uses to orthogonalize an update (PyTorch's
@@ -18,8 +34,9 @@ namespace Kernels.Matrices;
 /// GEMM flags, not copies), on whichever <see cref="Gemm.Backend"/> is selected.
 /// </para>
 /// <para>
-/// Precision: float32 throughout (PyTorch runs this in bfloat16; a bfloat16 option is not implemented). The
-/// Frobenius norm is accumulated in double and rounded to float once.
+/// Precision: float32 throughout by default. The Frobenius norm is accumulated in double and rounded to float once.
+/// With <see cref="NewtonSchulzPrecision.BFloat16"/> (what PyTorch's Muon runs), the iterate is rounded to bfloat16
+/// wherever PyTorch's bfloat16 tensors would round it: see <see cref="NewtonSchulzPrecision.BFloat16"/>.
 /// </para>
 /// </remarks>
 public static class NewtonSchulz
@@ -55,16 +72,20 @@ public static class NewtonSchulz
     /// <param name="b">Coefficient of <c>X Xᵀ X</c>.</param>
     /// <param name="c">Coefficient of <c>(X Xᵀ)² X</c>.</param>
     /// <param name="eps">The norm is clamped to at least this (rounded to float), so a zero matrix stays zero.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative, or <paramref name="steps"/> is outside [0, 100).</exception>
+    /// <param name="precision">float32 (default) or bfloat16 iterates (<see cref="NewtonSchulzPrecision"/>).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative, <paramref name="steps"/> is outside [0, 100), or <paramref name="precision"/> is not defined.</exception>
     /// <exception cref="ArgumentException">A span does not hold rows × cols elements, or the two partly overlap.</exception>
     public static void Orthogonalize(
         ReadOnlySpan<float> matrix, Span<float> result, int rows, int cols,
-        int steps = DefaultSteps, double a = DefaultA, double b = DefaultB, double c = DefaultC, double eps = DefaultEps)
+        int steps = DefaultSteps, double a = DefaultA, double b = DefaultB, double c = DefaultC, double eps = DefaultEps,
+        NewtonSchulzPrecision precision = NewtonSchulzPrecision.Float32)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
         if (steps < 0 || steps >= MaxSteps)
             throw new ArgumentOutOfRangeException(nameof(steps), steps, $"The number of Newton-Schulz steps must be in [0, {MaxSteps}).");
+        if (precision is not (NewtonSchulzPrecision.Float32 or NewtonSchulzPrecision.BFloat16))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Not a NewtonSchulzPrecision.");
         long length = (long)rows * cols;
         if (length > int.MaxValue)
             throw new ArgumentException($"A {rows}x{cols} matrix has more than {int.MaxValue} elements.", nameof(matrix));
@@ -77,13 +98,29 @@ public static class NewtonSchulz
         if (length == 0)
             return;
 
-        // X = G / max(||G||_F, eps), with the norm rounded to float as PyTorch's float32 norm() is.
-        double sum = 0;
-        foreach (float v in matrix)
-            sum += (double)v * v;
-        float norm = MathF.Max((float)Math.Sqrt(sum), (float)eps);   // NaN stays NaN, as clamp keeps it
-        for (int i = 0; i < matrix.Length; i++)
-            result[i] = matrix[i] / norm;
+        bool bf16 = precision == NewtonSchulzPrecision.BFloat16;
+        if (bf16)
+        {
+            // X = G.bfloat16(); X.div_(X.norm().clamp(min=eps)): every bfloat16 tensor op rounds its result to bfloat16.
+            for (int i = 0; i < matrix.Length; i++)
+                result[i] = RoundToBFloat16(matrix[i]);
+            double sumBf16 = 0;
+            foreach (float v in result)
+                sumBf16 += (double)v * v;
+            float normBf16 = RoundToBFloat16(MathF.Max(RoundToBFloat16((float)Math.Sqrt(sumBf16)), (float)eps));
+            for (int i = 0; i < result.Length; i++)
+                result[i] = RoundToBFloat16(result[i] / normBf16);
+        }
+        else
+        {
+            // X = G / max(||G||_F, eps), with the norm rounded to float as PyTorch's float32 norm() is.
+            double sum = 0;
+            foreach (float v in matrix)
+                sum += (double)v * v;
+            float norm = MathF.Max((float)Math.Sqrt(sum), (float)eps);   // NaN stays NaN, as clamp keeps it
+            for (int i = 0; i < matrix.Length; i++)
+                result[i] = matrix[i] / norm;
+        }
         if (steps == 0)
             return;
 
@@ -108,15 +145,21 @@ public static class NewtonSchulz
                     Gemm.Multiply(true, false, m, m, n, 1f, x, m, x, m, 0f, gramA, m);
                 else
                     Gemm.Multiply(false, true, m, m, n, 1f, x, n, x, n, 0f, gramA, m);
+                if (bf16)
+                    RoundToBFloat16(gramA);
                 // B = b·A + c·(A A)
                 gramA.CopyTo(gramB);
                 Gemm.Multiply(false, false, m, m, m, fc, gramA, m, gramA, m, fb, gramB, m);
+                if (bf16)
+                    RoundToBFloat16(gramB);
                 // X' = a·X + B X   (tall: Y' = a·Y + Y Bᵀ)
                 x.CopyTo(x2);
                 if (tall)
                     Gemm.Multiply(false, true, n, m, m, 1f, x, m, gramB, m, fa, x2, m);
                 else
                     Gemm.Multiply(false, false, m, n, m, 1f, gramB, m, x, n, fa, x2, n);
+                if (bf16)
+                    RoundToBFloat16(x2);
                 Span<float> t = x;
                 x = x2;
                 x2 = t;
@@ -131,5 +174,15 @@ public static class NewtonSchulz
             ArrayPool<float>.Shared.Return(update);
             ArrayPool<float>.Shared.Return(next);
         }
+    }
+
+    /// <summary>The nearest bfloat16 (ties to even), as a float.</summary>
+    private static float RoundToBFloat16(float value) => (float)(BFloat16)value;
+
+    /// <summary>Rounds every element to the nearest bfloat16 (ties to even), in place.</summary>
+    private static void RoundToBFloat16(Span<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            values[i] = RoundToBFloat16(values[i]);
     }
 }

@@ -115,13 +115,15 @@ public static partial class Muon
     /// <remarks>
     /// By name (schedules, state dicts): <c>lr</c>, <c>weightDecay</c>, <c>momentum</c>, <c>nesterov</c>,
     /// <c>nsCoefficientA</c>, <c>nsCoefficientB</c>, <c>nsCoefficientC</c>, <c>eps</c>, <c>nsSteps</c> and
-    /// <c>adjustLrFn</c> (the <see cref="LrAdjustment"/> value as a number: 0 original, 1 match_rms_adamw).
+    /// <c>adjustLrFn</c> (the <see cref="LrAdjustment"/> value as a number: 0 original, 1 match_rms_adamw) and
+    /// <c>nsPrecision</c> (the <see cref="NewtonSchulzPrecision"/> as a number: 0 float32, 1 bfloat16).
     /// </remarks>
     public sealed class Options : Hyperparameters
     {
         private static readonly string[] s_names =
         {
             "lr", "weightDecay", "momentum", "nesterov", "nsCoefficientA", "nsCoefficientB", "nsCoefficientC", "eps", "nsSteps", "adjustLrFn",
+            "nsPrecision",
         };
 
         internal Options()
@@ -152,6 +154,12 @@ public static partial class Muon
         /// <summary>The learning-rate scaling for the matrix's shape. Default: <see cref="LrAdjustment.Original"/>.</summary>
         public LrAdjustment AdjustLrFn { get; set; } = LrAdjustment.Original;
 
+        /// <summary>
+        /// The precision of the Newton–Schulz iteration. Default: <see cref="NewtonSchulzPrecision.Float32"/>;
+        /// <see cref="NewtonSchulzPrecision.BFloat16"/> is what torch.optim.Muon runs.
+        /// </summary>
+        public NewtonSchulzPrecision NsPrecision { get; set; } = NewtonSchulzPrecision.Float32;
+
         /// <inheritdoc/>
         public override IReadOnlyList<string> Names => s_names;
 
@@ -168,6 +176,7 @@ public static partial class Muon
             7 => Eps,
             8 => NsSteps,
             9 => (double)AdjustLrFn,
+            10 => (double)NsPrecision,
             _ => throw new ArgumentOutOfRangeException(nameof(index)),
         };
 
@@ -191,6 +200,12 @@ public static partial class Muon
                         throw new ArgumentException($"Hyperparameter 'adjustLrFn' is 0 (original) or 1 (match_rms_adamw), not {value}.", nameof(value));
                     AdjustLrFn = (LrAdjustment)code;
                     break;
+                case 10:
+                    int precision = ToInt32(index, value);
+                    if (!Enum.IsDefined((NewtonSchulzPrecision)precision))
+                        throw new ArgumentException($"Hyperparameter 'nsPrecision' is 0 (float32) or 1 (bfloat16), not {value}.", nameof(value));
+                    NsPrecision = (NewtonSchulzPrecision)precision;
+                    break;
                 default: throw new ArgumentOutOfRangeException(nameof(index));
             }
         }
@@ -202,6 +217,8 @@ public static partial class Muon
                 throw new ArgumentOutOfRangeException(nameof(NsSteps), NsSteps, $"Muon's number of Newton-Schulz steps must be in [0, {NewtonSchulz.MaxSteps}).");
             if (!Enum.IsDefined(AdjustLrFn))
                 throw new ArgumentOutOfRangeException(nameof(AdjustLrFn), AdjustLrFn, "Not a Muon.LrAdjustment.");
+            if (!Enum.IsDefined(NsPrecision))
+                throw new ArgumentOutOfRangeException(nameof(NsPrecision), NsPrecision, "Not a NewtonSchulzPrecision.");
         }
     }
 
@@ -216,8 +233,8 @@ public static partial class Muon
     /// As with the generated optimizers: groups (<c>AddParamGroup</c>), <c>ClipGradNorm</c> (its coefficient scales each
     /// gradient element as the momentum pass loads it), <c>SkipNonFiniteSteps</c>, <c>StateDict</c>/<c>LoadStateDict</c>
     /// and checkpoints. Every parameter must be a matrix (shape of rank 2); put the others (embeddings, heads, biases,
-    /// gains) in an AdamW optimizer, as PyTorch's documentation advises. The Newton–Schulz iteration is float32, where
-    /// PyTorch runs it in bfloat16.
+    /// gains) in an AdamW optimizer, as PyTorch's documentation advises. The Newton–Schulz iteration is float32 by
+    /// default; <c>nsPrecision: NewtonSchulzPrecision.BFloat16</c> runs it in bfloat16, as PyTorch does.
     /// </remarks>
     public sealed class Optimizer : Optimizer<float, Options>
     {
@@ -237,13 +254,15 @@ public static partial class Muon
         /// <param name="nsSteps">Newton–Schulz iterations, 0 to 99.</param>
         /// <param name="adjustLrFn">The learning-rate scaling for each matrix's shape.</param>
         /// <param name="stepOptions">Threading of the element-wise passes (the matrix products use their backend's threads).</param>
+        /// <param name="nsPrecision">The precision of the Newton–Schulz iteration (float32 by default; bfloat16 as torch.optim.Muon).</param>
         /// <exception cref="ArgumentException">A parameter is not 2-D (the message names it), or the group is otherwise invalid.</exception>
         /// <exception cref="ArgumentOutOfRangeException">A hyperparameter is out of range.</exception>
         public Optimizer(
             IEnumerable<Parameter<float>> parameters, double lr = 1e-3, double weightDecay = 0.1, double momentum = 0.95,
             bool nesterov = true, (double A, double B, double C)? nsCoefficients = null, double eps = NewtonSchulz.DefaultEps,
-            int nsSteps = NewtonSchulz.DefaultSteps, LrAdjustment adjustLrFn = LrAdjustment.Original, StepOptions stepOptions = default)
-            : base(parameters, CreateDefaults(lr, weightDecay, momentum, nesterov, nsCoefficients, eps, nsSteps, adjustLrFn), stepOptions)
+            int nsSteps = NewtonSchulz.DefaultSteps, LrAdjustment adjustLrFn = LrAdjustment.Original, StepOptions stepOptions = default,
+            NewtonSchulzPrecision nsPrecision = NewtonSchulzPrecision.Float32)
+            : base(parameters, CreateDefaults(lr, weightDecay, momentum, nesterov, nsCoefficients, eps, nsSteps, adjustLrFn, nsPrecision), stepOptions)
         {
         }
 
@@ -267,12 +286,12 @@ public static partial class Muon
         {
             options.CheckStep();
             StepMatrices(batch, 0, Parameters, StepOptions, ref _update, options.Lr, options.WeightDecay, options.Momentum, options.Nesterov,
-                options.NsCoefficients, options.Eps, options.NsSteps, options.AdjustLrFn);
+                options.NsCoefficients, options.Eps, options.NsSteps, options.AdjustLrFn, options.NsPrecision);
         }
 
         private static Options CreateDefaults(
             double lr, double weightDecay, double momentum, bool nesterov, (double A, double B, double C)? nsCoefficients,
-            double eps, int nsSteps, LrAdjustment adjustLrFn)
+            double eps, int nsSteps, LrAdjustment adjustLrFn, NewtonSchulzPrecision nsPrecision)
         {
             // torch.optim.Muon's constructor checks.
             if (!(lr >= 0))
@@ -291,6 +310,7 @@ public static partial class Muon
                 Eps = eps,
                 NsSteps = nsSteps,
                 AdjustLrFn = adjustLrFn,
+                NsPrecision = nsPrecision,
             };
             options.CheckStep();
             return options;
@@ -308,7 +328,7 @@ public static partial class Muon
     private static void StepMatrices(
         OptimizerBatch<float> batch, int momentumBuffer, IReadOnlyList<Parameter> parameters, StepOptions stepOptions, ref float[] update,
         double lr, double weightDecay, double momentum, bool nesterov, (double A, double B, double C) nsCoefficients, double eps, int nsSteps,
-        LrAdjustment adjustLrFn)
+        LrAdjustment adjustLrFn, NewtonSchulzPrecision nsPrecision)
     {
         UpdateMomentumKernel momentumKernel = UpdateMomentumKernel.Prepare(momentum, nesterov).WithGradScale(batch.GradScale);
         ReadOnlySpan<Memory<float>> buffers = batch.State(momentumBuffer, true);
@@ -335,7 +355,7 @@ public static partial class Muon
                 ParallelStep.Run<float, UpdateMomentumKernel>(momentumKernel, length, threads, ParallelStep.ChunkAlignment, buffer, grad, u);
 
             // update = zeropower_via_newtonschulz(update, ns_coefficients, ns_steps, eps), in place
-            NewtonSchulz.Orthogonalize(u, u, rows, cols, nsSteps, a, b, c, eps);
+            NewtonSchulz.Orthogonalize(u, u, rows, cols, nsSteps, a, b, c, eps, nsPrecision);
 
             // param.mul_(1 - lr * weight_decay); param.add_(update, alpha=-adjusted_lr)
             ApplyUpdateKernel apply = ApplyUpdateKernel.Prepare(lr, AdjustLr(lr, rows, cols, adjustLrFn), weightDecay);

@@ -41,7 +41,7 @@ public static partial class Muon
     /// <remarks>
     /// By name: <c>useMuon</c>, <c>lr</c>, <c>weightDecay</c>, <c>momentum</c>, <c>nesterov</c>, <c>nsCoefficientA</c>,
     /// <c>nsCoefficientB</c>, <c>nsCoefficientC</c>, <c>nsEps</c>, <c>nsSteps</c>, <c>adjustLrFn</c>, <c>beta1</c>,
-    /// <c>beta2</c>, <c>eps</c>, <c>amsgrad</c>. Muon's <c>eps</c> (the Newton–Schulz norm floor) is <c>nsEps</c> here,
+    /// <c>beta2</c>, <c>eps</c>, <c>amsgrad</c>, <c>nsPrecision</c> (0 float32, 1 bfloat16). Muon's <c>eps</c> (the Newton–Schulz norm floor) is <c>nsEps</c> here,
     /// as AdamW's <c>eps</c> keeps its name.
     /// </remarks>
     public sealed class HybridOptions : Hyperparameters
@@ -50,6 +50,7 @@ public static partial class Muon
         {
             "useMuon", "lr", "weightDecay", "momentum", "nesterov", "nsCoefficientA", "nsCoefficientB", "nsCoefficientC", "nsEps",
             "nsSteps", "adjustLrFn", "beta1", "beta2", "eps", "amsgrad",
+            "nsPrecision",
         };
 
         internal HybridOptions()
@@ -95,6 +96,9 @@ public static partial class Muon
         /// <summary>AdamW's AMSGrad variant.</summary>
         public bool Amsgrad { get; set; }
 
+        /// <summary>The precision of Muon's Newton–Schulz iteration (<see cref="NewtonSchulzPrecision"/>).</summary>
+        public NewtonSchulzPrecision NsPrecision { get; set; }
+
         /// <inheritdoc/>
         public override IReadOnlyList<string> Names => s_names;
 
@@ -116,6 +120,7 @@ public static partial class Muon
             12 => Beta2,
             13 => Eps,
             14 => Amsgrad ? 1 : 0,
+            15 => (double)NsPrecision,
             _ => throw new ArgumentOutOfRangeException(nameof(index)),
         };
 
@@ -144,6 +149,12 @@ public static partial class Muon
                 case 12: Beta2 = value; break;
                 case 13: Eps = value; break;
                 case 14: Amsgrad = value != 0; break;
+                case 15:
+                    int precision = ToInt32(index, value);
+                    if (!Enum.IsDefined((NewtonSchulzPrecision)precision))
+                        throw new ArgumentException($"Hyperparameter 'nsPrecision' is 0 (float32) or 1 (bfloat16), not {value}.", nameof(value));
+                    NsPrecision = (NewtonSchulzPrecision)precision;
+                    break;
                 default: throw new ArgumentOutOfRangeException(nameof(index));
             }
         }
@@ -157,6 +168,8 @@ public static partial class Muon
                 throw new ArgumentOutOfRangeException(nameof(NsSteps), NsSteps, $"Group {group}: Muon's number of Newton-Schulz steps must be in [0, {NewtonSchulz.MaxSteps}).");
             if (!Enum.IsDefined(AdjustLrFn))
                 throw new ArgumentOutOfRangeException(nameof(AdjustLrFn), AdjustLrFn, $"Group {group}: not a Muon.LrAdjustment.");
+            if (!Enum.IsDefined(NsPrecision))
+                throw new ArgumentOutOfRangeException(nameof(NsPrecision), NsPrecision, $"Group {group}: not a NewtonSchulzPrecision.");
         }
     }
 
@@ -203,6 +216,7 @@ public static partial class Muon
         /// <param name="adamWeightDecay">AdamW's decoupled weight decay (default 1e-2).</param>
         /// <param name="amsgrad">AdamW's AMSGrad variant.</param>
         /// <param name="stepOptions">Threading of the element-wise passes.</param>
+        /// <param name="nsPrecision">The precision of Muon's Newton–Schulz iteration (float32 by default; bfloat16 as torch.optim.Muon).</param>
         /// <exception cref="ArgumentException">No parameters, a duplicate, or <paramref name="useMuon"/> chose a parameter that is not 2-D.</exception>
         /// <exception cref="ArgumentOutOfRangeException">A hyperparameter is out of range.</exception>
         public HybridOptimizer(
@@ -211,8 +225,8 @@ public static partial class Muon
             (double A, double B, double C)? nsCoefficients = null, double nsEps = NewtonSchulz.DefaultEps,
             int nsSteps = NewtonSchulz.DefaultSteps, LrAdjustment adjustLrFn = LrAdjustment.Original,
             double adamLr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double adamWeightDecay = 1e-2,
-            bool amsgrad = false, StepOptions stepOptions = default)
-            : base(CreateDefaults(lr, weightDecay, momentum, nesterov, nsCoefficients, nsEps, nsSteps, adjustLrFn, beta1, beta2, eps, amsgrad), stepOptions)
+            bool amsgrad = false, StepOptions stepOptions = default, NewtonSchulzPrecision nsPrecision = NewtonSchulzPrecision.Float32)
+            : base(CreateDefaults(lr, weightDecay, momentum, nesterov, nsCoefficients, nsEps, nsSteps, adjustLrFn, beta1, beta2, eps, amsgrad, nsPrecision), stepOptions)
         {
             ArgumentNullException.ThrowIfNull(parameters);
             CheckAdam(adamLr, beta1, beta2, eps, adamWeightDecay);
@@ -319,7 +333,7 @@ public static partial class Muon
             if (options.UseMuon)
             {
                 StepMatrices(batch, MomentumBuffer, Parameters, StepOptions, ref _update, options.Lr, options.WeightDecay, options.Momentum,
-                    options.Nesterov, options.NsCoefficients, options.NsEps, options.NsSteps, options.AdjustLrFn);
+                    options.Nesterov, options.NsCoefficients, options.NsEps, options.NsSteps, options.AdjustLrFn, options.NsPrecision);
                 return;
             }
             AdamW.StepBatch(batch, ExpAvg, ExpAvgSq, MaxExpAvgSq, options.Lr, options.Beta1, options.Beta2, options.Eps,
@@ -328,7 +342,8 @@ public static partial class Muon
 
         private static HybridOptions CreateDefaults(
             double lr, double weightDecay, double momentum, bool nesterov, (double A, double B, double C)? nsCoefficients,
-            double nsEps, int nsSteps, LrAdjustment adjustLrFn, double beta1, double beta2, double eps, bool amsgrad)
+            double nsEps, int nsSteps, LrAdjustment adjustLrFn, double beta1, double beta2, double eps, bool amsgrad,
+            NewtonSchulzPrecision nsPrecision)
         {
             // torch.optim.Muon's constructor checks.
             if (!(lr >= 0))
@@ -352,6 +367,7 @@ public static partial class Muon
                 Beta2 = beta2,
                 Eps = eps,
                 Amsgrad = amsgrad,
+                NsPrecision = nsPrecision,
             };
             options.CheckStep(0);
             return options;

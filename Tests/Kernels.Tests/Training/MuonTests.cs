@@ -92,6 +92,47 @@ public sealed class MuonTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// <c>nsPrecision</c>: bfloat16 (by constructor, by name in a group, and in the hybrid) runs the bfloat16
+    /// Newton–Schulz between the same two element-wise passes, bit for bit; float32 stays the default.
+    /// </summary>
+    [Fact]
+    public void NsPrecision_BFloat16_IsTheBFloat16NewtonSchulzByHand()
+    {
+        const double lr = 0.02, wd = 0.1, momentum = 0.95;
+        List<Parameter<float>> model = Model(), byName = Model(), hybridModel = Model(), mirror = Model();
+        var optimizer = new Muon.Optimizer(model, lr: lr, weightDecay: wd, nsPrecision: NewtonSchulzPrecision.BFloat16);
+        var named = new Muon.Optimizer(byName, lr: lr, weightDecay: wd);
+        Assert.Equal(NewtonSchulzPrecision.Float32, named.Defaults.NsPrecision);
+        named.ParamGroups[0]["ns_precision"] = 1;
+        Assert.Throws<ArgumentException>(() => named.ParamGroups[0]["nsPrecision"] = 2);
+        var hybrid = new Muon.HybridOptimizer(hybridModel, useMuon: _ => true, lr: lr, weightDecay: wd, nsPrecision: NewtonSchulzPrecision.BFloat16);
+        Assert.Equal(1.0, optimizer.StateDict().ParamGroups[0].Hyperparameters["nsPrecision"]);
+
+        float[][] buffers = mirror.Select(p => new float[p.Length]).ToArray();
+        for (int step = 1; step <= 3; step++)
+        {
+            foreach (List<Parameter<float>> m in new[] { model, byName, hybridModel, mirror })
+                Backward(m, step);
+            optimizer.Step();
+            named.Step();
+            hybrid.Step();
+            for (int k = 0; k < mirror.Count; k++)
+            {
+                Parameter<float> p = mirror[k];
+                int rows = p.Shape[0], cols = p.Shape[1];
+                var update = new float[p.Length];
+                Muon.UpdateMomentum(buffers[k], p.Grad.Span, update, momentum, true);
+                NewtonSchulz.Orthogonalize(update, update, rows, cols, precision: NewtonSchulzPrecision.BFloat16);
+                Muon.ApplyUpdate(p.Data.Span, update, lr, Muon.AdjustLr(lr, rows, cols), wd);
+            }
+            float[][] expected = mirror.Select(p => p.Data.ToArray()).ToArray();
+            AssertBitIdentical(expected, model);
+            AssertBitIdentical(expected, byName);
+            AssertBitIdentical(expected, hybridModel);
+        }
+    }
+
     [Fact]
     public void AdjustLr_IsPyTorchs()
     {
