@@ -161,4 +161,12 @@ public sealed class LarsTests(ITestOutputHelper output)
         Assert.Equal("trustCoefficient", Assert.Throws<ArgumentOutOfRangeException>(() => Lars.Step(p, g, v, 0.1, trustCoefficient: -1)).ParamName);
         Assert.Equal(new float[] { 1, 2 }, p);
     }
+
+    [Fact]
+    public void SixteenBitParameters_AreRefused_ByName()
+    {
+        // A rule with reductions has no storage overloads yet (docs/Optimizers.md): its object takes float parameters only.
+        var e = Assert.Throws<ArgumentException>(() => new Lars.Optimizer(new Parameter[] { new Parameter<Kernels.Precision.BFloat16>("w", 8) }, lr: 0.1));
+        Assert.Equal("parameters", e.ParamName);
+    }
 }
