@@ -176,7 +176,8 @@ internal static class RuleParser
             hasErrors ? EquatableArray<KernelInputSpec>.Empty : lowerer.KernelInputs.ToEquatableArray(),
             hasErrors ? EquatableArray<ElementStmt>.Empty : loweredBody,
             signature,
-            allNames.Concat(lowerer.KernelInputs.Select(k => k.Name)).Concat(lowerer.FaultName is null ? Array.Empty<string>() : new[] { lowerer.FaultName })
+            allNames.Concat(lowerer.KernelInputs.Select(k => k.Name)).Concat(lowerer.Reductions.Select(r => r.Output))
+                .Concat(lowerer.FaultName is null ? Array.Empty<string>() : new[] { lowerer.FaultName })
                 .Select(x => x.TrimStart('@')).Distinct().OrderBy(x => x, StringComparer.Ordinal).ToEquatableArray(),
             hasErrors,
             hasErrors ? null : lowerer.FaultName,
