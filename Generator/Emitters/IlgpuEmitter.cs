@@ -49,11 +49,8 @@ internal static partial class IlgpuEmitter
         {
             EmitLauncher(w, spec, names);
             w.Line();
-            if (!spec.HasReductions)
-            {
-                EmitMultiTensorLauncher(w, spec, names);
-                w.Line();
-            }
+            EmitMultiTensorLauncher(w, spec, names);
+            w.Line();
             EmitKernelClass(w, spec, names);
         });
     }
@@ -276,6 +273,18 @@ internal static partial class IlgpuEmitter
         EmitStandIns(w, spec);
 
         string views = string.Join(", ", buffers.Select(b => b.Name));
+        if (spec.HasReductions)
+        {
+            // Each tensor reduces over itself: its three stages on its slice of the packed views, tensor after tensor.
+            w.Open($"for (int {names.Tensor} = 0; {names.Tensor} < {names.Tensors}.Count; {names.Tensor}++)");
+            w.Line($"if ({names.Tensors}.LengthOf({names.Tensor}) == 0)");
+            w.Line("    continue;");
+            string slices = string.Join(", ", buffers.Select(b => $"{names.Tensors}.Slice({b.Name}, {names.Tensor})"));
+            w.Line($"{names.ClassPath}.Launch({names.Stream}, (int){names.Tensors}.LengthOf({names.Tensor}), {slices}, {names.PerTensor}[{names.Tensor}]);");
+            w.Close();
+            w.Close();
+            return;
+        }
         w.Line($"var {names.PerTensorView} = {names.Tensors}.Upload({names.Stream}, {names.PerTensor});");
         w.Line($"{names.ClassPath}.LaunchMultiTensor({names.Stream}, (int){names.Length}, {views}, {names.Tensors}.Offsets, {names.PerTensorView});");
         w.Close();
@@ -306,11 +315,8 @@ internal static partial class IlgpuEmitter
             w.Line($"/// <summary>The GPU launchers of <c>{names.RuleType}.{Raw(spec.MethodName)}</c>.</summary>");
             w.Open($"extension({names.RuleType})");
             EmitLauncher(w, spec, names);
-            if (!spec.HasReductions)
-            {
-                w.Line();
-                EmitMultiTensorLauncher(w, spec, names);
-            }
+            w.Line();
+            EmitMultiTensorLauncher(w, spec, names);
             w.Close();
             w.Line();
         }

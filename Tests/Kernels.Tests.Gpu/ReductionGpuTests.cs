@@ -96,4 +96,30 @@ public sealed class ReductionGpuTests : IClassFixture<CpuAcceleratorFixture>
         accelerator.Synchronize();
         Bits.Equal(new Array[] { expectedP, expectedV }, new Array[] { pd.GetAsArray1D(), vd.GetAsArray1D() }, $"Lars, length {length}");
     }
+
+    [Fact]
+    public void MultiTensorLaunch_ReducesEachTensorOverItself_WithItsOwnValues()
+    {
+        long[] lengths = { 3001, 0, 20_000, 1 };
+        float[] lrs = { 0.01f, 0.5f, 0.02f, 0.1f };
+        int total = (int)lengths.Sum();
+        float[] p = Floats(8, total), g = Floats(9, total), m = Floats(10, total);
+        float[] expectedP = (float[])p.Clone(), expectedM = (float[])m.Clone();
+        long offset = 0;
+        for (int t = 0; t < lengths.Length; t++)
+        {
+            var range = new Range((int)offset, (int)(offset + lengths[t]));
+            ReductionGpuRules.TrustRatio(expectedP.AsSpan(range), g.AsSpan(range), expectedM.AsSpan(range), 0.9f, lrs[t]);
+            offset += lengths[t];
+        }
+        Accelerator accelerator = _fixture.Accelerator;
+        using var table = new Kernels.Gpu.GpuTensorTable(accelerator, lengths);
+        using var pd = accelerator.Allocate1D(p);
+        using var gd = accelerator.Allocate1D(g);
+        using var md = accelerator.Allocate1D(m);
+        var perTensor = lrs.Select(lr => ReductionGpuRules.TrustRatioGpu.Prepare(0.9f, lr)).ToArray();
+        ReductionGpuRules.TrustRatio(accelerator.DefaultStream, table, pd.View, gd.View, md.View, perTensor);
+        accelerator.Synchronize();
+        Bits.Equal(new Array[] { expectedP, expectedM }, new Array[] { pd.GetAsArray1D(), md.GetAsArray1D() }, "TrustRatio over four packed tensors");
+    }
 }
