@@ -55,6 +55,8 @@ public sealed record Racer(string Name, Func<IReadOnlyList<Parameter>, IReadOnly
             Storage: typeof(BFloat16)),
         new("AdamW, bf16 params + 8-bit state, stochastic", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05, statePrecision: StatePrecision.Blockwise8Bit(minElements: 0), parameterPrecision: ParameterPrecision.Stochastic(seed: 1)).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0)),
             Storage: typeof(BFloat16)),
+        new("AdamW, bf16 params + 8-bit state, fp32 master", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05, statePrecision: StatePrecision.Blockwise8Bit(minElements: 0), parameterPrecision: ParameterPrecision.Fp32MasterWeights).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0)),
+            Storage: typeof(BFloat16)),
         new("AdamW, fp16 params, GradScaler", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0)),
             Storage: typeof(Half), LossScaling: true),
     ];

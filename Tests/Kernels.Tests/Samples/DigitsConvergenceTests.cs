@@ -38,10 +38,12 @@ public sealed class DigitsConvergenceTests(ITestOutputHelper output)
     /// within 0.5 points of the float32 run's.
     /// </summary>
     /// <remarks>
-    /// bf16 parameters with 8-bit state do not meet that bar on this data (measured 2026-12: 95.56 against float32's
-    /// 96.39 with stochastic-rounding seed 1, 95.93 with seed 2 — the two errors, 8-bit moments and bf16 values, add up on a
-    /// 2,410-parameter model whose every tensor is quantized). It is held to a looser, stated bar of 1 point so that a
-    /// regression still fails, and reported as open rather than tuned until it passes.
+    /// bf16 parameters with 8-bit state and fp32 master weights meet the bar (measured 2026-11-29: 96.11 against
+    /// float32's 96.39). With stochastic rounding instead of master weights they do not (95.56 with stochastic-rounding
+    /// seed 1, 95.93 with seed 2 — the two errors, 8-bit moments and bf16 values, add up on a 2,410-parameter model whose
+    /// every tensor is quantized): that entrant is held to a looser, stated bar of 1 point so that a regression still
+    /// fails, and reported as open rather than tuned until it passes. (Round-to-nearest bf16 without master weights
+    /// stalls: 95.28 with float state, 95.37 with 8-bit state; not an entrant.)
     /// </remarks>
     [Fact]
     public void AdamW_16BitParameters_ReachFloat32Accuracy_WithinHalfAPoint_MeanOf3Seeds()
@@ -58,7 +60,7 @@ public sealed class DigitsConvergenceTests(ITestOutputHelper output)
         {
             double[] accuracy = Accuracies(racer);
             output.WriteLine($"{racer.Name,-46} {string.Join(", ", accuracy.Select(a => a.ToString("F2")))} (mean {accuracy.Average():F2})");
-            double bar = racer.Name.Contains("8-bit") ? 1.0 : 0.5;
+            double bar = racer.Name.Contains("8-bit") && racer.Name.Contains("stochastic") ? 1.0 : 0.5;
             if (accuracy.Average() < fullAccuracy.Average() - bar)
                 failures.Add($"{racer.Name}: mean {accuracy.Average():F2}% vs float32 {fullAccuracy.Average():F2}% (bar {bar} points)");
         }
