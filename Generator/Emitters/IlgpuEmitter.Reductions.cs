@@ -32,7 +32,6 @@ internal static partial class IlgpuEmitter
         string block = names.PickName("block"), lane = names.PickName("lane"), start = names.PickName("start"), n = names.PickName("blockLength");
         string j = names.PickName("j"), i = names.PickName("element"), blockTotals = names.PickName("blockTotals");
         string[] acc = spec.Reductions.Select((_, k) => names.PickName("accumulator" + k)).ToArray();
-        var reduceInputs = new HashSet<string>(spec.Reductions.Select(r => r.Input));
 
         // The reduction pass.
         w.Line("/// <summary>");
@@ -44,7 +43,7 @@ internal static partial class IlgpuEmitter
         w.Line($"int {lane} = {names.Index} - {block} * {GpuReductions}.Accumulators;");
         w.Line($"long {start} = (long){block} * {GpuReductions}.BlockLength;");
         w.Line($"int {n} = {names.Length} - {start} < {GpuReductions}.BlockLength ? (int)({names.Length} - {start}) : {GpuReductions}.BlockLength;");
-        EmitInputLocals(w, spec, names, reduceInputs: null, reduced: null);
+        EmitInputLocals(w, spec, names, reduced: null);
         for (int k = 0; k < count; k++)
             w.Line($"double {acc[k]} = {(spec.Reductions[k].IsMax ? "double.NegativeInfinity" : "0")};");
         w.Open($"for (int {j} = {lane}; {j} < {n}; {j} += {GpuReductions}.Accumulators)");
@@ -67,14 +66,10 @@ internal static partial class IlgpuEmitter
         // The update pass.
         w.Line("/// <summary>The update pass: one thread per element, the rule with each reduction read from <c>reduced</c>.</summary>");
         w.Open($"public static void UpdateKernel({Index1D} {names.Index}, {viewParams}, {doubles} {reduced}, Inputs {names.Inputs})");
-        EmitInputLocals(w, spec, names, reduceInputs, reduced);
+        EmitInputLocals(w, spec, names, reduced);
         EmitLoads(w, t, buffers, names, names.Index);
         new BodyEmitter(w, null, t, names.Mask).Emit(IlgpuKnownMethods.Rewrite(spec.Body));
-        foreach (ParameterSpec b in buffers.Where(b => b.Role == ParameterRole.Ref && b.IsWritten))
-        {
-            string store = $"{names.ViewOf(b)}[{names.Index}] = {b.Name};";
-            w.Line(b.Guard is null ? store : $"if ({b.Guard}) {store}");
-        }
+        EmitStores(w, buffers, names);
         w.Close();
         w.Line();
 
@@ -105,13 +100,17 @@ internal static partial class IlgpuEmitter
         w.Close();
     }
 
-    /// <summary>The kernel inputs as locals; a reduction's result from <paramref name="reduced"/> (rounded once to the rule's type, as on the CPU).</summary>
-    private static void EmitInputLocals(SourceWriter w, RuleSpec spec, GpuNames names, HashSet<string>? reduceInputs, string? reduced)
+    /// <summary>
+    /// The kernel inputs as locals, read from the <c>Inputs</c> struct; with <paramref name="reduced"/> (a rule's update
+    /// pass), a reduction's result from that device view instead, rounded once to the rule's type as on the CPU.
+    /// </summary>
+    private static void EmitInputLocals(SourceWriter w, RuleSpec spec, GpuNames names, string? reduced)
     {
+        List<string> reductions = spec.Reductions.Select(r => r.Input).ToList();
         foreach (KernelInputSpec input in spec.KernelInputs)
         {
-            int index = spec.Reductions.Select(r => r.Input).ToList().IndexOf(input.Name);
-            if (reduceInputs is not null && index >= 0)
+            int index = reductions.IndexOf(input.Name);
+            if (reduced is not null && index >= 0)
                 w.Line($"{input.TypeName} {input.Name} = ({input.TypeName}){reduced}[{index}];");
             else
                 w.Line(input.TypeName == "bool"
@@ -120,14 +119,23 @@ internal static partial class IlgpuEmitter
         }
     }
 
+    /// <summary>The element's loads (the buffers <see cref="ParameterSpec.IsLoaded"/> says the body needs).</summary>
     private static void EmitLoads(SourceWriter w, string t, IEnumerable<ParameterSpec> buffers, GpuNames names, string index)
     {
-        foreach (ParameterSpec b in buffers)
+        foreach (ParameterSpec b in buffers.Where(b => b.IsLoaded))
         {
-            if (!b.IsRead && (b.Role == ParameterRole.In || !b.IsWritten))
-                continue;
             string load = $"{names.ViewOf(b)}[{index}]";
             w.Line($"{t} {b.Name} = {(b.Guard is null ? load : $"{b.Guard} ? {load} : 0")};");
+        }
+    }
+
+    /// <summary>The element's stores: every written <c>ref</c> buffer (a guarded one only when its guard holds).</summary>
+    private static void EmitStores(SourceWriter w, IEnumerable<ParameterSpec> buffers, GpuNames names)
+    {
+        foreach (ParameterSpec b in buffers.Where(b => b.Role == ParameterRole.Ref && b.IsWritten))
+        {
+            string store = $"{names.ViewOf(b)}[{names.Index}] = {b.Name};";
+            w.Line(b.Guard is null ? store : $"if ({b.Guard}) {store}");
         }
     }
 }

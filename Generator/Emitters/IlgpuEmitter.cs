@@ -393,24 +393,10 @@ internal static partial class IlgpuEmitter
         w.Line("/// <summary>The rule on one element: load, compute (the rule's scalar body), store.</summary>");
         w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
         w.Open($"private static void Element(int {names.Index}, {viewParams}, Inputs {names.Inputs})");
-        foreach (KernelInputSpec input in spec.KernelInputs)
-            w.Line(input.TypeName == "bool"
-                ? $"bool {input.Name} = {names.Inputs}.{GpuNames.InputField(input.Name)} != 0;"
-                : $"{input.TypeName} {input.Name} = {names.Inputs}.{GpuNames.InputField(input.Name)};");
-        foreach (ParameterSpec b in buffers)
-        {
-            // ref views are always loaded: a store writes back the old value where the rule leaves it unassigned.
-            if (b.Role == ParameterRole.In && !b.IsRead)
-                continue;
-            string load = $"{names.ViewOf(b)}[{names.Index}]";
-            w.Line($"{t} {b.Name} = {(b.Guard is null ? load : $"{b.Guard} ? {load} : 0")};");
-        }
+        EmitInputLocals(w, spec, names, reduced: null);
+        EmitLoads(w, t, buffers, names, names.Index);
         new BodyEmitter(w, null, t, names.Mask).Emit(IlgpuKnownMethods.Rewrite(spec.Body));
-        foreach (ParameterSpec b in buffers.Where(b => b.Role == ParameterRole.Ref && b.IsWritten))
-        {
-            string store = $"{names.ViewOf(b)}[{names.Index}] = {b.Name};";
-            w.Line(b.Guard is null ? store : $"if ({b.Guard}) {store}");
-        }
+        EmitStores(w, buffers, names);
         w.Close();
         w.Line();
 

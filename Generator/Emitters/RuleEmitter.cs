@@ -666,9 +666,7 @@ internal static partial class RuleEmitter
     {
         foreach (ParameterSpec b in Buffers(spec))
         {
-            // ref buffers the rule writes are always loaded: a store must write back the old value in lanes a masked
-            // assignment skips. A buffer neither read nor written (a reduction pass's view of one it does not need) is not.
-            if (!b.IsRead && (b.Role == ParameterRole.In || !b.IsWritten))
+            if (!b.IsLoaded)
                 continue;
             string loaded = b == KernelNaming.Gradient(spec) ? $"{load(b)} * {names.GradScale}" : load(b);
             string value = b.Guard is null ? loaded : $"{flags.Condition(b.Guard)} ? {loaded} : {zero}";

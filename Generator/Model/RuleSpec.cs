@@ -33,7 +33,14 @@ internal sealed record ParameterSpec(
     bool IsRead,
     bool IsWritten,
     string? Guard,
-    ScalarType Storage = ScalarType.Float32);
+    ScalarType Storage = ScalarType.Float32)
+{
+    /// <summary>
+    /// Whether a loop loads the buffer: when the rule reads it, and always for a written <c>ref</c> buffer (a store must
+    /// write back the old value in lanes or elements a conditional assignment skips).
+    /// </summary>
+    public bool IsLoaded => IsRead || (Role == ParameterRole.Ref && IsWritten);
+}
 
 /// <summary>A value the kernel needs from the host: a hoisted step-invariant value or condition.</summary>
 /// <param name="Name">Local name in the emitted code.</param>

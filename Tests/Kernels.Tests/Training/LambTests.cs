@@ -15,30 +15,9 @@ namespace Kernels.Tests.Training;
 /// </summary>
 public sealed class LambTests(ITestOutputHelper output)
 {
-    private static readonly int[][] Shapes = { new[] { 64, 256 }, new[] { 300 }, new[] { 1000, 3 }, new[] { 40_000 } };
+    private static List<Parameter<float>> Model(int seed) => ReductionTestModel.Create(seed);
 
-    private static List<Parameter<float>> Model(int seed)
-    {
-        var random = new Random(seed);
-        return Shapes.Select((s, k) =>
-        {
-            var p = new Parameter<float>("t" + k, s);
-            foreach (ref float x in p.Data.Span)
-                x = (float)((random.NextDouble() - 0.5) * 0.2);
-            return p;
-        }).ToList();
-    }
-
-    private static void Gradients(IReadOnlyList<Parameter<float>> model, int step)
-    {
-        for (int k = 0; k < model.Count; k++)
-        {
-            var random = new Random(1000 * step + k);
-            Span<float> g = model[k].Grad.Span;
-            for (int i = 0; i < g.Length; i++)
-                g[i] = (float)((random.NextDouble() - 0.5) * (1 + k) * 0.1);
-        }
-    }
+    private static void Gradients(IReadOnlyList<Parameter<float>> model, int step) => ReductionTestModel.Gradients(model, step);
 
     /// <summary>The reference: every quantity in double, from the float gradients the optimizer also sees.</summary>
     private sealed class Reference(Parameter<float> p)
