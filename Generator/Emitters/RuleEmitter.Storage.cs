@@ -16,6 +16,7 @@ internal static partial class RuleEmitter
 {
     private const string StorageHelpers = CompilerServices + ".Storage";
     private const string StochasticRoundingType = "global::Kernels.Precision.StochasticRounding";
+    private const string StochasticBitsType = "global::Kernels.CompilerServices.StochasticBits";
     private const string BFloat16Type = "global::Kernels.Precision.BFloat16";
     private const string MemoryMarshal = "global::System.Runtime.InteropServices.MemoryMarshal";
 
@@ -365,14 +366,17 @@ internal static partial class RuleEmitter
         string refArgs = string.Join(", ", buffers.Select(b => "ref " + names.RefOf(b)));
         if (buffers[0].Guard is not null)
             w.Line($"{names.Length} = {string.Join(" : ", buffers.Select(b => $"!{b.Name}.IsEmpty ? {b.Name}.Length"))} : 0;");
+        w.Line("// The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).");
+        w.Line($"var {storage.Bits} = new {StochasticBitsType}(in {rounding});");
+        string extra = storage.ExtraArgument;
         w.Line($"int {names.I} = 0;");
         w.Line("if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)");
-        w.Line($"    {names.I} = {names.RunWidth("512")}{flags.Generic}({refArgs}, {names.Length}, {rounding});");
+        w.Line($"    {names.I} = {names.RunWidth("512")}{flags.Generic}({refArgs}, {names.Length}{extra});");
         w.Line("else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)");
-        w.Line($"    {names.I} = {names.RunWidth("256")}{flags.Generic}({refArgs}, {names.Length}, {rounding});");
+        w.Line($"    {names.I} = {names.RunWidth("256")}{flags.Generic}({refArgs}, {names.Length}{extra});");
         w.Line("else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)");
-        w.Line($"    {names.I} = {names.RunWidth("128")}{flags.Generic}({refArgs}, {names.Length}, {rounding});");
-        w.Line($"{names.RunScalar}{flags.Generic}({refArgs}, {names.I}, {names.Length}, {rounding});");
+        w.Line($"    {names.I} = {names.RunWidth("128")}{flags.Generic}({refArgs}, {names.Length}{extra});");
+        w.Line($"{names.RunScalar}{flags.Generic}({refArgs}, {names.I}, {names.Length}{extra});");
         w.Close();
 
         foreach (string width in s_widths)
@@ -405,7 +409,7 @@ internal static partial class RuleEmitter
             if (b.Guard is not null)
                 w.Open($"if ({flags.Condition(b.Guard)})");
             w.Line($"if ({storage.Stochastic}.Value)");
-            w.Line($"    {StorageHelpers}.StoreStochastic({value(b)}, ref {names.RefOf(b)}, {at}, {storage.Rounding});");
+            w.Line($"    {StorageHelpers}.StoreStochastic({value(b)}, ref {names.RefOf(b)}, {at}, ref {storage.Bits});");
             w.Line("else");
             w.Line("    " + nearest);
             if (b.Guard is not null)
@@ -469,6 +473,7 @@ internal static partial class RuleEmitter
             Options = names.Options;
             Rounding = names.PickName("rounding");
             Stochastic = names.PickName("TStochasticRounding");
+            Bits = names.PickName("bits");
             Instance = names.PickName("storage");
             Position = names.PickName("position");
             Pinned = names.PickName("pinned");
@@ -507,10 +512,13 @@ internal static partial class RuleEmitter
         /// <summary>Where the loops find the prepared values: the float kernel's fields.</summary>
         public string Prepared => "this." + KernelField;
 
-        /// <summary>The loops' and blocks' parameter after their buffers' (the caller's rounding).</summary>
-        public string ExtraParameter => $", {StochasticRoundingType} {Rounding}";
+        /// <summary>The loops' and blocks' parameter holding the random bits of the stochastic rounding.</summary>
+        public string Bits { get; }
 
-        public string ExtraArgument => ", " + Rounding;
+        /// <summary>The loops' and blocks' parameter after their buffers' (the random bits, filled a group at a time as the loop goes).</summary>
+        public string ExtraParameter => $", ref {StochasticBitsType} {Bits}";
+
+        public string ExtraArgument => ", ref " + Bits;
 
         public string TypeParameterList => string.Join(", ", Groups.Select(g => g.TypeParameter));
 

@@ -92,6 +92,29 @@ public static class Storage
             throw NoStochasticRounding<T>();
     }
 
+    /// <summary>
+    /// Stores <paramref name="value"/> as element <paramref name="index"/> of a bfloat16 buffer, rounded stochastically with
+    /// the bits of element <paramref name="index"/> of <paramref name="bits"/> (a float buffer stores it as it is).
+    /// </summary>
+    /// <typeparam name="T">The storage type: bfloat16 (or float).</typeparam>
+    /// <param name="value">The value.</param>
+    /// <param name="destination">The buffer's first element.</param>
+    /// <param name="index">The element's index.</param>
+    /// <param name="bits">The loop's random bits; their first index is the index of <paramref name="destination"/>.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreStochastic<T>(float value, ref T destination, int index, ref StochasticBits bits) where T : unmanaged
+    {
+        if (typeof(T) == typeof(BFloat16))
+        {
+            uint random = bits.At((nuint)index, 1);
+            Unsafe.As<T, BFloat16>(ref Unsafe.Add(ref destination, index)) = BFloat16.RoundStochastic(value, random);
+        }
+        else if (typeof(T) == typeof(float))
+            Store(value, ref destination, index);
+        else
+            throw NoStochasticRounding<T>();
+    }
+
     // ---------------------------------------------------------------- Vector512
 
     /// <summary>Sixteen elements from <paramref name="index"/> on, as floats (exact).</summary>
@@ -129,18 +152,18 @@ public static class Storage
             throw Unsupported<T>();
     }
 
-    /// <summary>Stores sixteen floats from <paramref name="index"/> on into a bfloat16 buffer, rounded stochastically (lane <c>j</c> with the bits of element <c>rounding.FirstIndex + index + j</c>).</summary>
+    /// <summary>Stores sixteen floats from <paramref name="index"/> on into a bfloat16 buffer, rounded stochastically (lane <c>j</c> with the bits of element <c>index + j</c> of <paramref name="bits"/>).</summary>
     /// <typeparam name="T">The storage type: bfloat16 (or float, stored as it is).</typeparam>
     /// <param name="value">The values.</param>
     /// <param name="destination">The buffer's first element.</param>
     /// <param name="index">The first element's index.</param>
-    /// <param name="rounding">The random stream; its <see cref="StochasticRounding.FirstIndex"/> is the index of <paramref name="destination"/>.</param>
+    /// <param name="bits">The loop's random bits; their first index is the index of <paramref name="destination"/>.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreStochastic<T>(Vector512<float> value, ref T destination, nuint index, in StochasticRounding rounding) where T : unmanaged
+    public static void StoreStochastic<T>(Vector512<float> value, ref T destination, nuint index, ref StochasticBits bits) where T : unmanaged
     {
         if (typeof(T) == typeof(BFloat16))
         {
-            Vector512<uint> random = RandomStream.Bits16x16(rounding.Seed, rounding.Step, rounding.FirstIndex + index);
+            Vector512<uint> random = Widen(Vector256.LoadUnsafe(ref bits.At(index, 16)));
             Narrow(BFloat16Conversions.RoundStochastic(value, random)).StoreUnsafe(ref Unsafe.As<T, ushort>(ref destination), index);
         }
         else if (typeof(T) == typeof(float))
@@ -186,18 +209,18 @@ public static class Storage
             throw Unsupported<T>();
     }
 
-    /// <summary>Stores eight floats from <paramref name="index"/> on into a bfloat16 buffer, rounded stochastically (lane <c>j</c> with the bits of element <c>rounding.FirstIndex + index + j</c>).</summary>
+    /// <summary>Stores eight floats from <paramref name="index"/> on into a bfloat16 buffer, rounded stochastically (lane <c>j</c> with the bits of element <c>index + j</c> of <paramref name="bits"/>).</summary>
     /// <typeparam name="T">The storage type: bfloat16 (or float, stored as it is).</typeparam>
     /// <param name="value">The values.</param>
     /// <param name="destination">The buffer's first element.</param>
     /// <param name="index">The first element's index.</param>
-    /// <param name="rounding">The random stream; its <see cref="StochasticRounding.FirstIndex"/> is the index of <paramref name="destination"/>.</param>
+    /// <param name="bits">The loop's random bits; their first index is the index of <paramref name="destination"/>.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreStochastic<T>(Vector256<float> value, ref T destination, nuint index, in StochasticRounding rounding) where T : unmanaged
+    public static void StoreStochastic<T>(Vector256<float> value, ref T destination, nuint index, ref StochasticBits bits) where T : unmanaged
     {
         if (typeof(T) == typeof(BFloat16))
         {
-            Vector256<uint> random = RandomStream.Bits16x8(rounding.Seed, rounding.Step, rounding.FirstIndex + index);
+            Vector256<uint> random = Widen(Vector128.LoadUnsafe(ref bits.At(index, 8)));
             Narrow(BFloat16Conversions.RoundStochastic(value, random)).StoreUnsafe(ref Unsafe.As<T, ushort>(ref destination), index);
         }
         else if (typeof(T) == typeof(float))
@@ -243,18 +266,18 @@ public static class Storage
             throw Unsupported<T>();
     }
 
-    /// <summary>Stores four floats from <paramref name="index"/> on into a bfloat16 buffer, rounded stochastically (lane <c>j</c> with the bits of element <c>rounding.FirstIndex + index + j</c>).</summary>
+    /// <summary>Stores four floats from <paramref name="index"/> on into a bfloat16 buffer, rounded stochastically (lane <c>j</c> with the bits of element <c>index + j</c> of <paramref name="bits"/>).</summary>
     /// <typeparam name="T">The storage type: bfloat16 (or float, stored as it is).</typeparam>
     /// <param name="value">The values.</param>
     /// <param name="destination">The buffer's first element.</param>
     /// <param name="index">The first element's index.</param>
-    /// <param name="rounding">The random stream; its <see cref="StochasticRounding.FirstIndex"/> is the index of <paramref name="destination"/>.</param>
+    /// <param name="bits">The loop's random bits; their first index is the index of <paramref name="destination"/>.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreStochastic<T>(Vector128<float> value, ref T destination, nuint index, in StochasticRounding rounding) where T : unmanaged
+    public static void StoreStochastic<T>(Vector128<float> value, ref T destination, nuint index, ref StochasticBits bits) where T : unmanaged
     {
         if (typeof(T) == typeof(BFloat16))
         {
-            Vector128<uint> random = RandomStream.Bits16x4(rounding.Seed, rounding.Step, rounding.FirstIndex + index);
+            Vector128<uint> random = Widen4(ref bits.At(index, 4), 0);
             Narrow4(BFloat16Conversions.RoundStochastic(value, random), ref Unsafe.As<T, ushort>(ref destination), index);
         }
         else if (typeof(T) == typeof(float))
@@ -295,18 +318,17 @@ public static class Storage
         Store(value.GetElement(1), ref Unsafe.Add(ref destination, index), 1);
     }
 
-    /// <summary>Stores two floats from <paramref name="index"/> on into a bfloat16 buffer, rounded stochastically (lane <c>j</c> with the bits of element <c>rounding.FirstIndex + index + j</c>).</summary>
+    /// <summary>Stores two floats from <paramref name="index"/> on into a bfloat16 buffer, rounded stochastically (lane <c>j</c> with the bits of element <c>index + j</c> of <paramref name="bits"/>).</summary>
     /// <typeparam name="T">The storage type: bfloat16 (or float, stored as it is).</typeparam>
     /// <param name="value">The values.</param>
     /// <param name="destination">The buffer's first element.</param>
     /// <param name="index">The first element's index.</param>
-    /// <param name="rounding">The random stream; its <see cref="StochasticRounding.FirstIndex"/> is the index of <paramref name="destination"/>.</param>
+    /// <param name="bits">The loop's random bits; their first index is the index of <paramref name="destination"/>.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreStochastic<T>(Vector64<float> value, ref T destination, nuint index, in StochasticRounding rounding) where T : unmanaged
+    public static void StoreStochastic<T>(Vector64<float> value, ref T destination, nuint index, ref StochasticBits bits) where T : unmanaged
     {
-        StochasticRounding here = rounding.Skip(index);
-        StoreStochastic(value.GetElement(0), ref Unsafe.Add(ref destination, index), 0, here);
-        StoreStochastic(value.GetElement(1), ref Unsafe.Add(ref destination, index), 1, here);
+        StoreStochastic(value.GetElement(0), ref destination, (int)index, ref bits);
+        StoreStochastic(value.GetElement(1), ref destination, (int)index + 1, ref bits);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Kernels.CompilerServices;
 
 namespace Kernels.Precision;
 
@@ -124,15 +125,16 @@ public static class BFloat16Conversions
         ref float src = ref MemoryMarshal.GetReference(source);
         ref ushort dst = ref Unsafe.As<BFloat16, ushort>(ref MemoryMarshal.GetReference(destination));
         int n = source.Length, i = 0;
+        // One generator call per eight elements: the bits come a 128-element group at a time.
+        var bits = new StochasticBits(new StochasticRounding(seed, step, firstIndex));
         if (Vector512.IsHardwareAccelerated)
         {
             for (; i <= n - Vector512<ushort>.Count; i += Vector512<ushort>.Count)
             {
-                ulong index = firstIndex + (ulong)i;
                 Vector512<float> lower = Vector512.LoadUnsafe(ref src, (nuint)i);
                 Vector512<float> upper = Vector512.LoadUnsafe(ref src, (nuint)(i + Vector512<float>.Count));
-                Vector512<uint> randomLower = RandomStream.Bits16x16(seed, step, index);
-                Vector512<uint> randomUpper = RandomStream.Bits16x16(seed, step, index + (ulong)Vector512<float>.Count);
+                Vector512<uint> randomLower = Random512(ref bits, (nuint)i);
+                Vector512<uint> randomUpper = Random512(ref bits, (nuint)(i + Vector512<float>.Count));
                 NarrowStochastic(lower, upper, randomLower, randomUpper).StoreUnsafe(ref dst, (nuint)i);
             }
         }
@@ -140,11 +142,10 @@ public static class BFloat16Conversions
         {
             for (; i <= n - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
             {
-                ulong index = firstIndex + (ulong)i;
                 Vector256<float> lower = Vector256.LoadUnsafe(ref src, (nuint)i);
                 Vector256<float> upper = Vector256.LoadUnsafe(ref src, (nuint)(i + Vector256<float>.Count));
-                Vector256<uint> randomLower = RandomStream.Bits16x8(seed, step, index);
-                Vector256<uint> randomUpper = RandomStream.Bits16x8(seed, step, index + (ulong)Vector256<float>.Count);
+                Vector256<uint> randomLower = Random256(ref bits, (nuint)i);
+                Vector256<uint> randomUpper = Random256(ref bits, (nuint)(i + Vector256<float>.Count));
                 NarrowStochastic(lower, upper, randomLower, randomUpper).StoreUnsafe(ref dst, (nuint)i);
             }
         }
@@ -152,20 +153,31 @@ public static class BFloat16Conversions
         {
             for (; i <= n - Vector128<ushort>.Count; i += Vector128<ushort>.Count)
             {
-                ulong index = firstIndex + (ulong)i;
                 Vector128<float> lower = Vector128.LoadUnsafe(ref src, (nuint)i);
                 Vector128<float> upper = Vector128.LoadUnsafe(ref src, (nuint)(i + Vector128<float>.Count));
-                Vector128<uint> randomLower = RandomStream.Bits16x4(seed, step, index);
-                Vector128<uint> randomUpper = RandomStream.Bits16x4(seed, step, index + (ulong)Vector128<float>.Count);
+                Vector128<uint> randomLower = Random128(ref bits, (nuint)i);
+                Vector128<uint> randomUpper = Random128(ref bits, (nuint)(i + Vector128<float>.Count));
                 NarrowStochastic(lower, upper, randomLower, randomUpper).StoreUnsafe(ref dst, (nuint)i);
             }
         }
         for (; i < n; i++)
         {
-            uint random = RandomStream.Bits16(seed, step, firstIndex + (ulong)i);
+            uint random = bits.At((nuint)i, 1);
             Unsafe.Add(ref dst, i) = (ushort)BFloat16.RoundStochasticBits(BitConverter.SingleToUInt32Bits(Unsafe.Add(ref src, i)), random);
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Random512(ref StochasticBits bits, nuint index) =>
+        Vector512.WidenLower(Vector256.LoadUnsafe(ref bits.At(index, 16)).ToVector512Unsafe());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Random256(ref StochasticBits bits, nuint index) =>
+        Vector256.WidenLower(Vector128.LoadUnsafe(ref bits.At(index, 8)).ToVector256Unsafe());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> Random128(ref StochasticBits bits, nuint index) =>
+        Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<ushort, byte>(ref bits.At(index, 4)))).AsUInt16());
 
     // ---------------------------------------------------------------- Vector128
 

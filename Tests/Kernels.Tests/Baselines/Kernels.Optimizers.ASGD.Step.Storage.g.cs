@@ -199,18 +199,20 @@ namespace Kernels.Optimizers
                 ref TParam paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref TGrad gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref TState axRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(ax);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, length, rounding);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, length, rounding);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, length, rounding);
-                RunScalar<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, i, length, rounding);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, length, ref bits);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.weightDecayAsFloat);
@@ -221,19 +223,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector512<float> minusEta, global::System.Runtime.Intrinsics.Vector512<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector512<float> minusEta, global::System.Runtime.Intrinsics.Vector512<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load512(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at) * gradScale;
@@ -262,14 +264,14 @@ namespace Kernels.Optimizers
                     ax = param;
                 }
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(ax, ref axRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.weightDecayAsFloat);
@@ -280,19 +282,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector256<float> minusEta, global::System.Runtime.Intrinsics.Vector256<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector256<float> minusEta, global::System.Runtime.Intrinsics.Vector256<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load256(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at) * gradScale;
@@ -321,14 +323,14 @@ namespace Kernels.Optimizers
                     ax = param;
                 }
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(ax, ref axRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.weightDecayAsFloat);
@@ -339,19 +341,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref paramRef, ref gradRef, ref axRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusLambdTimesEta, minusEta, muAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector128<float> minusEta, global::System.Runtime.Intrinsics.Vector128<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLambdTimesEta, global::System.Runtime.Intrinsics.Vector128<float> minusEta, global::System.Runtime.Intrinsics.Vector128<float> muAsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load128(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at) * gradScale;
@@ -380,14 +382,14 @@ namespace Kernels.Optimizers
                     ax = param;
                 }
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(ax, ref axRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TMuIsNotOne, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState axRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMuIsNotOne : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float weightDecayAsFloat = this.kernel.weightDecayAsFloat;
                 float oneMinusLambdTimesEta = this.kernel.oneMinusLambdTimesEta;
@@ -423,7 +425,7 @@ namespace Kernels.Optimizers
                         ax = param;
                     }
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, i);
                     global::Kernels.CompilerServices.Storage.Store(ax, ref axRef, i);

@@ -198,18 +198,20 @@ namespace Kernels.Optimizers
                 ref TGrad gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref TState squareAvgRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(squareAvg);
                 ref TState accDeltaRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(accDelta);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length, rounding);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length, rounding);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length, rounding);
-                RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, i, length, rounding);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, length, ref bits);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.weightDecayAsFloat);
@@ -221,19 +223,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector512<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector512<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load512(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at) * gradScale;
@@ -258,7 +260,7 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(delta, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(delta, minusLr, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(squareAvg, ref squareAvgRef, at);
@@ -266,7 +268,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.weightDecayAsFloat);
@@ -278,19 +280,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector256<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector256<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load256(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at) * gradScale;
@@ -315,7 +317,7 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(delta, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(delta, minusLr, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(squareAvg, ref squareAvgRef, at);
@@ -323,7 +325,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.weightDecayAsFloat);
@@ -335,19 +337,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref squareAvgRef, ref accDeltaRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusRho, rhoAsFloat, epsAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector128<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusRho, global::System.Runtime.Intrinsics.Vector128<float> rhoAsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load128(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at) * gradScale;
@@ -372,7 +374,7 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(delta, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(delta, minusLr, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(squareAvg, ref squareAvgRef, at);
@@ -380,7 +382,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState squareAvgRef, ref TState accDeltaRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float weightDecayAsFloat = this.kernel.weightDecayAsFloat;
                 float oneMinusRho = this.kernel.oneMinusRho;
@@ -413,7 +415,7 @@ namespace Kernels.Optimizers
                     // param = MathF.FusedMultiplyAdd(delta, (float)(-lr), param);
                     param = global::System.MathF.FusedMultiplyAdd(delta, minusLr, param);
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, i);
                     global::Kernels.CompilerServices.Storage.Store(squareAvg, ref squareAvgRef, i);

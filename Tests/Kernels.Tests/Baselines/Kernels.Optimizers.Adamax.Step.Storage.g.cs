@@ -210,18 +210,20 @@ namespace Kernels.Optimizers
                 ref TGrad gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref TState expAvgRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expAvg);
                 ref TState expInfRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expInf);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length, rounding);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length, rounding);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length, rounding);
-                RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, i, length, rounding);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, length, ref bits);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.weightDecayAsFloat);
@@ -234,19 +236,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weight, global::System.Runtime.Intrinsics.Vector512<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load512(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at) * gradScale;
@@ -267,7 +269,7 @@ namespace Kernels.Optimizers
                 // param = param + (float)(-clr) * expAvg / expInf;
                 param = param + minusClr * expAvg / expInf;
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
@@ -275,7 +277,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.weightDecayAsFloat);
@@ -288,19 +290,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weight, global::System.Runtime.Intrinsics.Vector256<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load256(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at) * gradScale;
@@ -321,7 +323,7 @@ namespace Kernels.Optimizers
                 // param = param + (float)(-clr) * expAvg / expInf;
                 param = param + minusClr * expAvg / expInf;
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
@@ -329,7 +331,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.weightDecayAsFloat);
@@ -342,19 +344,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref expInfRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, weight, weightMinusOne, beta2AsFloat, epsAsFloat, minusClr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weight, global::System.Runtime.Intrinsics.Vector128<float> weightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusClr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load128(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at) * gradScale;
@@ -375,7 +377,7 @@ namespace Kernels.Optimizers
                 // param = param + (float)(-clr) * expAvg / expInf;
                 param = param + minusClr * expAvg / expInf;
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
@@ -383,7 +385,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TAbsWeightLessThanHalf, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TState expInfRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TAbsWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float weightDecayAsFloat = this.kernel.weightDecayAsFloat;
                 float weight = this.kernel.weight;
@@ -413,7 +415,7 @@ namespace Kernels.Optimizers
                     // param = param + (float)(-clr) * expAvg / expInf;
                     param = param + minusClr * expAvg / expInf;
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, i);
                     global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, i);

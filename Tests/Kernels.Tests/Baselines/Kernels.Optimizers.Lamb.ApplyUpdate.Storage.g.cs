@@ -177,18 +177,20 @@ namespace Kernels.Optimizers
                 ref TParam paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref TGrad expAvgRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expAvg);
                 ref TGrad expAvgSqRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expAvgSq);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, length, rounding);
+                    i = Run512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, length, rounding);
+                    i = Run256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, length, rounding);
-                RunScalar<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, i, length, rounding);
+                    i = Run128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, length, ref bits);
+                RunScalar<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var correction1 = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.correction1);
@@ -199,19 +201,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
-                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
-                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
-                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block512<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> correction1, global::System.Runtime.Intrinsics.Vector512<float> correction2, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrTimesTrustRatio) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> correction1, global::System.Runtime.Intrinsics.Vector512<float> correction2, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLrTimesTrustRatio) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load512(ref paramRef, at);
                 var expAvg = global::Kernels.CompilerServices.Storage.Load512(ref expAvgRef, at);
@@ -235,13 +237,13 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd((float)(-lr * trustRatio), update, param);
                 param = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(minusLrTimesTrustRatio, update, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var correction1 = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.correction1);
@@ -252,19 +254,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
-                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
-                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
-                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block256<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> correction1, global::System.Runtime.Intrinsics.Vector256<float> correction2, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrTimesTrustRatio) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> correction1, global::System.Runtime.Intrinsics.Vector256<float> correction2, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLrTimesTrustRatio) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load256(ref paramRef, at);
                 var expAvg = global::Kernels.CompilerServices.Storage.Load256(ref expAvgRef, at);
@@ -288,13 +290,13 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd((float)(-lr * trustRatio), update, param);
                 param = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(minusLrTimesTrustRatio, update, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var correction1 = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.correction1);
@@ -305,19 +307,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
-                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
-                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
-                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, rounding, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
+                    Block128<TStochasticRounding>(ref paramRef, ref expAvgRef, ref expAvgSqRef, (nuint)i, ref bits, correction1, correction2, epsAsFloat, weightDecayAsFloat, minusLrTimesTrustRatio);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> correction1, global::System.Runtime.Intrinsics.Vector128<float> correction2, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrTimesTrustRatio) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> correction1, global::System.Runtime.Intrinsics.Vector128<float> correction2, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLrTimesTrustRatio) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load128(ref paramRef, at);
                 var expAvg = global::Kernels.CompilerServices.Storage.Load128(ref expAvgRef, at);
@@ -341,13 +343,13 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd((float)(-lr * trustRatio), update, param);
                 param = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(minusLrTimesTrustRatio, update, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TStochasticRounding>(ref TParam paramRef, ref TGrad expAvgRef, ref TGrad expAvgSqRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float correction1 = this.kernel.correction1;
                 float correction2 = this.kernel.correction2;
@@ -378,7 +380,7 @@ namespace Kernels.Optimizers
                     // param = MathF.FusedMultiplyAdd((float)(-lr * trustRatio), update, param);
                     param = global::System.MathF.FusedMultiplyAdd(minusLrTimesTrustRatio, update, param);
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, i);
                 }

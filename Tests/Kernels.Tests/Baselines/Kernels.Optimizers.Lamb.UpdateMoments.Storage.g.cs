@@ -191,18 +191,20 @@ namespace Kernels.Optimizers
                 ref TState expAvgSqRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expAvgSq);
                 ref TState updateRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(update);
                 ref TState paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, length, rounding);
+                    i = Run512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, length, rounding);
+                    i = Run256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, length, rounding);
-                RunScalar<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, i, length, rounding);
+                    i = Run128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, length, ref bits);
+                RunScalar<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var beta1AsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.beta1AsFloat);
@@ -217,19 +219,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
-                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
-                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
-                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block512<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> correction1, global::System.Runtime.Intrinsics.Vector512<float> correction2, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> correction1, global::System.Runtime.Intrinsics.Vector512<float> correction2, global::System.Runtime.Intrinsics.Vector512<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var expAvg = global::Kernels.CompilerServices.Storage.Load512(ref expAvgRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at) * gradScale;
@@ -257,7 +259,7 @@ namespace Kernels.Optimizers
                 // update = Update(expAvg, expAvgSq, param, correction1, correction2, (float)eps, (float)weightDecay);
                 update = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(weightDecay2, paramValue, expAvg2 / correction12 / (global::System.Runtime.Intrinsics.Vector512.Sqrt(expAvgSq2 / correction22) + eps2));
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(expAvg, ref expAvgRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(expAvg, ref expAvgRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvgSq, ref expAvgSqRef, at);
@@ -265,7 +267,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var beta1AsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.beta1AsFloat);
@@ -280,19 +282,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
-                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
-                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
-                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block256<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> correction1, global::System.Runtime.Intrinsics.Vector256<float> correction2, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> correction1, global::System.Runtime.Intrinsics.Vector256<float> correction2, global::System.Runtime.Intrinsics.Vector256<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var expAvg = global::Kernels.CompilerServices.Storage.Load256(ref expAvgRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at) * gradScale;
@@ -320,7 +322,7 @@ namespace Kernels.Optimizers
                 // update = Update(expAvg, expAvgSq, param, correction1, correction2, (float)eps, (float)weightDecay);
                 update = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(weightDecay2, paramValue, expAvg2 / correction12 / (global::System.Runtime.Intrinsics.Vector256.Sqrt(expAvgSq2 / correction22) + eps2));
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(expAvg, ref expAvgRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(expAvg, ref expAvgRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvgSq, ref expAvgSqRef, at);
@@ -328,7 +330,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var beta1AsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.beta1AsFloat);
@@ -343,19 +345,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
-                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
-                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
-                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, rounding, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
+                    Block128<TStochasticRounding>(ref expAvgRef, ref gradRef, ref expAvgSqRef, ref updateRef, ref paramRef, (nuint)i, ref bits, gradScale, beta1AsFloat, oneMinusBeta1, beta2AsFloat, oneMinusBeta2, correction1, correction2, epsAsFloat, weightDecayAsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> correction1, global::System.Runtime.Intrinsics.Vector128<float> correction2, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> correction1, global::System.Runtime.Intrinsics.Vector128<float> correction2, global::System.Runtime.Intrinsics.Vector128<float> epsAsFloat, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var expAvg = global::Kernels.CompilerServices.Storage.Load128(ref expAvgRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at) * gradScale;
@@ -383,7 +385,7 @@ namespace Kernels.Optimizers
                 // update = Update(expAvg, expAvgSq, param, correction1, correction2, (float)eps, (float)weightDecay);
                 update = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(weightDecay2, paramValue, expAvg2 / correction12 / (global::System.Runtime.Intrinsics.Vector128.Sqrt(expAvgSq2 / correction22) + eps2));
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(expAvg, ref expAvgRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(expAvg, ref expAvgRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvgSq, ref expAvgSqRef, at);
@@ -391,7 +393,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TStochasticRounding>(ref TParam expAvgRef, ref TGrad gradRef, ref TState expAvgSqRef, ref TState updateRef, ref TState paramRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float beta1AsFloat = this.kernel.beta1AsFloat;
                 float oneMinusBeta1 = this.kernel.oneMinusBeta1;
@@ -430,7 +432,7 @@ namespace Kernels.Optimizers
                     // update = Update(expAvg, expAvgSq, param, correction1, correction2, (float)eps, (float)weightDecay);
                     update = global::System.MathF.FusedMultiplyAdd(weightDecay2, paramValue, expAvg2 / correction12 / (global::System.MathF.Sqrt(expAvgSq2 / correction22) + eps2));
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(expAvg, ref expAvgRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(expAvg, ref expAvgRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, i);
                     global::Kernels.CompilerServices.Storage.Store(expAvgSq, ref expAvgSqRef, i);

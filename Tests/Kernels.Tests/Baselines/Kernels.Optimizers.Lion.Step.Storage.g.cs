@@ -191,18 +191,20 @@ namespace Kernels.Optimizers
                 ref TParam paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref TGrad gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref TState expAvgRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expAvg);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, length, rounding);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, length, rounding);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, length, rounding);
-                RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, i, length, rounding);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, length, ref bits);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.oneMinusLrTimesWeightDecay);
@@ -218,19 +220,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> minusOne, global::System.Runtime.Intrinsics.Vector512<float> minusLr, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> minusOne, global::System.Runtime.Intrinsics.Vector512<float> minusLr, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load512(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at) * gradScale;
@@ -252,14 +254,14 @@ namespace Kernels.Optimizers
                 // expAvg = MathF.FusedMultiplyAdd(g, (float)(1 - beta2), expAvg * (float)beta2);
                 expAvg = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(g, oneMinusBeta2, expAvg * beta2AsFloat);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.oneMinusLrTimesWeightDecay);
@@ -275,19 +277,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> minusOne, global::System.Runtime.Intrinsics.Vector256<float> minusLr, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> minusOne, global::System.Runtime.Intrinsics.Vector256<float> minusLr, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load256(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at) * gradScale;
@@ -309,14 +311,14 @@ namespace Kernels.Optimizers
                 // expAvg = MathF.FusedMultiplyAdd(g, (float)(1 - beta2), expAvg * (float)beta2);
                 expAvg = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(g, oneMinusBeta2, expAvg * beta2AsFloat);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.oneMinusLrTimesWeightDecay);
@@ -332,19 +334,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, zero, one, minusOne, minusLr, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> minusOne, global::System.Runtime.Intrinsics.Vector128<float> minusLr, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> minusOne, global::System.Runtime.Intrinsics.Vector128<float> minusLr, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load128(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at) * gradScale;
@@ -366,14 +368,14 @@ namespace Kernels.Optimizers
                 // expAvg = MathF.FusedMultiplyAdd(g, (float)(1 - beta2), expAvg * (float)beta2);
                 expAvg = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(g, oneMinusBeta2, expAvg * beta2AsFloat);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float oneMinusLrTimesWeightDecay = this.kernel.oneMinusLrTimesWeightDecay;
                 float oneMinusBeta1 = this.kernel.oneMinusBeta1;
@@ -407,7 +409,7 @@ namespace Kernels.Optimizers
                     // expAvg = MathF.FusedMultiplyAdd(g, (float)(1 - beta2), expAvg * (float)beta2);
                     expAvg = global::System.MathF.FusedMultiplyAdd(g, oneMinusBeta2, expAvg * beta2AsFloat);
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, i);
                     global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, i);

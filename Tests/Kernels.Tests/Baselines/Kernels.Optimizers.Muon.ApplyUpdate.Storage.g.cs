@@ -168,18 +168,20 @@ namespace Kernels.Optimizers
                 int length = param.Length;
                 ref TParam paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref TGrad updateRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(update);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, length, rounding);
+                    i = Run512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, length, rounding);
+                    i = Run256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, length, rounding);
-                RunScalar<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, i, length, rounding);
+                    i = Run128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, length, ref bits);
+                RunScalar<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.oneMinusLrTimesWeightDecay);
@@ -188,19 +190,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
-                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
-                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
-                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> minusAdjustedLr) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> minusAdjustedLr) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load512(ref paramRef, at);
                 var update = global::Kernels.CompilerServices.Storage.Load512(ref updateRef, at) * gradScale;
@@ -213,13 +215,13 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(update, (float)(-adjustedLr), param);
                 param = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(update, minusAdjustedLr, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.oneMinusLrTimesWeightDecay);
@@ -228,19 +230,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
-                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
-                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
-                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> minusAdjustedLr) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> minusAdjustedLr) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load256(ref paramRef, at);
                 var update = global::Kernels.CompilerServices.Storage.Load256(ref updateRef, at) * gradScale;
@@ -253,13 +255,13 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(update, (float)(-adjustedLr), param);
                 param = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(update, minusAdjustedLr, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.oneMinusLrTimesWeightDecay);
@@ -268,19 +270,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
-                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
-                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
-                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, rounding, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
+                    Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref updateRef, (nuint)i, ref bits, gradScale, oneMinusLrTimesWeightDecay, minusAdjustedLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> minusAdjustedLr) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> minusAdjustedLr) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load128(ref paramRef, at);
                 var update = global::Kernels.CompilerServices.Storage.Load128(ref updateRef, at) * gradScale;
@@ -293,13 +295,13 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(update, (float)(-adjustedLr), param);
                 param = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(update, minusAdjustedLr, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad updateRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float oneMinusLrTimesWeightDecay = this.kernel.oneMinusLrTimesWeightDecay;
                 float minusAdjustedLr = this.kernel.minusAdjustedLr;
@@ -317,7 +319,7 @@ namespace Kernels.Optimizers
                     // param = MathF.FusedMultiplyAdd(update, (float)(-adjustedLr), param);
                     param = global::System.MathF.FusedMultiplyAdd(update, minusAdjustedLr, param);
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, i);
                 }

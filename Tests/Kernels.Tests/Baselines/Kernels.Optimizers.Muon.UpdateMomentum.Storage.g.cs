@@ -193,18 +193,20 @@ namespace Kernels.Optimizers
                 ref TParam momentumBufferRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(momentumBuffer);
                 ref TGrad gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref TState updateRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(update);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, length, rounding);
+                    i = Run512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, length, rounding);
+                    i = Run256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, length, rounding);
-                RunScalar<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, i, length, rounding);
+                    i = Run128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, length, ref bits);
+                RunScalar<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var bufferWeight = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.bufferWeight);
@@ -215,19 +217,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
-                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
-                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
-                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> bufferWeight, global::System.Runtime.Intrinsics.Vector512<float> bufferWeightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> nesterovWeight, global::System.Runtime.Intrinsics.Vector512<float> nesterovWeightMinusOne) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> bufferWeight, global::System.Runtime.Intrinsics.Vector512<float> bufferWeightMinusOne, global::System.Runtime.Intrinsics.Vector512<float> nesterovWeight, global::System.Runtime.Intrinsics.Vector512<float> nesterovWeightMinusOne) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var momentumBuffer = global::Kernels.CompilerServices.Storage.Load512(ref momentumBufferRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at) * gradScale;
@@ -246,14 +248,14 @@ namespace Kernels.Optimizers
                     update = momentumBuffer;
                 }
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(momentumBuffer, ref momentumBufferRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(momentumBuffer, ref momentumBufferRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(momentumBuffer, ref momentumBufferRef, at);
                 global::Kernels.CompilerServices.Storage.Store(update, ref updateRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var bufferWeight = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.bufferWeight);
@@ -264,19 +266,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
-                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
-                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
-                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> bufferWeight, global::System.Runtime.Intrinsics.Vector256<float> bufferWeightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> nesterovWeight, global::System.Runtime.Intrinsics.Vector256<float> nesterovWeightMinusOne) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> bufferWeight, global::System.Runtime.Intrinsics.Vector256<float> bufferWeightMinusOne, global::System.Runtime.Intrinsics.Vector256<float> nesterovWeight, global::System.Runtime.Intrinsics.Vector256<float> nesterovWeightMinusOne) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var momentumBuffer = global::Kernels.CompilerServices.Storage.Load256(ref momentumBufferRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at) * gradScale;
@@ -295,14 +297,14 @@ namespace Kernels.Optimizers
                     update = momentumBuffer;
                 }
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(momentumBuffer, ref momentumBufferRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(momentumBuffer, ref momentumBufferRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(momentumBuffer, ref momentumBufferRef, at);
                 global::Kernels.CompilerServices.Storage.Store(update, ref updateRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var bufferWeight = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.bufferWeight);
@@ -313,19 +315,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
-                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
-                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
-                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, rounding, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
+                    Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref momentumBufferRef, ref gradRef, ref updateRef, (nuint)i, ref bits, gradScale, bufferWeight, bufferWeightMinusOne, nesterovWeight, nesterovWeightMinusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> bufferWeight, global::System.Runtime.Intrinsics.Vector128<float> bufferWeightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> nesterovWeight, global::System.Runtime.Intrinsics.Vector128<float> nesterovWeightMinusOne) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> bufferWeight, global::System.Runtime.Intrinsics.Vector128<float> bufferWeightMinusOne, global::System.Runtime.Intrinsics.Vector128<float> nesterovWeight, global::System.Runtime.Intrinsics.Vector128<float> nesterovWeightMinusOne) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var momentumBuffer = global::Kernels.CompilerServices.Storage.Load128(ref momentumBufferRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at) * gradScale;
@@ -344,14 +346,14 @@ namespace Kernels.Optimizers
                     update = momentumBuffer;
                 }
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(momentumBuffer, ref momentumBufferRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(momentumBuffer, ref momentumBufferRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(momentumBuffer, ref momentumBufferRef, at);
                 global::Kernels.CompilerServices.Storage.Store(update, ref updateRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TAbsBufferWeightLessThanHalf, TNesterov, TAbsNesterovWeightLessThanHalf, TStochasticRounding>(ref TParam momentumBufferRef, ref TGrad gradRef, ref TState updateRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TAbsBufferWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TAbsNesterovWeightLessThanHalf : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float bufferWeight = this.kernel.bufferWeight;
                 float bufferWeightMinusOne = this.kernel.bufferWeightMinusOne;
@@ -377,7 +379,7 @@ namespace Kernels.Optimizers
                         update = momentumBuffer;
                     }
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(momentumBuffer, ref momentumBufferRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(momentumBuffer, ref momentumBufferRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(momentumBuffer, ref momentumBufferRef, i);
                     global::Kernels.CompilerServices.Storage.Store(update, ref updateRef, i);

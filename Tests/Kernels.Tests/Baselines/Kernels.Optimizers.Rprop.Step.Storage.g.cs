@@ -190,18 +190,20 @@ namespace Kernels.Optimizers
                 ref TGrad gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref TState prevRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(prev);
                 ref TState stepSizeRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(stepSize);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length, rounding);
+                    i = Run512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length, rounding);
+                    i = Run256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length, rounding);
-                RunScalar<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, i, length, rounding);
+                    i = Run128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, length, ref bits);
+                RunScalar<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var zero = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.zero);
@@ -215,19 +217,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block512<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector512<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load512(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at) * gradScale;
@@ -250,7 +252,7 @@ namespace Kernels.Optimizers
                 // prev = masked;
                 prev = masked;
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(prev, ref prevRef, at);
@@ -258,7 +260,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var zero = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.zero);
@@ -272,19 +274,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block256<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector256<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load256(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at) * gradScale;
@@ -307,7 +309,7 @@ namespace Kernels.Optimizers
                 // prev = masked;
                 prev = masked;
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(prev, ref prevRef, at);
@@ -315,7 +317,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var zero = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.zero);
@@ -329,19 +331,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
-                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, rounding, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
+                    Block128<TMaximize, TStochasticRounding>(ref paramRef, ref gradRef, ref prevRef, ref stepSizeRef, (nuint)i, ref bits, gradScale, zero, etaPlusAsFloat, etaMinusAsFloat, one, stepSizeMinAsFloat, stepSizeMaxAsFloat, minusOne);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> etaPlusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> etaMinusAsFloat, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMinAsFloat, global::System.Runtime.Intrinsics.Vector128<float> stepSizeMaxAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusOne) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load128(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at) * gradScale;
@@ -364,7 +366,7 @@ namespace Kernels.Optimizers
                 // prev = masked;
                 prev = masked;
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(prev, ref prevRef, at);
@@ -372,7 +374,7 @@ namespace Kernels.Optimizers
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TMaximize, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState prevRef, ref TState stepSizeRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float zero = this.kernel.zero;
                 float etaPlusAsFloat = this.kernel.etaPlusAsFloat;
@@ -405,7 +407,7 @@ namespace Kernels.Optimizers
                     // prev = masked;
                     prev = masked;
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, i);
                     global::Kernels.CompilerServices.Storage.Store(prev, ref prevRef, i);

@@ -228,18 +228,20 @@ namespace Kernels.Optimizers
                 ref TParam paramRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(param);
                 ref TGrad gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref TState momentumBufferRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(momentumBuffer);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, length, rounding);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, length, rounding);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, length, rounding);
-                RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, i, length, rounding);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, length, ref bits);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.weightDecayAsFloat);
@@ -250,19 +252,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector512<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector512<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load512(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at) * gradScale;
@@ -295,14 +297,14 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(g, minusLr, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 if (TMomentumIsNotZero.Value) global::Kernels.CompilerServices.Storage.Store(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.weightDecayAsFloat);
@@ -313,19 +315,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector256<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector256<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load256(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at) * gradScale;
@@ -358,14 +360,14 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(g, minusLr, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 if (TMomentumIsNotZero.Value) global::Kernels.CompilerServices.Storage.Store(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var weightDecayAsFloat = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.weightDecayAsFloat);
@@ -376,19 +378,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, rounding, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref paramRef, ref gradRef, ref momentumBufferRef, (nuint)i, ref bits, gradScale, weightDecayAsFloat, oneMinusDampening, momentumAsFloat, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> weightDecayAsFloat, global::System.Runtime.Intrinsics.Vector128<float> oneMinusDampening, global::System.Runtime.Intrinsics.Vector128<float> momentumAsFloat, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load128(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at) * gradScale;
@@ -421,14 +423,14 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                 param = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(g, minusLr, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 if (TMomentumIsNotZero.Value) global::Kernels.CompilerServices.Storage.Store(momentumBuffer, ref momentumBufferRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TMomentumIsNotZero, TStepIsOne, TNesterov, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState momentumBufferRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TMomentumIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStepIsOne : struct, global::Kernels.CompilerServices.IFlag where TNesterov : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float weightDecayAsFloat = this.kernel.weightDecayAsFloat;
                 float oneMinusDampening = this.kernel.oneMinusDampening;
@@ -468,7 +470,7 @@ namespace Kernels.Optimizers
                     // param = MathF.FusedMultiplyAdd(g, (float)(-lr), param);
                     param = global::System.MathF.FusedMultiplyAdd(g, minusLr, param);
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, i);
                     if (TMomentumIsNotZero.Value) global::Kernels.CompilerServices.Storage.Store(momentumBuffer, ref momentumBufferRef, i);

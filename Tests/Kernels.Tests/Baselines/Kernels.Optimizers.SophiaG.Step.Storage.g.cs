@@ -200,18 +200,20 @@ namespace Kernels.Optimizers
                 ref TGrad gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
                 ref TState expAvgRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(expAvg);
                 ref TGrad hessianRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(hessian);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, length, rounding);
+                    i = Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, length, rounding);
+                    i = Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, length, rounding);
-                RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, i, length, rounding);
+                    i = Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, length, ref bits);
+                RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.oneMinusLrTimesWeightDecay);
@@ -226,19 +228,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> rhoTimesBatchSize, global::System.Runtime.Intrinsics.Vector512<float> c1Em15, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> minusOne, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector512<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector512<float> rhoTimesBatchSize, global::System.Runtime.Intrinsics.Vector512<float> c1Em15, global::System.Runtime.Intrinsics.Vector512<float> one, global::System.Runtime.Intrinsics.Vector512<float> zero, global::System.Runtime.Intrinsics.Vector512<float> minusOne, global::System.Runtime.Intrinsics.Vector512<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load512(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at);
@@ -261,14 +263,14 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd((float)(-lr) * direction, ratio, param);
                 param = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(minusLr * direction, ratio, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.oneMinusLrTimesWeightDecay);
@@ -283,19 +285,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> rhoTimesBatchSize, global::System.Runtime.Intrinsics.Vector256<float> c1Em15, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> minusOne, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector256<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector256<float> rhoTimesBatchSize, global::System.Runtime.Intrinsics.Vector256<float> c1Em15, global::System.Runtime.Intrinsics.Vector256<float> one, global::System.Runtime.Intrinsics.Vector256<float> zero, global::System.Runtime.Intrinsics.Vector256<float> minusOne, global::System.Runtime.Intrinsics.Vector256<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load256(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at);
@@ -318,14 +320,14 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd((float)(-lr) * direction, ratio, param);
                 param = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(minusLr * direction, ratio, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusLrTimesWeightDecay = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.oneMinusLrTimesWeightDecay);
@@ -340,19 +342,19 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, rounding, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
+                    Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref paramRef, ref gradRef, ref expAvgRef, ref hessianRef, (nuint)i, ref bits, oneMinusLrTimesWeightDecay, oneMinusBeta1, beta1AsFloat, rhoTimesBatchSize, c1Em15, one, zero, minusOne, minusLr);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> rhoTimesBatchSize, global::System.Runtime.Intrinsics.Vector128<float> c1Em15, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> minusOne, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> oneMinusLrTimesWeightDecay, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta1, global::System.Runtime.Intrinsics.Vector128<float> beta1AsFloat, global::System.Runtime.Intrinsics.Vector128<float> rhoTimesBatchSize, global::System.Runtime.Intrinsics.Vector128<float> c1Em15, global::System.Runtime.Intrinsics.Vector128<float> one, global::System.Runtime.Intrinsics.Vector128<float> zero, global::System.Runtime.Intrinsics.Vector128<float> minusOne, global::System.Runtime.Intrinsics.Vector128<float> minusLr) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var param = global::Kernels.CompilerServices.Storage.Load128(ref paramRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at);
@@ -375,14 +377,14 @@ namespace Kernels.Optimizers
                 // param = MathF.FusedMultiplyAdd((float)(-lr) * direction, ratio, param);
                 param = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(minusLr * direction, ratio, param);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, at);
                 global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TMaximize, TWeightDecayIsNotZero, TStochasticRounding>(ref TParam paramRef, ref TGrad gradRef, ref TState expAvgRef, ref TGrad hessianRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TMaximize : struct, global::Kernels.CompilerServices.IFlag where TWeightDecayIsNotZero : struct, global::Kernels.CompilerServices.IFlag where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float oneMinusLrTimesWeightDecay = this.kernel.oneMinusLrTimesWeightDecay;
                 float oneMinusBeta1 = this.kernel.oneMinusBeta1;
@@ -416,7 +418,7 @@ namespace Kernels.Optimizers
                     // param = MathF.FusedMultiplyAdd((float)(-lr) * direction, ratio, param);
                     param = global::System.MathF.FusedMultiplyAdd(minusLr * direction, ratio, param);
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(param, ref paramRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(param, ref paramRef, i);
                     global::Kernels.CompilerServices.Storage.Store(expAvg, ref expAvgRef, i);

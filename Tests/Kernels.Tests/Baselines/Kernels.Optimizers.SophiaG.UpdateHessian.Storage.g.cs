@@ -156,18 +156,20 @@ namespace Kernels.Optimizers
                 int length = hessian.Length;
                 ref TParam hessianRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(hessian);
                 ref TGrad gradRef = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
+                // The random bits of this run's elements, one Philox call per eight (unused when rounding to nearest).
+                var bits = new global::Kernels.CompilerServices.StochasticBits(in rounding);
                 int i = 0;
                 if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                    i = Run512<TStochasticRounding>(ref hessianRef, ref gradRef, length, rounding);
+                    i = Run512<TStochasticRounding>(ref hessianRef, ref gradRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                    i = Run256<TStochasticRounding>(ref hessianRef, ref gradRef, length, rounding);
+                    i = Run256<TStochasticRounding>(ref hessianRef, ref gradRef, length, ref bits);
                 else if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-                    i = Run128<TStochasticRounding>(ref hessianRef, ref gradRef, length, rounding);
-                RunScalar<TStochasticRounding>(ref hessianRef, ref gradRef, i, length, rounding);
+                    i = Run128<TStochasticRounding>(ref hessianRef, ref gradRef, length, ref bits);
+                RunScalar<TStochasticRounding>(ref hessianRef, ref gradRef, i, length, ref bits);
             }
 
             /// <summary>Whole Vector512 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run512<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run512<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector512.Create(this.kernel.oneMinusBeta2);
@@ -176,32 +178,32 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector512<float>.Count)
                 {
-                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, rounding, gradScale, oneMinusBeta2, beta2AsFloat);
-                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, oneMinusBeta2, beta2AsFloat);
-                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, oneMinusBeta2, beta2AsFloat);
-                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), rounding, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector512<float>.Count), ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector512<float>.Count; i += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, rounding, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block512<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector512: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block512<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block512<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector512<float> gradScale, global::System.Runtime.Intrinsics.Vector512<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector512<float> beta2AsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var hessian = global::Kernels.CompilerServices.Storage.Load512(ref hessianRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load512(ref gradRef, at) * gradScale;
                 // hessian = MathF.FusedMultiplyAdd((float)(1 - beta2) * grad, grad, hessian * (float)beta2);
                 hessian = global::System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(oneMinusBeta2 * grad, grad, hessian * beta2AsFloat);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(hessian, ref hessianRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(hessian, ref hessianRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(hessian, ref hessianRef, at);
             }
 
             /// <summary>Whole Vector256 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run256<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run256<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector256.Create(this.kernel.oneMinusBeta2);
@@ -210,32 +212,32 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
-                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, rounding, gradScale, oneMinusBeta2, beta2AsFloat);
-                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, oneMinusBeta2, beta2AsFloat);
-                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, oneMinusBeta2, beta2AsFloat);
-                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), rounding, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector256<float>.Count), ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector256<float>.Count; i += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, rounding, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block256<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector256: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block256<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block256<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector256<float> gradScale, global::System.Runtime.Intrinsics.Vector256<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector256<float> beta2AsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var hessian = global::Kernels.CompilerServices.Storage.Load256(ref hessianRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load256(ref gradRef, at) * gradScale;
                 // hessian = MathF.FusedMultiplyAdd((float)(1 - beta2) * grad, grad, hessian * (float)beta2);
                 hessian = global::System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(oneMinusBeta2 * grad, grad, hessian * beta2AsFloat);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(hessian, ref hessianRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(hessian, ref hessianRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(hessian, ref hessianRef, at);
             }
 
             /// <summary>Whole Vector128 vectors, 4 per iteration; returns the index of the first element left for the tail.</summary>
-            private int Run128<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private int Run128<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 // Step-invariant values, broadcast once.
                 var oneMinusBeta2 = global::System.Runtime.Intrinsics.Vector128.Create(this.kernel.oneMinusBeta2);
@@ -244,32 +246,32 @@ namespace Kernels.Optimizers
                 int i = 0;
                 for (; i <= length - 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count; i += 4 * global::System.Runtime.Intrinsics.Vector128<float>.Count)
                 {
-                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, rounding, gradScale, oneMinusBeta2, beta2AsFloat);
-                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, oneMinusBeta2, beta2AsFloat);
-                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, oneMinusBeta2, beta2AsFloat);
-                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), rounding, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 1 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 2 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)(i + 3 * global::System.Runtime.Intrinsics.Vector128<float>.Count), ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
                 }
                 for (; i <= length - global::System.Runtime.Intrinsics.Vector128<float>.Count; i += global::System.Runtime.Intrinsics.Vector128<float>.Count)
-                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, rounding, gradScale, oneMinusBeta2, beta2AsFloat);
+                    Block128<TStochasticRounding>(ref hessianRef, ref gradRef, (nuint)i, ref bits, gradScale, oneMinusBeta2, beta2AsFloat);
                 return i;
             }
 
             /// <summary>The rule on one Vector128: load, compute, store.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void Block128<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, nuint at, global::Kernels.Precision.StochasticRounding rounding, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private static void Block128<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, nuint at, ref global::Kernels.CompilerServices.StochasticBits bits, global::System.Runtime.Intrinsics.Vector128<float> gradScale, global::System.Runtime.Intrinsics.Vector128<float> oneMinusBeta2, global::System.Runtime.Intrinsics.Vector128<float> beta2AsFloat) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 var hessian = global::Kernels.CompilerServices.Storage.Load128(ref hessianRef, at);
                 var grad = global::Kernels.CompilerServices.Storage.Load128(ref gradRef, at) * gradScale;
                 // hessian = MathF.FusedMultiplyAdd((float)(1 - beta2) * grad, grad, hessian * (float)beta2);
                 hessian = global::System.Runtime.Intrinsics.Vector128.FusedMultiplyAdd(oneMinusBeta2 * grad, grad, hessian * beta2AsFloat);
                 if (TStochasticRounding.Value)
-                    global::Kernels.CompilerServices.Storage.StoreStochastic(hessian, ref hessianRef, at, rounding);
+                    global::Kernels.CompilerServices.Storage.StoreStochastic(hessian, ref hessianRef, at, ref bits);
                 else
                     global::Kernels.CompilerServices.Storage.Store(hessian, ref hessianRef, at);
             }
 
             /// <summary>Elements left after the last whole vector (or all of them without SIMD), one at a time.</summary>
-            private void RunScalar<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, int i, int length, global::Kernels.Precision.StochasticRounding rounding) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
+            private void RunScalar<TStochasticRounding>(ref TParam hessianRef, ref TGrad gradRef, int i, int length, ref global::Kernels.CompilerServices.StochasticBits bits) where TStochasticRounding : struct, global::Kernels.CompilerServices.IFlag
             {
                 float oneMinusBeta2 = this.kernel.oneMinusBeta2;
                 float beta2AsFloat = this.kernel.beta2AsFloat;
@@ -281,7 +283,7 @@ namespace Kernels.Optimizers
                     // hessian = MathF.FusedMultiplyAdd((float)(1 - beta2) * grad, grad, hessian * (float)beta2);
                     hessian = global::System.MathF.FusedMultiplyAdd(oneMinusBeta2 * grad, grad, hessian * beta2AsFloat);
                     if (TStochasticRounding.Value)
-                        global::Kernels.CompilerServices.Storage.StoreStochastic(hessian, ref hessianRef, i, rounding);
+                        global::Kernels.CompilerServices.Storage.StoreStochastic(hessian, ref hessianRef, i, ref bits);
                     else
                         global::Kernels.CompilerServices.Storage.Store(hessian, ref hessianRef, i);
                 }

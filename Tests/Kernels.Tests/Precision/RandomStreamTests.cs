@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.Intrinsics;
+using Kernels.CompilerServices;
 using Kernels.Precision;
 using Xunit;
 
@@ -7,8 +8,9 @@ namespace Kernels.Tests.Precision;
 
 /// <summary>
 /// <see cref="Philox4x32"/> against Random123's known answers, its Vector128/256/512 forms against the scalar, and
-/// <see cref="RandomStream"/>: lanes equal the scalar stream at consecutive indices (across the 2^32 carry and the
-/// 2^64 wrap), keyed by seed and step, and roughly uniform.
+/// <see cref="RandomStream"/>: <see cref="RandomStream.Bits16"/> is the documented layout (written out here from
+/// the scalar generator), <see cref="RandomStream.Fill"/> and the loops' <see cref="StochasticBits"/> give those bits at
+/// every alignment and across the 2^64 wrap, the bits depend on seed, step and index, and they are roughly uniform.
 /// </summary>
 public sealed class RandomStreamTests
 {
@@ -90,78 +92,116 @@ public sealed class RandomStreamTests
         }
     }
 
-    [Fact]
-    public void Stream_IsPhiloxOfIndexAndStepUnderTheSeed()
+    /// <summary>
+    /// The documented layout, from the scalar generator: element <c>i</c> takes, from Philox of counter
+    /// <c>16·(i / 128) + i % 16</c>, word <c>(i / 16) % 4</c>, low half below <c>i % 128 = 64</c>, high half from there.
+    /// </summary>
+    private static uint Reference(ulong seed, ulong step, ulong index)
     {
-        const ulong Seed = 0x0123_4567_89AB_CDEF, Step = 0xFEDC_BA98_7654_3210, Index = 0x1122_3344_5566_7788;
-        var words = Philox4x32.Generate(0x5566_7788, 0x1122_3344, 0x7654_3210, 0xFEDC_BA98, 0x89AB_CDEF, 0x0123_4567);
-        Assert.Equal(words.X0, RandomStream.Bits32(Seed, Step, Index));
-        Assert.Equal(words.X0 >> 16, RandomStream.Bits16(Seed, Step, Index));
-        // The first Random123 answer is the stream of seed 0, step 0, index 0.
-        Assert.Equal(0x6627e8d5u, RandomStream.Bits32(0, 0, 0));
+        ulong group = index / 128, r = index % 128;
+        ulong counter = group * 16 + r % 16;
+        var words = Philox4x32.Generate((uint)counter, (uint)(counter >> 32), (uint)step, (uint)(step >> 32), (uint)seed, (uint)(seed >> 32));
+        uint word = (r / 16 % 4) switch { 0 => words.X0, 1 => words.X1, 2 => words.X2, _ => words.X3 };
+        return r < 64 ? word & 0xFFFF : word >> 16;
+    }
+
+    [Fact]
+    public void Bits16_IsTheDocumentedWordHalfOfPhilox()
+    {
+        const ulong Seed = 0x0123_4567_89AB_CDEF, Step = 0xFEDC_BA98_7654_3210;
+        // Element 0 of seed 0, step 0 is the low half of word 0 of Random123's first answer (0x6627e8d5); element 64
+        // its high half; elements 16, 32, 48 the low halves of words 1–3 (0xe169c58d, 0xbc57ac4c, 0x9b00dbd8).
+        Assert.Equal(0xe8d5u, RandomStream.Bits16(0, 0, 0));
+        Assert.Equal(0x6627u, RandomStream.Bits16(0, 0, 64));
+        Assert.Equal(0xc58du, RandomStream.Bits16(0, 0, 16));
+        Assert.Equal(0xac4cu, RandomStream.Bits16(0, 0, 32));
+        Assert.Equal(0xdbd8u, RandomStream.Bits16(0, 0, 48));
+        Assert.Equal(0x9b00u, RandomStream.Bits16(0, 0, 112));
+        foreach (ulong index in new ulong[] { 0, 1, 15, 16, 63, 64, 127, 128, 129, 0x1122_3344_5566_7788, 0xFFFF_FFFF_FFFF_FF80, ulong.MaxValue })
+            Assert.Equal(Reference(Seed, Step, index), RandomStream.Bits16(Seed, Step, index));
+        var random = new Random(5);
+        for (int trial = 0; trial < 4000; trial++)
+        {
+            ulong seed = (ulong)random.NextInt64(), step = (ulong)random.NextInt64(), index = (ulong)random.NextInt64() << 1 ^ (ulong)random.Next(2);
+            Assert.Equal(Reference(seed, step, index), RandomStream.Bits16(seed, step, index));
+        }
+    }
+
+    [Theory]
+    [InlineData(0ul, 1000)]
+    [InlineData(5ul, 300)]              // a run that starts mid-group
+    [InlineData(127ul, 2)]              // one element on each side of a group boundary
+    [InlineData(0xFFFF_FFF3ul, 700)]    // across 2^32 elements
+    [InlineData(ulong.MaxValue - 200, 500)]   // wraps past 2^64 to index 0
+    public void Fill_GivesBits16AtEveryIndex(ulong firstIndex, int count)
+    {
+        foreach ((ulong seed, ulong step) in new[] { (0ul, 0ul), (42ul, 1ul), (ulong.MaxValue, 0x1_0000_0001ul) })
+        {
+            var filled = new ushort[count];
+            RandomStream.Fill(seed, step, firstIndex, filled);
+            for (int i = 0; i < count; i++)
+                Assert.Equal(Reference(seed, step, unchecked(firstIndex + (ulong)i)), filled[i]);
+        }
     }
 
     [Theory]
     [InlineData(0ul)]
-    [InlineData(12345ul)]
-    [InlineData(0xFFFF_FFF3ul)]              // lanes cross 2^32: the carry reaches the high counter word
-    [InlineData(0x7_FFFF_FFFAul)]
-    [InlineData(ulong.MaxValue - 9)]         // lanes wrap past 2^64 to index 0
-    public void Stream_VectorLanes_AreTheScalarStreamAtConsecutiveIndices(ulong firstIndex)
+    [InlineData(3ul)]
+    [InlineData(120ul)]
+    [InlineData(250ul)]
+    [InlineData(ulong.MaxValue - 300)]   // the run wraps past 2^64; a vector straddles the wrap
+    public void StochasticBits_GiveBits16_ForEveryRequestPattern(ulong firstIndex)
     {
-        foreach ((ulong seed, ulong step) in new[] { (0ul, 0ul), (42ul, 1ul), (ulong.MaxValue, 0x1_0000_0001ul) })
+        // Requests as the loops make them (forward runs of 16, 8, 4 and 1) and in an arbitrary order (a run that
+        // straddles groups, jumps back and ahead): the window refills whatever it lacks.
+        const ulong Seed = 77, Step = 9;
+        var bits = new StochasticBits(new StochasticRounding(Seed, Step, firstIndex));
+        void Check(nuint index, int count)
         {
-            Vector128<uint> b4 = RandomStream.Bits32x4(seed, step, firstIndex);
-            Vector256<uint> b8 = RandomStream.Bits32x8(seed, step, firstIndex);
-            Vector512<uint> b16 = RandomStream.Bits32x16(seed, step, firstIndex);
-            Vector128<uint> h4 = RandomStream.Bits16x4(seed, step, firstIndex);
-            Vector256<uint> h8 = RandomStream.Bits16x8(seed, step, firstIndex);
-            Vector512<uint> h16 = RandomStream.Bits16x16(seed, step, firstIndex);
-            for (int j = 0; j < 16; j++)
-            {
-                ulong index = unchecked(firstIndex + (ulong)j);
-                uint bits32 = RandomStream.Bits32(seed, step, index), bits16 = RandomStream.Bits16(seed, step, index);
-                Assert.InRange(bits16, 0u, 0xFFFFu);
-                Assert.Equal(bits32, b16.GetElement(j));
-                Assert.Equal(bits16, h16.GetElement(j));
-                if (j < 8)
-                {
-                    Assert.Equal(bits32, b8.GetElement(j));
-                    Assert.Equal(bits16, h8.GetElement(j));
-                }
-                if (j < 4)
-                {
-                    Assert.Equal(bits32, b4.GetElement(j));
-                    Assert.Equal(bits16, h4.GetElement(j));
-                }
-            }
+            ref ushort at = ref bits.At(index, count);
+            for (int j = 0; j < count; j++)
+                Assert.Equal(Reference(Seed, Step, unchecked(firstIndex + index + (ulong)j)), System.Runtime.CompilerServices.Unsafe.Add(ref at, j));
         }
+        nuint i = 0;
+        foreach (int width in new[] { 16, 8, 4, 1 })
+        {
+            for (int k = 0; k < 40; k++, i += (nuint)width)
+                Check(i, width);
+        }
+        var random = new Random(3);
+        for (int trial = 0; trial < 2000; trial++)
+            Check((nuint)random.Next(0, 600), random.Next(1, 17));
     }
 
     [Fact]
     public void Stream_DependsOnSeedStepAndIndex_AndIsRoughlyUniform()
     {
-        // Changing any one key changes the bits.
-        Assert.NotEqual(RandomStream.Bits32(1, 2, 3), RandomStream.Bits32(2, 2, 3));
-        Assert.NotEqual(RandomStream.Bits32(1, 2, 3), RandomStream.Bits32(1, 3, 3));
-        Assert.NotEqual(RandomStream.Bits32(1, 2, 3), RandomStream.Bits32(1, 2, 4));
-        Assert.NotEqual(RandomStream.Bits32(1, 2, 3), RandomStream.Bits32(1ul << 32 | 1, 2, 3));   // the seed's high word counts
-        Assert.NotEqual(RandomStream.Bits32(1, 2, 3), RandomStream.Bits32(1, 1ul << 32 | 2, 3));
-        Assert.NotEqual(RandomStream.Bits32(1, 2, 3), RandomStream.Bits32(1, 2, 1ul << 32 | 3));
+        // Changing any one key changes the bits (for these keys; a 16-bit value repeats by chance 1 time in 65,536).
+        Assert.NotEqual(RandomStream.Bits16(1, 2, 3), RandomStream.Bits16(2, 2, 3));
+        Assert.NotEqual(RandomStream.Bits16(1, 2, 3), RandomStream.Bits16(1, 3, 3));
+        Assert.NotEqual(RandomStream.Bits16(1, 2, 3), RandomStream.Bits16(1, 2, 4));
+        Assert.NotEqual(RandomStream.Bits16(1, 2, 3), RandomStream.Bits16(1ul << 32 | 1, 2, 3));   // the seed's high word counts
+        Assert.NotEqual(RandomStream.Bits16(1, 2, 3), RandomStream.Bits16(1, 1ul << 32 | 2, 3));
+        Assert.NotEqual(RandomStream.Bits16(1, 2, 3), RandomStream.Bits16(1, 2, 1ul << 32 | 3));
 
-        // Chi-square over 256 bins of the top byte of Bits16 for 2^18 consecutive indices: 255 degrees of freedom,
-        // mean 255, standard deviation 22.6; 400 is 6.4 sigma out.
+        // Chi-square over 256 bins of each byte of 2^18 consecutive elements' bits (both bytes of every output half, so
+        // all 128 bits of each call are looked at): 255 degrees of freedom, mean 255, standard deviation 22.6; 400 is
+        // 6.4 sigma out. And the two halves of one word (elements i and i + 64 of a group, each pair once): the top byte
+        // of their XOR must be uniform too.
         const int Draws = 1 << 18;
-        var bins = new int[256];
-        for (ulong i = 0; i < Draws; i += 16)
+        var filled = new ushort[2 * Draws];
+        RandomStream.Fill(2026, 7, 0, filled);
+        int LowHalf(int k) => k / 64 * 128 + k % 64;   // the k-th element whose bits are a low half
+        double expected = Draws / 256.0;
+        foreach (Func<int, int> bin in new Func<int, int>[] { i => filled[i] >> 8, i => filled[i] & 0xFF, k => (filled[LowHalf(k)] ^ filled[LowHalf(k) + 64]) >> 8 })
         {
-            Vector512<uint> bits = RandomStream.Bits16x16(2026, 7, i);
-            for (int j = 0; j < 16; j++)
-                bins[bits.GetElement(j) >> 8]++;
+            var bins = new int[256];
+            for (int i = 0; i < Draws; i++)
+                bins[bin(i)]++;
+            double chiSquare = 0;
+            foreach (int count in bins)
+                chiSquare += (count - expected) * (count - expected) / expected;
+            Assert.InRange(chiSquare, 150, 400);
         }
-        double expected = Draws / 256.0, chiSquare = 0;
-        foreach (int count in bins)
-            chiSquare += (count - expected) * (count - expected) / expected;
-        Assert.InRange(chiSquare, 150, 400);
     }
 }
