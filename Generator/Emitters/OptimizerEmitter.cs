@@ -325,9 +325,18 @@ internal static class OptimizerEmitter
             group.Buffers.Contains(param) ? "__TParam" : group.Buffers.Contains(grad) ? "__TGrad" : "float";
         string storageType = $"{spec.ContainingType}.{storage.KernelType}<{string.Join(", ", storage.Groups.Select(TypeArgument))}>";
 
+        // With compensation the kernel updates a float parameter (p + c in scratch), reading 16-bit gradients.
+        string compensatedType = $"{spec.ContainingType}.{storage.KernelType}<{string.Join(", ", storage.Groups.Select(g => g.Buffers.Contains(param) ? "float" : g.Buffers.Contains(grad) ? "__TStorage" : "float"))}>";
+
         w.Line();
-        w.Line("/// <summary>A batch of parameters stored as <typeparamref name=\"__TStorage\"/>: on the parameters themselves, or on their fp32 master copies.</summary>");
+        w.Line("/// <summary>A batch of parameters stored as <typeparamref name=\"__TStorage\"/>: on the parameters themselves, on their fp32 master copies, or on the parameters with their compensation.</summary>");
         w.Open($"private static void __StepLowPrecision<__TStorage>({kernelType} __kernel, {batch} __batch) where __TStorage : unmanaged");
+        w.Open("if (__batch.HasCompensation)");
+        w.Line("// The rule on p + c, a block of 256 at a time in float scratch; then p = round(v), c = round(v - p).");
+        w.Line($"var __compensated = new {compensatedType}(__kernel, default);");
+        w.Line($"{CompilerServices}.BlockwiseStorageStep.Run<{compensatedType}, __TStorage, __TStorage>(__compensated, __batch, __batch.ParamsOf<__TStorage>(), __batch.GradsOf<__TStorage>(), new sbyte[] {{ {layout} }}, new bool[] {{ {string.Join(", ", stateBuffers.Select(used))} }}, __batch.CompensationOf<__TStorage>());");
+        w.Line("return;");
+        w.Close();
         w.Open("if (__batch.HasMasterWeights)");
         w.Line("// The rule on the fp32 copies (gradients widened as loaded), then each copy rounded to nearest into its parameter.");
         w.Line("__StepStorage<float, __TStorage>(__kernel, __batch, __batch.MasterWeights, __batch.GradsOf<__TStorage>(), default);");

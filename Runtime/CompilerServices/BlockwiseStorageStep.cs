@@ -2,6 +2,7 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using Kernels.Precision;
 using Kernels.Training;
@@ -12,7 +13,9 @@ namespace Kernels.CompilerServices;
 /// <see cref="BlockwiseStep"/> for a batch whose parameters (or gradients) are stored in 16 bits: block by block of 256
 /// elements, the 8-bit state buffers are dequantized into float scratch, the rule's storage kernel runs on the block
 /// (parameter and gradient widened and narrowed in place, full-precision state in place, the scratch for the 8-bit
-/// buffers), and the scratch is re-quantized with the block's new absmax. Used by generated optimizers.
+/// buffers), and the scratch is re-quantized with the block's new absmax. With a compensation buffer per parameter,
+/// the parameter is float scratch too: <c>p + c</c> widened in, <c>p = round(v)</c>, <c>c = round(v - p)</c> written
+/// back. Used by generated optimizers.
 /// </summary>
 /// <remarks>
 /// Blocks are independent and each knows its element index (its tensor's position plus its offset, the stochastic
@@ -35,7 +38,12 @@ public static class BlockwiseStorageStep
     /// <param name="grads">Each tensor's gradient.</param>
     /// <param name="layout">For each of the kernel's buffers in the rule's order: <see cref="BlockwiseStep.Param"/>, <see cref="BlockwiseStep.Grad"/>, or the state buffer's index.</param>
     /// <param name="used">For each state buffer: whether this configuration of the rule touches it.</param>
-    public static void Run<TKernel, TParam, TGrad>(TKernel kernel, OptimizerBatch<float> batch, ReadOnlySpan<Memory<TParam>> parameters, ReadOnlySpan<ReadOnlyMemory<TGrad>> grads, ReadOnlySpan<sbyte> layout, ReadOnlySpan<bool> used)
+    /// <param name="compensation">
+    /// Empty; or each tensor's compensation buffer, of <typeparamref name="TParam"/> (16-bit) like <paramref name="parameters"/>:
+    /// then <paramref name="kernel"/> is instantiated for a float parameter and runs on <c>p + c</c> in float scratch.
+    /// </param>
+    public static void Run<TKernel, TParam, TGrad>(TKernel kernel, OptimizerBatch<float> batch, ReadOnlySpan<Memory<TParam>> parameters, ReadOnlySpan<ReadOnlyMemory<TGrad>> grads, ReadOnlySpan<sbyte> layout, ReadOnlySpan<bool> used,
+        ReadOnlySpan<Memory<TParam>> compensation = default)
         where TKernel : struct, IStorageChunkKernel
         where TParam : unmanaged
         where TGrad : unmanaged
@@ -58,7 +66,7 @@ public static class BlockwiseStorageStep
                 if (quantized[b] is null)
                     full[b] = batch.FullState(k, b);
             }
-            tensors[k] = new Tensor<TParam, TGrad>(parameters[k], grads[k], full, quantized, batch.Positions[k]);
+            tensors[k] = new Tensor<TParam, TGrad>(parameters[k], compensation.IsEmpty ? default : compensation[k], !compensation.IsEmpty, grads[k], full, quantized, batch.Positions[k]);
             int length = parameters[k].Length;
             for (int start = 0; start < length; start += ChunkBlocks * Block)
                 chunks.Add((k, start, Math.Min(ChunkBlocks * Block, length - start)));
@@ -85,7 +93,7 @@ public static class BlockwiseStorageStep
         fault.ThrowIfAny();
     }
 
-    private sealed record Tensor<TParam, TGrad>(Memory<TParam> Param, ReadOnlyMemory<TGrad> Grad, Memory<float>[] Full, QuantizedState?[] Quantized, long Position)
+    private sealed record Tensor<TParam, TGrad>(Memory<TParam> Param, Memory<TParam> Compensation, bool Compensated, ReadOnlyMemory<TGrad> Grad, Memory<float>[] Full, QuantizedState?[] Quantized, long Position)
         where TParam : unmanaged
         where TGrad : unmanaged;
 
@@ -95,6 +103,7 @@ public static class BlockwiseStorageStep
         where TGrad : unmanaged
     {
         using MemoryHandle param = tensor.Param.Pin();
+        using MemoryHandle compensation = tensor.Compensation.Pin();
         using MemoryHandle grad = tensor.Grad.Pin();
         var pins = new MemoryHandle[tensor.Full.Length];
         try
@@ -107,6 +116,8 @@ public static class BlockwiseStorageStep
             int* size = stackalloc int[MaxBuffers];
             int* scratchOf = stackalloc int[MaxBuffers];
             float* scratch = stackalloc float[Block * MaxBuffers];
+            float* pair = stackalloc float[Block];   // p + c of a compensated parameter
+            int paramSlot = -1;
             for (int i = 0; i < MaxBuffers; i++)
             {
                 at[i] = null;
@@ -120,6 +131,7 @@ public static class BlockwiseStorageStep
                 {
                     at[i] = (byte*)param.Pointer;
                     size[i] = sizeof(TParam);
+                    paramSlot = i;
                 }
                 else if (source == BlockwiseStep.Grad)
                 {
@@ -151,8 +163,15 @@ public static class BlockwiseStorageStep
                         block[i] = at[i] is null ? null : at[i] + (long)offset * size[i];
                     }
                 }
+                if (tensor.Compensated && paramSlot >= 0)
+                {
+                    CompensatedStorage.Widen(ref Unsafe.AsRef<TParam>(block[paramSlot]), ref Unsafe.AsRef<TParam>((TParam*)compensation.Pointer + offset), pair, n);
+                    block[paramSlot] = (byte*)pair;
+                }
                 var pinned = new PinnedBuffers<byte>(block[0], block[1], block[2], block[3], block[4], block[5], block[6], block[7]);
                 kernel.Execute(pinned, 0, n, tensor.Position + offset);
+                if (tensor.Compensated && paramSlot >= 0)
+                    CompensatedStorage.Split(pair, ref Unsafe.AsRef<TParam>((TParam*)param.Pointer + offset), ref Unsafe.AsRef<TParam>((TParam*)compensation.Pointer + offset), n);
                 for (int i = 0; i < map.Length; i++)
                 {
                     if (scratchOf[i] < 0)

@@ -18,11 +18,14 @@ public sealed class OptimizerBatch<T> where T : unmanaged
     private readonly Func<int, int, Memory<T>> _stateOf;
     private readonly Func<int, int, QuantizedState?>? _quantizedOf;
     private readonly Func<int, Memory<T>>? _masterOf;
+    private readonly Func<int, Array>? _compensationOf;
     private int[] _index = Array.Empty<int>();
     private int[] _length = Array.Empty<int>();
     private long[] _position = Array.Empty<long>();
     private Parameter?[] _storageParams = Array.Empty<Parameter?>();
     private Memory<T>[] _master = Array.Empty<Memory<T>>();
+    private Array?[] _compensation = Array.Empty<Array?>();
+    private Array? _typedCompensation;
     private Array? _typedParams, _typedGrads;
     private Memory<T>[] _params = Array.Empty<Memory<T>>();
     private ReadOnlyMemory<T>[] _grads = Array.Empty<ReadOnlyMemory<T>>();
@@ -34,11 +37,14 @@ public sealed class OptimizerBatch<T> where T : unmanaged
     /// <param name="stateOf">Allocates state buffer (second argument) of the optimizer's parameter (first argument, its index).</param>
     /// <param name="quantizedOf">The 8-bit state buffer (allocated on first use) of a parameter whose state is quantized, else null.</param>
     /// <param name="masterOf">The fp32 master copy (allocated on first use) of a 16-bit parameter (its index).</param>
-    internal OptimizerBatch(Func<int, int, Memory<T>> stateOf, Func<int, int, QuantizedState?>? quantizedOf = null, Func<int, Memory<T>>? masterOf = null)
+    /// <param name="compensationOf">The compensation buffer (allocated on first use, an array of the parameter's 16-bit type) of a 16-bit parameter (its index).</param>
+    internal OptimizerBatch(Func<int, int, Memory<T>> stateOf, Func<int, int, QuantizedState?>? quantizedOf = null, Func<int, Memory<T>>? masterOf = null,
+        Func<int, Array>? compensationOf = null)
     {
         _stateOf = stateOf;
         _quantizedOf = quantizedOf;
         _masterOf = masterOf;
+        _compensationOf = compensationOf;
     }
 
     /// <summary>
@@ -53,6 +59,23 @@ public sealed class OptimizerBatch<T> where T : unmanaged
 
     /// <summary>Whether the 16-bit parameters of the batch are updated through fp32 master copies (<see cref="MasterWeights"/>).</summary>
     public bool HasMasterWeights { get; private set; }
+
+    /// <summary>Whether the 16-bit parameters of the batch carry a compensation buffer each (<see cref="CompensationOf{TStorage}"/>; <c>ParameterPrecision.Compensation</c>).</summary>
+    public bool HasCompensation { get; private set; }
+
+    /// <summary>Each 16-bit tensor's compensation buffer (zero from its first step), as <typeparamref name="TStorage"/>, when <see cref="HasCompensation"/>.</summary>
+    /// <typeparam name="TStorage">The batch's parameter type.</typeparam>
+    public ReadOnlySpan<Memory<TStorage>> CompensationOf<TStorage>() where TStorage : unmanaged
+    {
+        if (_typedCompensation is not Memory<TStorage>[] list || list.Length < _count)
+            _typedCompensation = list = new Memory<TStorage>[Math.Max(_count, _params.Length)];
+        for (int k = 0; k < _count; k++)
+        {
+            _compensation[k] ??= _compensationOf!(_index[k]);
+            list[k] = (TStorage[])_compensation[k]!;
+        }
+        return list.AsSpan(0, _count);
+    }
 
     /// <summary>The element index (in the random stream of <see cref="Rounding"/>) of each tensor's first element: its offset among all the optimizer's parameters.</summary>
     public ReadOnlySpan<long> Positions => _position.AsSpan(0, _count);
@@ -205,6 +228,7 @@ public sealed class OptimizerBatch<T> where T : unmanaged
         ParameterType = typeof(T);
         Rounding = default;
         HasMasterWeights = false;
+        HasCompensation = false;
         Step = step;
         GradScale = gradScale;
         Threads = threads;
@@ -219,6 +243,7 @@ public sealed class OptimizerBatch<T> where T : unmanaged
             _position = new long[capacity];
             _storageParams = new Parameter?[capacity];
             _master = new Memory<T>[capacity];
+            _compensation = new Array?[capacity];
         }
         if (_state.Length != stateBuffers || (stateBuffers > 0 && _state[0].Length < count))
         {
@@ -234,21 +259,23 @@ public sealed class OptimizerBatch<T> where T : unmanaged
         Array.Clear(_tensorStateWritten);
     }
 
-    /// <summary>The batch's parameters are stored as <paramref name="parameterType"/> (16-bit), rounded so, with or without master copies.</summary>
-    internal void SetStorage(Type parameterType, StochasticRounding rounding, bool masterWeights)
+    /// <summary>The batch's parameters are stored as <paramref name="parameterType"/> (16-bit), rounded so, with or without master copies or compensation.</summary>
+    internal void SetStorage(Type parameterType, StochasticRounding rounding, bool masterWeights, bool compensation)
     {
         ParameterType = parameterType;
         Rounding = rounding;
         HasMasterWeights = masterWeights;
+        HasCompensation = compensation;
     }
 
-    internal void Set(int k, int index, Parameter parameter, long position, Memory<T>[] state, Memory<T> master)
+    internal void Set(int k, int index, Parameter parameter, long position, Memory<T>[] state, Memory<T> master, Array? compensation)
     {
         Set(k, index, default, default, state);
         _storageParams[k] = parameter;
         _length[k] = parameter.Length;
         _position[k] = position;
         _master[k] = master;
+        _compensation[k] = compensation;
     }
 
     internal void Set(int k, int index, Memory<T> param, ReadOnlyMemory<T> grad, Memory<T>[] state)
@@ -258,6 +285,7 @@ public sealed class OptimizerBatch<T> where T : unmanaged
         _position[k] = 0;
         _storageParams[k] = null;
         _master[k] = default;
+        _compensation[k] = null;
         _params[k] = param;
         _grads[k] = grad;
         for (int b = 0; b < _state.Length; b++)
@@ -275,6 +303,9 @@ public sealed class OptimizerBatch<T> where T : unmanaged
         Array.Clear(_grads, 0, _count);
         Array.Clear(_storageParams, 0, _count);
         Array.Clear(_master, 0, _count);
+        Array.Clear(_compensation, 0, _count);
+        if (_typedCompensation is not null)
+            Array.Clear(_typedCompensation, 0, Math.Min(_count, _typedCompensation.Length));
         if (_typedParams is not null)
             Array.Clear(_typedParams, 0, Math.Min(_count, _typedParams.Length));
         if (_typedGrads is not null)

@@ -305,6 +305,10 @@ public static class Checkpoint
             file.Add<double>(name, d, shape.ToArray());
         else if (data is byte[] b)
             file.Add<byte>(name, b, shape.ToArray());
+        else if (data is BFloat16[] bf)
+            file.Add<ushort>(name, TensorDType.BFloat16, MemoryMarshal.Cast<BFloat16, ushort>(bf), shape.ToArray());
+        else if (data is Half[] h)
+            file.Add<Half>(name, h, shape.ToArray());
         else
             throw new NotSupportedException($"State '{name}' of {data.GetType().Name} cannot be saved.");
     }
@@ -326,7 +330,10 @@ public static class Checkpoint
         throw new InvalidDataException($"tensor '{name}' is {t.DType}; parameter '{p.Name}' is {p.ElementType.Name}");
     }
 
-    /// <summary>A state buffer: in the optimizer's element type (float for a 16-bit parameter, which only float rules take), or 8-bit codes.</summary>
+    /// <summary>
+    /// A state buffer: in the optimizer's element type (float for a 16-bit parameter, which only float rules take), 8-bit
+    /// codes, or the parameter's own 16-bit type (its compensation).
+    /// </summary>
     private static Array ReadState(SafeTensorsFile file, string name, Parameter p)
     {
         if (!file.TryGetTensor(name, out TensorEntry? t))
@@ -340,6 +347,10 @@ public static class Checkpoint
             return t.ToArray<double>();
         if (floatState && t.DType == TensorDType.UInt8)
             return t.ToArray<byte>();   // 8-bit state codes
+        if (p.ElementType == typeof(BFloat16) && t.DType == TensorDType.BFloat16)
+            return MemoryMarshal.Cast<ushort, BFloat16>(t.ToArray<ushort>()).ToArray();   // a compensation buffer
+        if (p.ElementType == typeof(Half) && t.DType == TensorDType.Float16)
+            return t.ToArray<Half>();
         throw new InvalidDataException($"tensor '{name}' is {t.DType}; the state of parameter '{p.Name}' ({p.ElementType.Name}) is {(floatState ? "F32 (or U8 codes)" : "F64")}");
     }
 

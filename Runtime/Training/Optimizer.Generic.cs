@@ -57,7 +57,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         StepOptions = stepOptions;
         StatePrecision = CheckPrecision(statePrecision);
         ParameterPrecision = CheckPrecision(parameterPrecision);
-        _batch = new OptimizerBatch<T>(AllocateState, QuantizedStateOf, AllocateMaster);
+        _batch = new OptimizerBatch<T>(AllocateState, QuantizedStateOf, AllocateMaster, AllocateCompensation);
         AddParamGroup(parameters);
     }
 
@@ -90,6 +90,10 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             throw new ArgumentOutOfRangeException("parameterPrecision", precision.Rounding, "Not a ParameterRounding.");
         if (precision.MasterWeights && precision.Rounding != ParameterRounding.Nearest)
             throw new ArgumentException("Master weights are written back rounded to nearest: stochastic rounding does not combine with them.", "parameterPrecision");
+        if (precision.Compensation && precision.MasterWeights)
+            throw new ArgumentException("Compensation and master weights are two answers to the same rounding loss: choose one.", "parameterPrecision");
+        if (precision.Compensation && precision.Rounding != ParameterRounding.Nearest)
+            throw new ArgumentException("A compensated parameter and its compensation are rounded to nearest: stochastic rounding does not combine with compensation.", "parameterPrecision");
         return precision;
     }
 
@@ -192,7 +196,9 @@ public abstract class Optimizer<T, TOptions> : Optimizer
 
     /// <inheritdoc/>
     public override IReadOnlyList<string> StateNames =>
-        ParameterPrecision.MasterWeights ? StateBufferNames.Append(ParameterPrecision.MasterStateName).ToArray() : StateBufferNames;
+        ParameterPrecision.MasterWeights ? StateBufferNames.Append(ParameterPrecision.MasterStateName).ToArray()
+        : ParameterPrecision.Compensation ? StateBufferNames.Append(ParameterPrecision.CompensationStateName).ToArray()
+        : StateBufferNames;
 
     // ---- What the generated subclass describes --------------------------------------------------
 
@@ -293,12 +299,13 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         Type storage = _parameters[indices[0]].ElementType;
         if (storage != typeof(T))
         {
-            // 16-bit parameters: rounded to nearest, stochastically (keyed by seed, step, element index), or through fp32 master copies.
+            // 16-bit parameters: rounded to nearest, stochastically (keyed by seed, step, element index), through fp32
+            // master copies, or with a compensation buffer.
             bool master = ParameterPrecision.MasterWeights;
             StochasticRounding rounding = !master && ParameterPrecision.Rounding == ParameterRounding.Stochastic && storage == typeof(BFloat16)
                 ? new StochasticRounding(ParameterPrecision.Seed, (ulong)step)
                 : default;
-            _batch.SetStorage(storage, rounding, master);
+            _batch.SetStorage(storage, rounding, master, ParameterPrecision.Compensation);
         }
         try
         {
@@ -308,7 +315,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                 if (p is Parameter<T> typed)
                     _batch.Set(k, indices[k], typed.Data, typed.Grad, _slots[indices[k]].Buffers);
                 else
-                    _batch.Set(k, indices[k], p, _offsets[indices[k]], _slots[indices[k]].Buffers, _slots[indices[k]].Master);
+                    _batch.Set(k, indices[k], p, _offsets[indices[k]], _slots[indices[k]].Buffers, _slots[indices[k]].Master, _slots[indices[k]].Compensation);
             }
             double[] before = slot.Step == 0 ? InitialTensorStates(group.Options) : slot.TensorState;
             _batch.SetTensorStateBefore(before);
@@ -398,6 +405,19 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         return slot.Master;
     }
 
+    /// <summary>The compensation buffer of 16-bit parameter <paramref name="index"/>: zeros of its own type, on first use.</summary>
+    private Array AllocateCompensation(int index)
+    {
+        Slot slot = _slots[index];
+        slot.Compensation ??= _parameters[index] switch
+        {
+            Parameter<BFloat16> b => new BFloat16[b.Length],
+            Parameter<Half> h => new Half[h.Length],
+            Parameter p => throw new InvalidOperationException($"Parameter '{p.Name}' is not 16-bit: it has no compensation."),
+        };
+        return slot.Compensation;
+    }
+
     private QuantizedState? QuantizedStateOf(int index, int buffer)
     {
         if (!StatePrecision.Quantizes(_parameters[index].Length))
@@ -443,6 +463,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             for (int b = 0; b < slot.Buffers.Length; b++)
                 bytes += slot.Quantized[b]?.Bytes ?? (long)slot.Buffers[b].Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
             bytes += (long)slot.Master.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            bytes += (long)(slot.Compensation?.Length ?? 0) * 2;
             Parameter p = _parameters[index];
             StateStorage storage = StatePrecision.Quantizes(p.Length) ? StateStorage.Blockwise8Bit : StateStorage.Full;
             rows.Add(new ParameterMemory(p.Name, p.Length, (long)p.Length * ElementSize(p.ElementType), bytes, storage));
@@ -468,7 +489,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
         for (int index = 0; index < _slots.Count; index++)
         {
             Slot slot = _slots[index];
-            if (slot.Step == 0 && slot.Buffers.All(b => b.IsEmpty) && slot.Quantized.All(q => q is null) && slot.Master.IsEmpty)
+            if (slot.Step == 0 && slot.Buffers.All(b => b.IsEmpty) && slot.Quantized.All(q => q is null) && slot.Master.IsEmpty && slot.Compensation is null)
             {
                 state.Add(null);
                 continue;
@@ -488,6 +509,8 @@ public abstract class Optimizer<T, TOptions> : Optimizer
             }
             if (!slot.Master.IsEmpty)
                 buffers[ParameterPrecision.MasterStateName] = slot.Master.ToArray();
+            if (slot.Compensation is not null)
+                buffers[ParameterPrecision.CompensationStateName] = (Array)slot.Compensation.Clone();
             var tensorState = new Dictionary<string, double>(StringComparer.Ordinal);
             double[] values = slot.Step == 0 ? InitialTensorStates(GroupOf(index).Options) : slot.TensorState;
             for (int j = 0; j < values.Length; j++)
@@ -570,6 +593,16 @@ public abstract class Optimizer<T, TOptions> : Optimizer
                     Memory<T> masterCopy = AllocateAligned(master.Length);
                     master.CopyTo(masterCopy);
                     slot.Master = masterCopy;
+                    continue;
+                }
+                if (name == ParameterPrecision.CompensationStateName && Array.IndexOf(StateBufferNames, name) < 0)
+                {
+                    Parameter p = _parameters[i];
+                    if (!ParameterPrecision.Compensation || p.ElementType == typeof(T))
+                        throw new ArgumentException($"Parameter '{p.Name}' has a compensation buffer, which this optimizer does not keep (its ParameterPrecision has no compensation, or the parameter is not 16-bit).", arg);
+                    if (data.GetType().GetElementType() != p.ElementType || data.Rank != 1 || data.Length != p.Length)
+                        throw new ArgumentException($"The compensation of parameter '{p.Name}' is not a {p.ElementType.Name}[] of {p.Length} elements.", arg);
+                    slot.Compensation = (Array)data.Clone();
                     continue;
                 }
                 int b = Array.IndexOf(StateBufferNames, name);
@@ -655,6 +688,7 @@ public abstract class Optimizer<T, TOptions> : Optimizer
 
         public long Step;
         public Memory<T> Master;   // the fp32 copy of a 16-bit parameter (ParameterPrecision.MasterWeights), empty until its first step
+        public Array? Compensation;   // the compensation of a 16-bit parameter, of its type (ParameterPrecision.Compensation), null until its first step
         public readonly Memory<T>[] Buffers;
         public readonly QuantizedState?[] Quantized;   // the 8-bit buffers (then Buffers[b] stays empty)
         public readonly double[] TensorState;

@@ -43,7 +43,8 @@ public sealed record Racer(string Name, Func<IReadOnlyList<Parameter>, IReadOnly
     /// The memory race (<c>--memory</c>): the same AdamW with its two state buffers in float (8 bytes per parameter) and in
     /// 8 bits, blockwise (about 2.03 bytes: a code per element and a float scale per 256); then with the parameters and
     /// gradients themselves in 16 bits: bfloat16 with stochastic rounding (float state), bfloat16 with 8-bit state (2 + 2 +
-    /// 2.03 bytes per parameter for values, gradient and state, against 4 + 4 + 8), and fp16 with dynamic loss scaling.
+    /// 2.03 bytes per parameter for values, gradient and state, against 4 + 4 + 8) rounded stochastically, through fp32
+    /// master weights (+4) or with a bf16 compensation (+2), and fp16 with dynamic loss scaling.
     /// This MLP's largest tensor has 2,048 elements, under bitsandbytes' usual 4,096-element threshold, so the threshold is
     /// 0 here: every tensor's state is quantized, biases included.
     /// </summary>
@@ -56,6 +57,8 @@ public sealed record Racer(string Name, Func<IReadOnlyList<Parameter>, IReadOnly
         new("AdamW, bf16 params + 8-bit state, stochastic", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05, statePrecision: StatePrecision.Blockwise8Bit(minElements: 0), parameterPrecision: ParameterPrecision.Stochastic(seed: 1)).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0)),
             Storage: typeof(BFloat16)),
         new("AdamW, bf16 params + 8-bit state, fp32 master", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05, statePrecision: StatePrecision.Blockwise8Bit(minElements: 0), parameterPrecision: ParameterPrecision.Fp32MasterWeights).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0)),
+            Storage: typeof(BFloat16)),
+        new("AdamW, bf16 params + 8-bit state, compensated", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05, statePrecision: StatePrecision.Blockwise8Bit(minElements: 0), parameterPrecision: ParameterPrecision.Compensated).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0)),
             Storage: typeof(BFloat16)),
         new("AdamW, fp16 params, GradScaler", (w, b) => new AdamW.Optimizer(w, lr: 3e-3, weightDecay: 0.05).With(o => o.AddParamGroup(b, g => g.WeightDecay = 0)),
             Storage: typeof(Half), LossScaling: true),

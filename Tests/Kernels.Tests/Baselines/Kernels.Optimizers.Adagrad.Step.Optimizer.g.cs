@@ -150,9 +150,16 @@ namespace Kernels.Optimizers
                     global::Kernels.CompilerServices.MultiTensorStep.Run<float, global::Kernels.Optimizers.Adagrad.StepKernel>(__kernel, __batch.Threads, global::Kernels.CompilerServices.ParallelStep.ChunkAlignment, global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(__batch.Params), __batch.Grads, global::Kernels.CompilerServices.MultiTensorStep.AsReadOnly(__state0));
             }
 
-            /// <summary>A batch of parameters stored as <typeparamref name="__TStorage"/>: on the parameters themselves, or on their fp32 master copies.</summary>
+            /// <summary>A batch of parameters stored as <typeparamref name="__TStorage"/>: on the parameters themselves, on their fp32 master copies, or on the parameters with their compensation.</summary>
             private static void __StepLowPrecision<__TStorage>(global::Kernels.Optimizers.Adagrad.StepKernel __kernel, global::Kernels.CompilerServices.OptimizerBatch<float> __batch) where __TStorage : unmanaged
             {
+                if (__batch.HasCompensation)
+                {
+                    // The rule on p + c, a block of 256 at a time in float scratch; then p = round(v), c = round(v - p).
+                    var __compensated = new global::Kernels.Optimizers.Adagrad.StepStorageKernel<float, __TStorage, float>(__kernel, default);
+                    global::Kernels.CompilerServices.BlockwiseStorageStep.Run<global::Kernels.Optimizers.Adagrad.StepStorageKernel<float, __TStorage, float>, __TStorage, __TStorage>(__compensated, __batch, __batch.ParamsOf<__TStorage>(), __batch.GradsOf<__TStorage>(), new sbyte[] { -1, -2, 0 }, new bool[] { true }, __batch.CompensationOf<__TStorage>());
+                    return;
+                }
                 if (__batch.HasMasterWeights)
                 {
                     // The rule on the fp32 copies (gradients widened as loaded), then each copy rounded to nearest into its parameter.
