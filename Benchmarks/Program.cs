@@ -12,8 +12,9 @@ namespace Kernels.Benchmarks;
 /// Entry point. Suite switches (all optional, the rest goes to BenchmarkDotNet):
 /// <c>--quick</c> (few iterations), <c>--dry</c> (each case once: proves it starts), <c>--sizes 16M,64M</c>
 /// (a subset of the sizes), <c>--verify</c> (check every column against the naive loop, then exit),
-/// <c>--probe [AdamW|Multi|NewtonSchulz] [--rounds 20]</c> (interleaved min/median timing of the non-TorchSharp columns —
-/// for NewtonSchulz, every row with TorchSharp's — then exit).
+/// <c>--probe [AdamW|Multi|NewtonSchulz|LoopShape] [--rounds 20] [--order fixed|A,B,…]</c> (interleaved min/median timing
+/// of the non-TorchSharp columns — for NewtonSchulz, every row with TorchSharp's — then exit; the optimizer and loop-shape
+/// probes shuffle the column order each round unless <c>--order</c> fixes it).
 /// Without <c>--filter</c> every benchmark runs. <c>--gpu</c> and <c>--gpu-check</c> run the GPU benchmark and the GPU
 /// correctness checks instead; they are all the GPU bundle (<c>-p:GpuBundle=true</c>, docs/Gpu.md) is built with.
 /// </summary>
@@ -48,6 +49,7 @@ public static class Program
                 case "--probe": probe = i + 1 < args.Length && !args[i + 1].StartsWith('-') ? args[++i] : ""; break;
                 case "--rounds" when i + 1 < args.Length: rounds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--sizes" when i + 1 < args.Length: BenchSettings.Sizes = BenchSettings.ParseSizes(args[++i]); break;
+                case "--order" when i + 1 < args.Length: BenchSettings.ProbeOrder = args[++i]; break;
                 default: rest.Add(args[i]); break;
             }
         }

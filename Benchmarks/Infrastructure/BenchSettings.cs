@@ -14,6 +14,12 @@ public static class BenchSettings
     /// <summary>The sizes of this run.</summary>
     public static IReadOnlyList<int> Sizes { get; set; } = DefaultSizes;
 
+    /// <summary>
+    /// <c>--order</c> of <c>--probe</c>: null (the default) shuffles the columns afresh each round; "fixed" keeps their
+    /// declared order (the probe's behaviour before 2026-11-29); a comma-separated list of column names fixes that order.
+    /// </summary>
+    public static string? ProbeOrder { get; set; }
+
     /// <summary>Parses "64K,1M,16M" (K = 1024, M = 1024 * 1024).</summary>
     public static int[] ParseSizes(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseSize).ToArray();

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Kernels.Benchmarks.Optimizers;
 
 namespace Kernels.Benchmarks.Infrastructure;
@@ -24,6 +25,8 @@ public static class Probe
             return RunMultiTensor(rounds);
         if (filter is not null && filter.Contains("newton", StringComparison.OrdinalIgnoreCase))
             return RunNewtonSchulz(rounds);
+        if (filter is not null && filter.Contains("loopshape", StringComparison.OrdinalIgnoreCase))
+            return RunLoopShape(rounds);
         OptimizerBenchmark[] suites = [new AdamWBenchmark(), new SgdMomentumBenchmark(), new LionBenchmark(), new AdagradBenchmark(), new RMSpropBenchmark()];
         foreach (var suite in suites.Where(s => filter is null || s.GetType().Name.Contains(filter, StringComparison.OrdinalIgnoreCase)))
         {
@@ -57,26 +60,26 @@ public static class Probe
                                     run();
                             }
                         }
+                        var random = new Random(1);
                         for (int round = 0; round < rounds; round++)
                         {
-                            foreach (var (name, run) in columns)
+                            foreach (var (name, run) in Order(columns, random))
                             {
                                 long start = Stopwatch.GetTimestamp();
                                 for (int r = 0; r < repeat; r++)
                                     run();
                                 double ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds / repeat;
-                                if (round >= 0)
-                                    samples[name].Add(ns);
+                                samples[name].Add(ns);
                             }
                         }
                         double rooflineMin = samples["RooflineTwin"].Min();
                         double rooflineMedian = Median(samples["RooflineTwin"]);
-                        Console.WriteLine($"{suite.GetType().Name} {BenchSettings.FormatSize(size)} {cores} ({rounds} interleaved rounds, x{repeat} per sample)");
+                        Console.WriteLine($"{suite.GetType().Name} {BenchSettings.FormatSize(size)} {cores} ({rounds} interleaved rounds, {OrderText}, x{repeat} per sample)");
                         foreach (var (name, list) in samples)
                         {
                             double min = list.Min(), median = Median(list);
                             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                                $"  {name,-17} min {min / 1e6,9:F3} ms  {size * (double)bytesPerElement / min,6:F1} GB/s  of roofline {rooflineMin / min:F2} | median {median / 1e6,9:F3} ms  of roofline {rooflineMedian / median:F2}"));
+                                $"  {name,-17} min {min / 1e6,9:F4} ms  {size * (double)bytesPerElement / min,6:F1} GB/s  of roofline {rooflineMin / min:F2} | median {median / 1e6,9:F4} ms  of roofline {rooflineMedian / median:F2}"));
                         }
                     }
                     finally
@@ -198,6 +201,113 @@ public static class Probe
         }
         return 0;
     }
+
+    /// <summary>
+    /// <see cref="LoopShapeBenchmark"/>'s variants interleaved, after a check that each leaves the buffers bit for bit as
+    /// the hand-written loop does (one step from the same starting values).
+    /// </summary>
+    private static int RunLoopShape(int rounds)
+    {
+        // The baseline (the hand-written loop) first: the check compares against it and the ratios are to it.
+        var methods = typeof(LoopShapeBenchmark).GetMethods()
+            .Select(m => (Method: m, Attribute: m.GetCustomAttribute<BenchmarkDotNet.Attributes.BenchmarkAttribute>()))
+            .Where(m => m.Attribute is not null)
+            .OrderBy(m => m.Attribute!.Baseline ? 0 : 1).ThenBy(m => m.Attribute!.SourceCodeLineNumber)
+            .Select(m => m.Method).ToList();
+        foreach (int size in LoopShapeBenchmark.Sizes)
+        {
+            var suite = new LoopShapeBenchmark { Size = size };
+            var columns = methods.Select(m => (Name: m.Name, Run: m.CreateDelegate<Action>(suite))).ToList();
+            float[][] Snapshot() => Enumerable.Range(0, 4).Select(suite.Buffer).ToArray();
+            suite.Setup();
+            columns[0].Run();
+            float[][] expected = Snapshot();
+            suite.Cleanup();
+            foreach (var (name, run) in columns.Skip(1))
+            {
+                suite.Setup();
+                run();
+                float[][] actual = Snapshot();
+                suite.Cleanup();
+                bool same = expected.Zip(actual).All(pair => pair.First.AsSpan().SequenceEqual(pair.Second));
+                Console.WriteLine($"  {name,-22} {(same ? "bit-identical to" : "DIFFERS from")} {columns[0].Name}");
+                if (!same)
+                    return 1;
+            }
+
+            suite.Setup();
+            try
+            {
+                var samples = columns.ToDictionary(c => c.Name, _ => new List<double>());
+                // Warm-up until every column has run 200 times, for 1.5 s, and the JIT has compiled nothing for the last
+                // 0.5 s (on a loaded machine the background tier-1 compilations lag).
+                long warmStart = Stopwatch.GetTimestamp(), lastCompile = warmStart;
+                long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                for (int round = 0; round < 200 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 1.5
+                     || Stopwatch.GetElapsedTime(lastCompile).TotalSeconds < 0.5; round++)
+                {
+                    foreach (var (_, run) in columns)
+                        run();
+                    long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    if (now != compiled)
+                    {
+                        compiled = now;
+                        lastCompile = Stopwatch.GetTimestamp();
+                    }
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  (warm-up {Stopwatch.GetElapsedTime(warmStart).TotalSeconds:F1} s, JIT quiet for 0.5 s)"));
+                int repeat = Math.Max(1, (int)(2_000_000.0 / (size * 28.0 / 20.0)));
+                var random = new Random(1);
+                for (int round = 0; round < rounds; round++)
+                {
+                    foreach (var (name, run) in Order(columns, random))
+                    {
+                        long start = Stopwatch.GetTimestamp();
+                        for (int r = 0; r < repeat; r++)
+                            run();
+                        samples[name].Add(Stopwatch.GetElapsedTime(start).TotalNanoseconds / repeat);
+                    }
+                }
+                string baseline = columns[0].Name;
+                double baseMin = samples[baseline].Min(), baseMedian = Median(samples[baseline]);
+                Console.WriteLine($"LoopShapeBenchmark {BenchSettings.FormatSize(size)} One ({rounds} interleaved rounds, {OrderText}, x{repeat} per sample; load average {File.ReadAllText("/proc/loadavg").Trim()})");
+                foreach (var (name, list) in samples)
+                {
+                    double min = list.Min(), median = Median(list);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  {name,-22} min {min / 1e6,9:F4} ms  {size * 28.0 / min,6:F1} GB/s  of {baseline} {baseMin / min:F3} | median {median / 1e6,9:F4} ms  of {baseline} {baseMedian / median:F3}"));
+                }
+            }
+            finally
+            {
+                suite.Cleanup();
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The order of one round: shuffled afresh each round unless <c>--order</c> fixed it (<see cref="BenchSettings.ProbeOrder"/>).
+    /// In a fixed order a column's time depends on the ones before it: at 1M the column that ran second after
+    /// TensorPrimitives (20 MB of buffers, 11 passes) was 5-14% slower than elsewhere in the round, whichever loop it was
+    /// (results/2026-11-29-l3-gap.md). Shuffling spreads that over every column.
+    /// </summary>
+    private static IEnumerable<T> Order<T>(IList<T> columns, Random random) where T : struct, ITuple
+    {
+        string? order = BenchSettings.ProbeOrder;
+        if (order is null)
+            return columns.OrderBy(_ => random.Next()).ToList();
+        if (order == "fixed")
+            return columns;
+        return order.Split(',').Select(name => columns.First(c => (string)c[0]! == name)).ToList();
+    }
+
+    private static string OrderText => BenchSettings.ProbeOrder switch
+    {
+        null => "order shuffled each round",
+        "fixed" => "fixed order",
+        string order => "order " + order,
+    };
 
     private static double Median(List<double> values)
     {
