@@ -325,7 +325,7 @@ internal sealed class CheckedRule
             Type gpuClass = gpu.GetType(owner.Namespace + "." + typeNames + plan.Method + "Gpu", throwOnError: true)!;
             MethodInfo span = owner.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
                 .Single(m => m.Name == plan.Method && m.GetParameters() is { Length: > 0 } p && IsElementSpan(p[0].ParameterType));
-            MethodInfo[] overloads = gpuClass.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly).Where(m => m.Name == plan.Method).ToArray();
+            MethodInfo[] overloads = gpuClass.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly).Where(m => m.Name == plan.Method && !m.IsGenericMethodDefinition).ToArray();
             MethodInfo single = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[0].ParameterType == typeof(AcceleratorStream) && p[1].ParameterType != typeof(GpuTensorTable));
             MethodInfo multi = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[1].ParameterType == typeof(GpuTensorTable));
             found.Add(new CheckedRule(owner, gpuClass, span, single, multi));

@@ -51,6 +51,11 @@ internal static partial class IlgpuEmitter
             w.Line();
             EmitMultiTensorLauncher(w, spec, names);
             w.Line();
+            if (names.Storage is not null)
+            {
+                EmitStorageLauncher(w, spec, names);
+                w.Line();
+            }
             EmitKernelClass(w, spec, names);
         });
     }
@@ -317,6 +322,11 @@ internal static partial class IlgpuEmitter
             EmitLauncher(w, spec, names);
             w.Line();
             EmitMultiTensorLauncher(w, spec, names);
+            if (names.Storage is not null)
+            {
+                w.Line();
+                EmitStorageLauncher(w, spec, names);
+            }
             w.Close();
             w.Line();
         }
@@ -414,6 +424,11 @@ internal static partial class IlgpuEmitter
         w.Line($"/// <summary>Launches <see cref=\"MultiTensorKernel\"/> over <paramref name=\"{names.Length}\"/> packed elements (arguments already checked).</summary>");
         w.Line($"internal static void LaunchMultiTensor({Stream} {names.Stream}, int {names.Length}, {launchViewParams}, global::ILGPU.ArrayView<long> {names.Offsets}, global::ILGPU.ArrayView<Inputs> {names.PerTensor}) =>");
         w.Line($"    s_multiTensorKernel.For({names.Stream}.Accelerator)({names.Stream}, {names.Length}, {launchViewArgs}, {names.Offsets}, {names.PerTensor});");
+        if (names.Storage is not null)
+        {
+            w.Line();
+            EmitStorageKernels(w, spec, names);
+        }
         w.Close();
     }
 
@@ -451,7 +466,12 @@ internal static partial class IlgpuEmitter
                 ClassName = Pick(Raw(spec.MethodName) + "Gpu");
                 ClassPath = RuleType + "." + ClassName;
             }
+            if (HasStorageLaunchers(spec))
+                Storage = new StorageNames(spec, this);
         }
+
+        /// <summary>The storage launchers' and kernels' names; null for a rule without them (double, reductions).</summary>
+        public StorageNames? Storage { get; }
 
         /// <summary>A further name of the emitted code, distinct from every other.</summary>
         public string PickName(string name) => Pick(name);

@@ -119,7 +119,7 @@ public sealed class BuiltInRule
     {
         MethodInfo span = owner.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
             .Single(m => m.Name == method && m.GetParameters() is { Length: > 0 } p && IsElementSpan(p[0].ParameterType));
-        MethodInfo[] overloads = launchers.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly).Where(m => m.Name == method).ToArray();
+        MethodInfo[] overloads = launchers.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly).Where(m => m.Name == method && !m.IsGenericMethodDefinition).ToArray();
         MethodInfo gpu = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[0].ParameterType == typeof(AcceleratorStream) && p[1].ParameterType != typeof(GpuTensorTable));
         MethodInfo multi = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[1].ParameterType == typeof(GpuTensorTable));
         return new BuiltInRule(owner, gpuClass, span, gpu, multi);

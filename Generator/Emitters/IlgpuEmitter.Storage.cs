@@ -1,0 +1,250 @@
+using System.Collections.Generic;
+using System.Linq;
+using Kernels.Generator.Model;
+
+namespace Kernels.Generator.Emitters;
+
+/// <summary>
+/// The GPU storage launchers of a float rule, beside its float launchers: the CPU storage overloads' step over views
+/// whose elements are float, bfloat16 or fp16, chosen per call by the same type arguments (<c>TParam</c>, <c>TGrad</c>,
+/// <c>TState</c>: see <see cref="EmitterCommon.StorageGroups"/>). One generic kernel serves every combination: each view
+/// comes with a storage struct type argument (<c>Kernels.Gpu.GpuStorage.SingleStorage</c>, <c>…BFloat16Storage</c>,
+/// <c>…HalfStorage</c>) whose <c>Load</c>/<c>Store</c> the kernel calls on <c>default</c>, so ILGPU compiles each
+/// instantiation with the conversions resolved (it cannot compile <c>typeof(T) == typeof(…)</c>). The launcher picks the
+/// instantiation on the host (<c>GpuStorage.Instantiate</c>) and caches it per element types and accelerator. An all-float
+/// call forwards to the float launcher.
+/// </summary>
+internal static partial class IlgpuEmitter
+{
+    private const string StorageInterface = "global::Kernels.Gpu.IGpuStorage";
+    private const string GpuStorage = "global::Kernels.Gpu.GpuStorage";
+    private const string StepChecks = "global::Kernels.CompilerServices.StepChecks";
+    private const string BFloat16Type = "global::Kernels.Precision.BFloat16";
+
+    /// <summary>Whether the rule gets GPU storage launchers: exactly the rules with CPU storage overloads.</summary>
+    private static bool HasStorageLaunchers(RuleSpec spec) => RuleEmitter.HasStorageOverloads(spec);
+
+    // ---- Single launch ------------------------------------------------------------------------
+
+    private static void EmitStorageLauncher(SourceWriter w, RuleSpec spec, GpuNames names)
+    {
+        StorageNames storage = names.Storage!;
+        List<ParameterSpec> buffers = Buffers(spec);
+        ParameterSpec first = buffers[0];
+
+        w.Line("/// <summary>");
+        w.Line($"/// Runs the update rule <c>{Cref(spec)}</c> over views stored as float, bfloat16 (<see cref=\"{BFloat16Type}\"/>) or fp16");
+        w.Line("/// (<see cref=\"global::System.Half\"/>) in one ILGPU kernel launch: each element is widened to float as it is loaded, updated by");
+        w.Line("/// the rule in float, and rounded back to its view's type as it is stored (to nearest, ties to even) — the bits of the CPU");
+        w.Line("/// storage overload with the same type arguments. With every view float this is the float launcher. Asynchronous: synchronize");
+        w.Line("/// the stream before reading results on the host.");
+        w.Line("/// </summary>");
+        foreach (StorageGroup group in storage.Groups)
+            w.Line($"/// <typeparam name=\"{group.TypeParameter}\">How {group.Describe()} stored: <c>float</c>, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>.</typeparam>");
+        w.Line($"/// <param name=\"{names.Stream}\">The stream to launch on; every view must live on its accelerator.</param>");
+        foreach (ParameterSpec p in spec.Parameters)
+            w.Line($"/// <param name=\"{Raw(p.Name)}\">{ParameterDoc(p)}</param>");
+        w.Line($"/// <exception cref=\"global::System.ArgumentException\">A view's length differs from <paramref name=\"{Raw(first.Name)}\"/>'s, a view is not on the stream's accelerator, or a written view overlaps another view (compared as bytes). Nothing is launched.</exception>");
+        w.Line($"/// <exception cref=\"global::System.NotSupportedException\">A type argument is not float, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>. Nothing is launched.</exception>");
+        w.Line(GeneratedCode);
+
+        string parameters = string.Join(", ", new[] { $"{Stream} {names.Stream}" }
+            .Concat(buffers.Select(b => $"{storage.ViewType(b)} {b.Name}"))
+            .Concat(new[] { UniformParameters(spec) }.Where(s => s.Length > 0)));
+        w.Line($"{names.Accessibility} static void {spec.MethodName}<{storage.TypeParameterList}>({parameters})");
+        w.Open("    " + storage.Constraints);
+        w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream}, \"{names.Stream}\");");
+        w.Line("// Every view float: the float launcher (the JIT folds this test in each instantiation).");
+        w.Open($"if ({storage.AllFloat})");
+        string floatViews = string.Join(", ", buffers.Select(b => $"{GpuStorage}.AsSingles({b.Name})"));
+        string uniforms = KernelNaming.PrepareArguments(spec);
+        w.Line($"{FloatLauncher(spec, names)}({names.Stream}, {floatViews}{(uniforms.Length > 0 ? ", " + uniforms : "")});");
+        w.Line("return;");
+        w.Close();
+        EmitStorageTypeChecks(w, storage);
+        EmitPrologue(w, spec, names);
+
+        w.Line("// Argument checks, before anything is launched.");
+        w.Line($"long {names.Length} = {first.Name}.Length;");
+        foreach (ParameterSpec b in buffers.Skip(1))
+        {
+            EmitterCommon.EmitLengthCheck(w, b, names.Length,
+                $"'{Raw(b.Name)}' has {{{b.Name}.Length}} elements but '{Raw(first.Name)}' has {{{names.Length}}}; every per-element view of a step must have the same length.");
+        }
+        w.Line($"if ({names.Length} == 0)");
+        w.Line("    return;");
+        EmitViewChecks(w, spec, names, first.Name);
+        w.Line();
+        EmitStorageStandIns(w, spec, storage);
+
+        string views = string.Join(", ", buffers.Select(b => b.Name));
+        w.Line($"{names.ClassPath}.{storage.Launch}({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)});");
+        w.Close();
+    }
+
+    /// <summary>The float launcher, as the storage launcher calls it: the rule's type for a rule of another assembly (a static extension member), else unqualified.</summary>
+    private static string FloatLauncher(RuleSpec spec, GpuNames names) => names.External ? $"{names.RuleType}.{spec.MethodName}" : spec.MethodName;
+
+    private static void EmitStorageTypeChecks(SourceWriter w, StorageNames storage)
+    {
+        w.Line("// Storage types the kernels can widen and narrow (NotSupportedException otherwise, as on the CPU).");
+        foreach (StorageGroup group in storage.Groups)
+            w.Line($"{StepChecks}.StorageType<{group.TypeParameter}>(\"{Raw(group.Buffers[0].Name)}\");");
+    }
+
+    /// <summary>
+    /// A guarded view the configuration does not use gets a stand-in the kernel never touches: an unguarded view of its
+    /// group (the same element type), else the first unguarded view reinterpreted.
+    /// </summary>
+    private static void EmitStorageStandIns(SourceWriter w, RuleSpec spec, StorageNames storage)
+    {
+        List<ParameterSpec> guarded = Buffers(spec).Where(b => b.Guard is not null).ToList();
+        ParameterSpec? anyStandIn = Buffers(spec).FirstOrDefault(b => b.Guard is null);
+        if (guarded.Count == 0 || anyStandIn is null)
+            return;
+        w.Line("// Views this configuration does not use are never touched; the kernel gets a valid stand-in.");
+        foreach (ParameterSpec b in guarded)
+        {
+            StorageGroup group = storage.GroupOf(b);
+            ParameterSpec? standIn = group.Buffers.FirstOrDefault(o => o.Guard is null);
+            w.Line(standIn is not null
+                ? $"if (!{b.Guard}) {b.Name} = {standIn.Name};"
+                : $"if (!{b.Guard}) {b.Name} = {anyStandIn.Name}.Cast<{group.TypeParameter}>();");
+        }
+        w.Line();
+    }
+
+    // ---- Kernel class members -----------------------------------------------------------------
+
+    private static void EmitStorageKernels(SourceWriter w, RuleSpec spec, GpuNames names)
+    {
+        StorageNames storage = names.Storage!;
+        List<ParameterSpec> buffers = Buffers(spec);
+        string viewParams = string.Join(", ", buffers.Select(b => $"{storage.ViewType(b)} {names.ViewOf(b)}"));
+        string viewArgs = string.Join(", ", buffers.Select(b => names.ViewOf(b)));
+        string launchViewParams = string.Join(", ", buffers.Select(b => $"{storage.ViewType(b)} {b.Name}"));
+        string launchViewArgs = string.Join(", ", buffers.Select(b => b.Name));
+        string viewTypes = string.Join(", ", buffers.Select(storage.ViewType));
+        string kernelDelegate = $"global::System.Action<{Stream}, {Index1D}, {viewTypes}, Inputs>";
+        string kernelTypes = storage.KernelTypeParameterList;
+
+        w.Line("/// <summary>");
+        w.Line("/// The storage kernel: one thread per element, each view widened to float as it is loaded and rounded back to its");
+        w.Line("/// element type as it is stored, by the storage struct that follows the element type among the type arguments");
+        w.Line($"/// (<c>{GpuStorage.Substring("global::".Length)}.SingleStorage</c>, <c>BFloat16Storage</c>, <c>HalfStorage</c>). The launchers instantiate it per element types.");
+        w.Line("/// </summary>");
+        w.Line($"public static void StorageKernel<{kernelTypes}>({Index1D} {names.Index}, {viewParams}, Inputs {names.Inputs})");
+        w.Line($"    {storage.KernelConstraints} =>");
+        w.Line($"    StorageElement<{kernelTypes}>({names.Index}, {viewArgs}, {names.Inputs});");
+        w.Line();
+
+        w.Line("/// <summary>The rule on one element of storage views: widening loads, the rule's scalar body in float, rounding stores.</summary>");
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+        w.Line($"private static void StorageElement<{kernelTypes}>(int {names.Index}, {viewParams}, Inputs {names.Inputs})");
+        w.Open($"    {storage.KernelConstraints}");
+        EmitInputLocals(w, spec, names, reduced: null);
+        foreach (ParameterSpec b in buffers.Where(b => b.IsLoaded))
+        {
+            string load = $"default({storage.GroupOf(b).StorageParameter}).Load({names.ViewOf(b)}, {names.Index})";
+            w.Line($"{spec.ElementType} {b.Name} = {(b.Guard is null ? load : $"{b.Guard} ? {load} : 0")};");
+        }
+        new BodyEmitter(w, null, spec.ElementType, names.Mask).Emit(IlgpuKnownMethods.Rewrite(spec.Body));
+        foreach (ParameterSpec b in buffers.Where(b => b.Role == ParameterRole.Ref && b.IsWritten))
+        {
+            string store = $"default({storage.GroupOf(b).StorageParameter}).Store({names.ViewOf(b)}, {names.Index}, {b.Name});";
+            w.Line(b.Guard is null ? store : $"if ({b.Guard}) {store}");
+        }
+        w.Close();
+        w.Line();
+
+        w.Line("// One instantiation per element types, compiled and loaded once per accelerator (thread-safe), on first use.");
+        w.Line($"private static class {storage.Kernels}<{storage.TypeParameterList}>");
+        w.Open($"    {storage.Constraints}");
+        w.Line($"internal static readonly global::Kernels.Gpu.GpuKernelCache<{kernelDelegate}> Kernel =");
+        w.Line($"    new({GpuStorage}.Instantiate(typeof({names.ClassName}).GetMethod(nameof(StorageKernel))!, {storage.TypeofList}));");
+        w.Close();
+        w.Line();
+        w.Line($"/// <summary>Launches <see cref=\"StorageKernel\"/> over <paramref name=\"{names.Length}\"/> elements (arguments already checked).</summary>");
+        w.Line($"internal static void {storage.Launch}<{storage.TypeParameterList}>({Stream} {names.Stream}, int {names.Length}, {launchViewParams}, Inputs {names.Inputs})");
+        w.Line($"    {storage.Constraints} =>");
+        w.Line($"    {storage.Kernels}<{storage.TypeParameterList}>.Kernel.For({names.Stream}.Accelerator)({names.Stream}, {names.Length}, {launchViewArgs}, {names.Inputs});");
+    }
+
+    // ---- Names --------------------------------------------------------------------------------
+
+    /// <summary>The buffers that share one storage type argument, and the kernel's storage struct type argument for them.</summary>
+    internal sealed class StorageGroup
+    {
+        public StorageGroup(string typeParameter, string storageParameter, string role, List<ParameterSpec> buffers)
+        {
+            TypeParameter = typeParameter;
+            StorageParameter = storageParameter;
+            Role = role;
+            Buffers = buffers;
+        }
+
+        /// <summary>The element type argument (<c>TParam</c>…).</summary>
+        public string TypeParameter { get; }
+
+        /// <summary>The kernel's storage struct type argument (<c>TParamStorage</c>…).</summary>
+        public string StorageParameter { get; }
+
+        private string Role { get; }
+
+        public List<ParameterSpec> Buffers { get; }
+
+        /// <summary>"<paramref name="param"/> is", "the state buffers (…, …) are".</summary>
+        public string Describe()
+        {
+            string list = string.Join(", ", Buffers.Select(b => $"<paramref name=\"{Raw(b.Name)}\"/>"));
+            return Buffers.Count == 1 ? $"{list} is" : $"the {Role} buffers ({list}) are";
+        }
+    }
+
+    /// <summary>The names the storage launchers and kernels declare (picked once per rule, with the other GPU names).</summary>
+    internal sealed class StorageNames
+    {
+        private readonly Dictionary<string, StorageGroup> _groupOf = new();
+
+        public StorageNames(RuleSpec spec, GpuNames names)
+        {
+            Groups = EmitterCommon.StorageGroups(spec)
+                .Select(g => new StorageGroup(names.PickName(g.TypeParameter), names.PickName(g.TypeParameter + "Storage"), g.Role, g.Buffers))
+                .ToList();
+            foreach (StorageGroup group in Groups)
+            {
+                foreach (ParameterSpec b in group.Buffers)
+                    _groupOf[b.Name] = group;
+            }
+            Kernels = names.PickName("StorageKernels");
+            Launch = names.PickName("LaunchStorage");
+        }
+
+        public List<StorageGroup> Groups { get; }
+
+        /// <summary>The nested generic class caching one kernel instantiation per element types.</summary>
+        public string Kernels { get; }
+
+        /// <summary>The method launching the storage kernel.</summary>
+        public string Launch { get; }
+
+        public StorageGroup GroupOf(ParameterSpec buffer) => _groupOf[buffer.Name];
+
+        public string ViewType(ParameterSpec buffer) => $"global::ILGPU.ArrayView<{GroupOf(buffer).TypeParameter}>";
+
+        public string TypeParameterList => string.Join(", ", Groups.Select(g => g.TypeParameter));
+
+        public string Constraints => string.Join(" ", Groups.Select(g => $"where {g.TypeParameter} : unmanaged"));
+
+        public string TypeofList => string.Join(", ", Groups.Select(g => $"typeof({g.TypeParameter})"));
+
+        /// <summary>The test that every view is float (a constant in each instantiation).</summary>
+        public string AllFloat => string.Join(" && ", Groups.Select(g => $"typeof({g.TypeParameter}) == typeof(float)"));
+
+        /// <summary>The kernel's type parameters: each element type followed by its storage struct.</summary>
+        public string KernelTypeParameterList => string.Join(", ", Groups.SelectMany(g => new[] { g.TypeParameter, g.StorageParameter }));
+
+        public string KernelConstraints => string.Join(" ", Groups.Select(g =>
+            $"where {g.TypeParameter} : unmanaged where {g.StorageParameter} : struct, {StorageInterface}<{g.TypeParameter}>"));
+    }
+}

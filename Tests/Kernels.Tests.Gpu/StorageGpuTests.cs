@@ -1,0 +1,320 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using Kernels.Optimizers;
+using Kernels.Precision;
+using Kernels.Tests.Gpu.Harness;
+using Xunit;
+using Half = System.Half;
+
+namespace Kernels.Tests.Gpu;
+
+/// <summary>
+/// The GPU storage launchers (<c>Step&lt;TParam, TGrad, TState&gt;(stream, ArrayView&lt;TParam&gt; …)</c>) on ILGPU's CPU
+/// accelerator against the CPU storage span overload with the same type arguments: every combination of float, bfloat16
+/// and fp16 for the parameter, the gradient and the state, at lengths 1, 17, 1000 and 4099, over configurations reaching
+/// the rules' flags and guarded buffers, with NaN (quiet, signalling, with payloads), ±∞, float subnormals, fp16
+/// subnormals and values that overflow fp16 or bfloat16 among the inputs. Tolerance: none — the same bits, two steps in a row
+/// (a NaN where the CPU gives a NaN: see <see cref="AssertSameBits"/>).
+/// </summary>
+public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
+{
+    private static readonly int[] s_lengths = { 1, 17, 1000, 4099 };
+    private static readonly Type[] s_types = { typeof(float), typeof(BFloat16), typeof(Half) };
+
+    private readonly CpuAcceleratorFixture _fixture;
+
+    public StorageGpuTests(CpuAcceleratorFixture fixture) => _fixture = fixture;
+
+    /// <summary>Every (parameter, gradient, state) storage type combination: 27.</summary>
+    public static TheoryData<string, string, string> Combinations()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (Type p in s_types)
+        {
+            foreach (Type g in s_types)
+            {
+                foreach (Type s in s_types)
+                    data.Add(p.Name, g.Name, s.Name);
+            }
+        }
+        return data;
+    }
+
+    [Theory, MemberData(nameof(Combinations))]
+    public void AdamW_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(AdamWCase), param, grad, state);
+
+    [Theory, MemberData(nameof(Combinations))]
+    public void SGD_momentum_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(SgdCase), param, grad, state);
+
+    [Theory, MemberData(nameof(Combinations))]
+    public void Lion_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(LionCase), param, grad, state);
+
+    [Theory, MemberData(nameof(Combinations))]
+    public void RMSprop_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(RmspropCase), param, grad, state);
+
+    private void Run(string @case, string param, string grad, string state)
+    {
+        Type Named(string name) => s_types.Single(t => t.Name == name);
+        MethodInfo method = typeof(StorageGpuTests).GetMethod(@case, BindingFlags.NonPublic | BindingFlags.Instance)!;
+        method.MakeGenericMethod(Named(param), Named(grad), Named(state)).Invoke(this, null);
+    }
+
+    // ---- The rules ------------------------------------------------------------------------------
+
+    private void AdamWCase<TP, TG, TS>() where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    {
+        foreach (var (step, weightDecay, amsgrad, maximize) in new[] { (1, 1e-2, false, false), (7, 0.05, true, false), (2, 0.0, true, true) })
+        {
+            Check<TP, TG, TS>(3, $"AdamW step {step}, wd {weightDecay}, amsgrad {amsgrad}, maximize {maximize}",
+                (p, g, s) => AdamW.Step(p, g, s[0].AsSpan(), s[1].AsSpan(), amsgrad ? s[2].AsSpan() : default, step, lr: 1e-2, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize),
+                (stream, p, g, s) => AdamW.Step(stream, p, g, s[0], s[1], amsgrad ? s[2] : default, step, lr: 1e-2, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize));
+        }
+    }
+
+    private void SgdCase<TP, TG, TS>() where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    {
+        foreach (var (step, weightDecay, nesterov, maximize) in new[] { (1, 0.0, false, false), (3, 1e-2, true, false), (2, 1e-2, false, true) })
+        {
+            Check<TP, TG, TS>(1, $"SGD step {step}, wd {weightDecay}, nesterov {nesterov}, maximize {maximize}",
+                (p, g, s) => SGD.Step(p, g, s[0].AsSpan(), 0.01, step, momentum: 0.9, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize),
+                (stream, p, g, s) => SGD.Step(stream, p, g, s[0], 0.01, step, momentum: 0.9, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize));
+        }
+    }
+
+    private void LionCase<TP, TG, TS>() where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    {
+        foreach (var (weightDecay, maximize) in new[] { (0.0, false), (0.1, true) })
+        {
+            Check<TP, TG, TS>(1, $"Lion wd {weightDecay}, maximize {maximize}",
+                (p, g, s) => Lion.Step(p, g, s[0].AsSpan(), lr: 1e-2, weightDecay: weightDecay, maximize: maximize),
+                (stream, p, g, s) => Lion.Step(stream, p, g, s[0], lr: 1e-2, weightDecay: weightDecay, maximize: maximize));
+        }
+    }
+
+    private void RmspropCase<TP, TG, TS>() where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    {
+        // centered and momentum decide, per call, whether gradAvg and momentumBuffer are used at all (guarded buffers).
+        foreach (var (momentum, centered) in new[] { (0.0, false), (0.9, true), (0.5, false) })
+        {
+            Check<TP, TG, TS>(3, $"RMSprop momentum {momentum}, centered {centered}",
+                (p, g, s) => RMSprop.Step(p, g, s[0].AsSpan(), centered ? s[1].AsSpan() : default, momentum != 0 ? s[2].AsSpan() : default, lr: 1e-2, momentum: momentum, centered: centered),
+                (stream, p, g, s) => RMSprop.Step(stream, p, g, s[0], centered ? s[1] : default, momentum != 0 ? s[2] : default, lr: 1e-2, momentum: momentum, centered: centered));
+        }
+    }
+
+    // ---- The comparison -------------------------------------------------------------------------
+
+    private delegate void CpuStep<TP, TG, TS>(Span<TP> param, ReadOnlySpan<TG> grad, TS[][] state);
+
+    private delegate void GpuStep<TP, TG, TS>(AcceleratorStream stream, ArrayView<TP> param, ArrayView<TG> grad, ArrayView<TS>[] state)
+        where TP : unmanaged where TG : unmanaged where TS : unmanaged;
+
+    private void Check<TP, TG, TS>(int stateCount, string what, CpuStep<TP, TG, TS> cpu, GpuStep<TP, TG, TS> gpu)
+        where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    {
+        Accelerator accelerator = _fixture.Accelerator;
+        int seed = 0;
+        foreach (int length in s_lengths)
+        {
+            var random = new Random(++seed);
+            TP[] param = Values<TP>(random, length, nonNegative: false);
+            TG[] grad = Values<TG>(random, length, nonNegative: false);
+            TS[][] state = Enumerable.Range(0, stateCount).Select(_ => Values<TS>(random, length, nonNegative: true)).ToArray();
+
+            using var p = accelerator.Allocate1D(param);
+            using var g = accelerator.Allocate1D(grad);
+            var s = state.Select(a => accelerator.Allocate1D(a)).ToArray();
+            try
+            {
+                for (int step = 0; step < 2; step++)
+                {
+                    cpu(param, grad, state);
+                    gpu(accelerator.DefaultStream, p.View, g.View, s.Select(b => (ArrayView<TS>)b.View).ToArray());
+                }
+                accelerator.Synchronize();
+                string where = $"{what}, {typeof(TP).Name}/{typeof(TG).Name}/{typeof(TS).Name}, length {length}";
+                AssertSameBits(param, p.GetAsArray1D(), where + ", param");
+                AssertSameBits(grad, g.GetAsArray1D(), where + ", grad");
+                for (int k = 0; k < stateCount; k++)
+                    AssertSameBits(state[k], s[k].GetAsArray1D(), where + $", state {k}");
+            }
+            finally
+            {
+                foreach (var b in s)
+                    b.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Initial values: mostly in [-1, 1] (state non-negative), with special values at fixed strides.</summary>
+    internal static T[] Values<T>(Random random, int length, bool nonNegative) where T : unmanaged
+    {
+        var values = new T[length];
+        for (int i = 0; i < length; i++)
+        {
+            double v = random.NextDouble() * 2 - 1;
+            float f = (float)(nonNegative ? Math.Abs(v) * 0.1 + 1e-3 : v);
+            if (i % 7 == 3)
+                f = s_specials[(i / 7) % s_specials.Length];
+            values[i] = From<T>(f);
+        }
+        return values;
+    }
+
+    private static readonly float[] s_specials =
+    {
+        float.NaN,
+        BitConverter.UInt32BitsToSingle(0x7FC1_2345),   // quiet NaN, payload
+        BitConverter.UInt32BitsToSingle(0xFF80_0001),   // signalling NaN, negative
+        BitConverter.UInt32BitsToSingle(0x7FA0_0000),   // signalling NaN, payload in the bits bfloat16 and fp16 keep
+        float.PositiveInfinity, float.NegativeInfinity,
+        1e-40f, -1.4e-45f,                               // float subnormals
+        3e-6f, -6e-8f, 2.98e-8f,                         // fp16 subnormals, and the fp16 rounding to 0 or to the smallest subnormal
+        65519f, 65520f, -70000f,                         // fp16: largest finite by rounding, the first value rounding to ∞, beyond
+        3.4e38f, float.MaxValue,                         // bfloat16: finite and rounding to ∞
+        0f, -0f, 1f, -1e-3f,
+    };
+
+    internal static T From<T>(float value) where T : unmanaged =>
+        typeof(T) == typeof(float) ? (T)(object)value
+        : typeof(T) == typeof(BFloat16) ? (T)(object)(BFloat16)value
+        : typeof(T) == typeof(Half) ? (T)(object)(Half)value
+        : throw new NotSupportedException(typeof(T).ToString());
+
+    internal static ulong BitsOf<T>(T value) where T : unmanaged
+    {
+        ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value));
+        ulong bits = 0;
+        for (int i = bytes.Length - 1; i >= 0; i--)
+            bits = (bits << 8) | bytes[i];
+        return bits;
+    }
+
+    internal static bool IsNaN<T>(T value) where T : unmanaged => value switch
+    {
+        float f => float.IsNaN(f),
+        BFloat16 b => BFloat16.IsNaN(b),
+        Half h => Half.IsNaN(h),
+        _ => throw new NotSupportedException(typeof(T).ToString()),
+    };
+
+    /// <summary>
+    /// The same bits, except that where the CPU gives a NaN the kernel may give another NaN: which operand's payload (and
+    /// sign) an operation passes on is the instruction's choice, and differs between the CPU overload's own vector widths
+    /// (the scalar and vector FMA forms order their operands differently). The conversions themselves keep payloads
+    /// exactly (<see cref="GpuStorageConversionTests"/>).
+    /// </summary>
+    internal static void AssertSameBits<T>(T[] expected, T[] actual, string what) where T : unmanaged
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitsOf(expected[i]) != BitsOf(actual[i]) && !(IsNaN(expected[i]) && IsNaN(actual[i])))
+                Assert.Fail($"{what}, element {i}: expected {expected[i]} (0x{BitsOf(expected[i]):X}), got {actual[i]} (0x{BitsOf(actual[i]):X}).");
+        }
+    }
+}
+
+/// <summary>The storage launchers' host-side checks: the float launchers' (naming the argument, nothing written), and the CPU storage overload's type checks.</summary>
+public sealed class StorageArgumentCheckTests : IClassFixture<CpuAcceleratorFixture>, IDisposable
+{
+    private const int N = 257;
+    private readonly Accelerator _accelerator;
+    private readonly AcceleratorStream _stream;
+    private readonly MemoryBuffer1D<BFloat16, Stride1D.Dense> _param, _grad, _short;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _expAvg, _expAvgSq, _max;
+
+    public StorageArgumentCheckTests(CpuAcceleratorFixture fixture)
+    {
+        _accelerator = fixture.Accelerator;
+        _stream = _accelerator.DefaultStream;
+        BFloat16[] Bf16(int n, float start) => Enumerable.Range(0, n).Select(i => (BFloat16)(start + i * 1e-2f)).ToArray();
+        float[] Floats(int n, float start) => Enumerable.Range(0, n).Select(i => start + i * 1e-3f).ToArray();
+        _param = _accelerator.Allocate1D(Bf16(N, 1));
+        _grad = _accelerator.Allocate1D(Bf16(N, 2));
+        _short = _accelerator.Allocate1D(Bf16(N - 1, 3));
+        _expAvg = _accelerator.Allocate1D(Floats(N, 4));
+        _expAvgSq = _accelerator.Allocate1D(Floats(N, 5));
+        _max = _accelerator.Allocate1D(Floats(2 * N, 6));
+    }
+
+    public void Dispose()
+    {
+        foreach (MemoryBuffer b in new MemoryBuffer[] { _param, _grad, _short, _expAvg, _expAvgSq, _max })
+            b.Dispose();
+    }
+
+    private ulong[][] Snapshot() => new[]
+    {
+        _param.GetAsArray1D().Select(b => (ulong)b.Bits).ToArray(), _grad.GetAsArray1D().Select(b => (ulong)b.Bits).ToArray(),
+        _short.GetAsArray1D().Select(b => (ulong)b.Bits).ToArray(), _expAvg.GetAsArray1D().Select(f => (ulong)BitConverter.SingleToUInt32Bits(f)).ToArray(),
+        _expAvgSq.GetAsArray1D().Select(f => (ulong)BitConverter.SingleToUInt32Bits(f)).ToArray(), _max.GetAsArray1D().Select(f => (ulong)BitConverter.SingleToUInt32Bits(f)).ToArray(),
+    };
+
+    private void AssertRejected<TException>(string parameter, Action launch) where TException : Exception
+    {
+        ulong[][] before = Snapshot();
+        var e = Assert.ThrowsAny<TException>(launch);
+        Assert.Contains(parameter, e.Message);
+        if (e is ArgumentException argument)
+            Assert.Equal(parameter, argument.ParamName);
+        _accelerator.Synchronize();
+        ulong[][] after = Snapshot();
+        for (int b = 0; b < before.Length; b++)
+            Assert.Equal(before[b], after[b]); // nothing written
+    }
+
+    [Fact]
+    public void Length_mismatch_names_the_view()
+    {
+        AssertRejected<ArgumentException>("grad", () => AdamW.Step(_stream, _param.View.AsContiguous(), _short.View.AsContiguous(), _expAvg.View.AsContiguous(), _expAvgSq.View.AsContiguous(), default, step: 1));
+        AssertRejected<ArgumentException>("maxExpAvgSq", () => AdamW.Step(_stream, _param.View.AsContiguous(), _grad.View.AsContiguous(), _expAvg.View.AsContiguous(), _expAvgSq.View.AsContiguous(), _max.View.AsContiguous(), step: 1, amsgrad: true));
+    }
+
+    [Fact]
+    public void Unsupported_storage_type_names_the_view()
+    {
+        using var ints = _accelerator.Allocate1D<int>(N);
+        using var doubles = _accelerator.Allocate1D<double>(N);
+        AssertRejected<NotSupportedException>("grad", () => SGD.Step(_stream, _param.View.AsContiguous(), ints.View.AsContiguous(), _expAvg.View.AsContiguous(), lr: 0.1, step: 1, momentum: 0.9));
+        AssertRejected<NotSupportedException>("momentumBuffer", () => SGD.Step(_stream, _param.View.AsContiguous(), _grad.View.AsContiguous(), doubles.View.AsContiguous(), lr: 0.1, step: 1, momentum: 0.9));
+    }
+
+    [Fact]
+    public void Overlap_is_found_across_element_types()
+    {
+        // A bfloat16 view over the bytes of a float buffer the step also writes.
+        ArrayView<BFloat16> aliased = _max.View.AsContiguous().Cast<BFloat16>().SubView(0, N);
+        ArrayView<float> max = _max.View.AsContiguous();
+        AssertRejected<ArgumentException>("expAvg", () => AdamW.Step(_stream, aliased, _grad.View.AsContiguous(), max.SubView(100, N), _expAvgSq.View.AsContiguous(), default, step: 1));
+        // Disjoint bytes of the same buffer are fine.
+        AdamW.Step(_stream, aliased, _grad.View.AsContiguous(), max.SubView(N, N), _expAvgSq.View.AsContiguous(), default, step: 1);
+        _accelerator.Synchronize();
+    }
+
+    [Fact]
+    public void View_on_another_accelerator_is_rejected()
+    {
+        using var other = _accelerator.Context.CreateCPUAccelerator(0);
+        using var foreign = other.Allocate1D<Half>(N);
+        AssertRejected<ArgumentException>("grad", () => AdamW.Step(_stream, _param.View.AsContiguous(), foreign.View.AsContiguous(), _expAvg.View.AsContiguous(), _expAvgSq.View.AsContiguous(), default, step: 1));
+    }
+
+    [Fact]
+    public void Unused_guarded_view_is_never_touched_and_zero_elements_launch_nothing()
+    {
+        ulong[] max = Snapshot()[5];
+        AdamW.Step(_stream, _param.View.AsContiguous(), _grad.View.AsContiguous(), _expAvg.View.AsContiguous(), _expAvgSq.View.AsContiguous(), default(ArrayView<float>), step: 1);
+        AdamW.Step(_stream, _param.View.AsContiguous(), _grad.View.AsContiguous(), _expAvg.View.AsContiguous(), _expAvgSq.View.AsContiguous(), _max.View.AsContiguous(), step: 2);
+        _accelerator.Synchronize();
+        Assert.Equal(max, Snapshot()[5]);
+        Assert.Throws<ArgumentNullException>(() => AdamW.Step(null!, _param.View.AsContiguous(), _grad.View.AsContiguous(), _expAvg.View.AsContiguous(), _expAvgSq.View.AsContiguous(), default, step: 1));
+        AdamW.Step(_stream, default(ArrayView<BFloat16>), default(ArrayView<Half>), default(ArrayView<float>), default, default, step: 1);
+    }
+}
