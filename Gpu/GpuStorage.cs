@@ -26,6 +26,56 @@ public interface IGpuStorage<T> where T : unmanaged
 
     /// <summary>Stores <paramref name="value"/> as element <paramref name="index"/>, rounded to nearest (ties to even).</summary>
     void Store(ArrayView<T> view, int index, float value);
+
+    /// <summary>
+    /// Stores <paramref name="value"/> as element <paramref name="index"/> of a parameter view, rounded stochastically with
+    /// the random bits of element <c>rounding.FirstIndex + index</c> where the type has stochastic rounding (bfloat16);
+    /// a float is stored as it is. The launchers never ask it of a <see cref="Half"/> view (they throw first).
+    /// </summary>
+    void StoreStochastic(ArrayView<T> view, int index, float value, GpuRounding rounding);
+}
+
+/// <summary>
+/// A storage step's stochastic rounding as a kernel argument: <see cref="StochasticRounding"/>'s seed, step and first
+/// index, and whether it applies (an int: kernel arguments must be blittable), set only for a bfloat16 parameter.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct GpuRounding
+{
+    private readonly int _enabled;
+
+    private GpuRounding(ulong seed, ulong step, ulong firstIndex)
+    {
+        Seed = seed;
+        Step = step;
+        FirstIndex = firstIndex;
+        _enabled = 1;
+    }
+
+    /// <summary>The stream's key.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>The step counter.</summary>
+    public ulong Step { get; }
+
+    /// <summary>The index of the launch's element 0 in the stream.</summary>
+    public ulong FirstIndex { get; }
+
+    /// <summary>Whether the parameter is rounded stochastically.</summary>
+    public bool IsEnabled
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _enabled != 0;
+    }
+
+    /// <summary>
+    /// The rounding a launch with a <typeparamref name="TParam"/> parameter applies: <paramref name="rounding"/> for a bfloat16
+    /// parameter, none for any other (a float parameter is not rounded; the launchers refuse it for a <see cref="Half"/> one).
+    /// </summary>
+    /// <typeparam name="TParam">The parameter's element type.</typeparam>
+    /// <param name="rounding">The caller's rounding.</param>
+    public static GpuRounding For<TParam>(in StochasticRounding rounding) =>
+        rounding.IsEnabled && typeof(TParam) == typeof(BFloat16) ? new(rounding.Seed, rounding.Step, rounding.FirstIndex) : default;
 }
 
 /// <summary>
@@ -63,6 +113,23 @@ public static class GpuStorage
         if ((bits & 0x7FFF_FFFFu) > 0x7F80_0000u)
             return (ushort)((bits >> 16) | 0x0040u);
         return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+    }
+
+    /// <summary>
+    /// <see cref="BFloat16.RoundStochastic"/>'s bits: adds the low 16 bits of <paramref name="random16"/> to the 16 bits bfloat16
+    /// drops, then truncates; a NaN as in <see cref="SingleToBFloat16"/>. (<see cref="BFloat16.RoundStochastic"/> itself does
+    /// not compile for a GPU: ILGPU 1.5 has no <c>BitConverter.SingleToUInt32Bits</c>, whose .NET 10 body is <c>Unsafe.BitCast</c>.)
+    /// </summary>
+    /// <param name="value">Any float.</param>
+    /// <param name="random16">Random bits; only the low 16 are used.</param>
+    /// <returns>The bfloat16 bit pattern.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort SingleToBFloat16Stochastic(float value, uint random16)
+    {
+        uint bits = Interop.FloatAsInt(value);
+        if ((bits & 0x7FFF_FFFFu) > 0x7F80_0000u)
+            return (ushort)((bits >> 16) | 0x0040u);
+        return (ushort)((bits + (random16 & 0xFFFFu)) >> 16);
     }
 
     // ---------------------------------------------------------------- fp16
@@ -140,6 +207,10 @@ public static class GpuStorage
         /// <inheritdoc/>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Store(ArrayView<float> view, int index, float value) => view[index] = value;
+
+        /// <inheritdoc/>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void StoreStochastic(ArrayView<float> view, int index, float value, GpuRounding rounding) => view[index] = value;
     }
 
     /// <summary>A buffer of bfloat16 values.</summary>
@@ -153,6 +224,12 @@ public static class GpuStorage
         /// <inheritdoc/>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Store(ArrayView<BFloat16> view, int index, float value) => view.Cast<ushort>()[index] = SingleToBFloat16(value);
+
+        /// <inheritdoc/>
+        /// <remarks>The bits come from <see cref="RandomStream.Bits16"/> itself, which ILGPU compiles as it is: the CPU's stream, whatever its layout.</remarks>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void StoreStochastic(ArrayView<BFloat16> view, int index, float value, GpuRounding rounding) =>
+            view.Cast<ushort>()[index] = SingleToBFloat16Stochastic(value, RandomStream.Bits16(rounding.Seed, rounding.Step, unchecked(rounding.FirstIndex + (ulong)index)));
     }
 
     /// <summary>A buffer of fp16 values (<see cref="Half"/>).</summary>
@@ -166,6 +243,11 @@ public static class GpuStorage
         /// <inheritdoc/>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Store(ArrayView<Half> view, int index, float value) => view.Cast<ushort>()[index] = SingleToHalf(value);
+
+        /// <inheritdoc/>
+        /// <remarks>fp16 has no stochastic rounding here: the launchers throw before launching; rounded to nearest should it be reached.</remarks>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void StoreStochastic(ArrayView<Half> view, int index, float value, GpuRounding rounding) => Store(view, index, value);
     }
 
     // ---------------------------------------------------------------- host helpers of the generated launchers

@@ -20,6 +20,8 @@ internal static partial class IlgpuEmitter
     private const string GpuStorage = "global::Kernels.Gpu.GpuStorage";
     private const string StepChecks = "global::Kernels.CompilerServices.StepChecks";
     private const string BFloat16Type = "global::Kernels.Precision.BFloat16";
+    private const string StochasticRoundingType = "global::Kernels.Precision.StochasticRounding";
+    private const string GpuRounding = "global::Kernels.Gpu.GpuRounding";
 
     /// <summary>Whether the rule gets GPU storage launchers: exactly the rules with CPU storage overloads.</summary>
     private static bool HasStorageLaunchers(RuleSpec spec) => RuleEmitter.HasStorageOverloads(spec);
@@ -35,22 +37,25 @@ internal static partial class IlgpuEmitter
         w.Line("/// <summary>");
         w.Line($"/// Runs the update rule <c>{Cref(spec)}</c> over views stored as float, bfloat16 (<see cref=\"{BFloat16Type}\"/>) or fp16");
         w.Line("/// (<see cref=\"global::System.Half\"/>) in one ILGPU kernel launch: each element is widened to float as it is loaded, updated by");
-        w.Line("/// the rule in float, and rounded back to its view's type as it is stored (to nearest, ties to even) — the bits of the CPU");
-        w.Line("/// storage overload with the same type arguments. With every view float this is the float launcher. Asynchronous: synchronize");
-        w.Line("/// the stream before reading results on the host.");
+        w.Line("/// the rule in float, and rounded back to its view's type as it is stored (to nearest, ties to even; a bfloat16");
+        w.Line($"/// <paramref name=\"{Raw(storage.Parameter.Name)}\"/> stochastically when <paramref name=\"{storage.Rounding}\"/> asks for it) — the bits of the CPU storage overload with");
+        w.Line("/// the same type arguments. With every view float this is the float launcher. Asynchronous: synchronize the stream before");
+        w.Line("/// reading results on the host.");
         w.Line("/// </summary>");
         foreach (StorageGroup group in storage.Groups)
             w.Line($"/// <typeparam name=\"{group.TypeParameter}\">How {group.Describe()} stored: <c>float</c>, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>.</typeparam>");
         w.Line($"/// <param name=\"{names.Stream}\">The stream to launch on; every view must live on its accelerator.</param>");
         foreach (ParameterSpec p in spec.Parameters)
             w.Line($"/// <param name=\"{Raw(p.Name)}\">{ParameterDoc(p)}</param>");
+        w.Line($"/// <param name=\"{storage.Rounding}\">Stochastic rounding of <paramref name=\"{Raw(storage.Parameter.Name)}\"/> where it is stored as bfloat16: element <c>j</c> of the launch gets <c>RandomStream.Bits16(Seed, Step, FirstIndex + j)</c>, as on the CPU; default: round to nearest.</param>");
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A view's length differs from <paramref name=\"{Raw(first.Name)}\"/>'s, a view is not on the stream's accelerator, or a written view overlaps another view (compared as bytes). Nothing is launched.</exception>");
-        w.Line($"/// <exception cref=\"global::System.NotSupportedException\">A type argument is not float, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>. Nothing is launched.</exception>");
+        w.Line($"/// <exception cref=\"global::System.NotSupportedException\">A type argument is not float, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>, or stochastic rounding is asked for a <see cref=\"global::System.Half\"/> <paramref name=\"{Raw(storage.Parameter.Name)}\"/>. Nothing is launched.</exception>");
         w.Line(GeneratedCode);
 
         string parameters = string.Join(", ", new[] { $"{Stream} {names.Stream}" }
             .Concat(buffers.Select(b => $"{storage.ViewType(b)} {b.Name}"))
-            .Concat(new[] { UniformParameters(spec) }.Where(s => s.Length > 0)));
+            .Concat(new[] { UniformParameters(spec) }.Where(s => s.Length > 0))
+            .Append($"{StochasticRoundingType} {storage.Rounding} = default"));
         w.Line($"{names.Accessibility} static void {spec.MethodName}<{storage.TypeParameterList}>({parameters})");
         w.Open("    " + storage.Constraints);
         w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream}, \"{names.Stream}\");");
@@ -78,7 +83,7 @@ internal static partial class IlgpuEmitter
         EmitStorageStandIns(w, spec, storage);
 
         string views = string.Join(", ", buffers.Select(b => b.Name));
-        w.Line($"{names.ClassPath}.{storage.Launch}({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)});");
+        w.Line($"{names.ClassPath}.{storage.Launch}({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)}, {GpuRounding}.For<{storage.Groups[0].TypeParameter}>({storage.Rounding}));");
         w.Close();
     }
 
@@ -90,6 +95,7 @@ internal static partial class IlgpuEmitter
         w.Line("// Storage types the kernels can widen and narrow (NotSupportedException otherwise, as on the CPU).");
         foreach (StorageGroup group in storage.Groups)
             w.Line($"{StepChecks}.StorageType<{group.TypeParameter}>(\"{Raw(group.Buffers[0].Name)}\");");
+        w.Line($"{StepChecks}.StochasticRounding<{storage.Groups[0].TypeParameter}>({storage.Rounding}, \"{Raw(storage.Parameter.Name)}\");");
     }
 
     /// <summary>
@@ -125,7 +131,7 @@ internal static partial class IlgpuEmitter
         string launchViewParams = string.Join(", ", buffers.Select(b => $"{storage.ViewType(b)} {b.Name}"));
         string launchViewArgs = string.Join(", ", buffers.Select(b => b.Name));
         string viewTypes = string.Join(", ", buffers.Select(storage.ViewType));
-        string kernelDelegate = $"global::System.Action<{Stream}, {Index1D}, {viewTypes}, Inputs>";
+        string kernelDelegate = $"global::System.Action<{Stream}, {Index1D}, {viewTypes}, Inputs, {GpuRounding}>";
         string kernelTypes = storage.KernelTypeParameterList;
 
         w.Line("/// <summary>");
@@ -133,14 +139,17 @@ internal static partial class IlgpuEmitter
         w.Line("/// element type as it is stored, by the storage struct that follows the element type among the type arguments");
         w.Line($"/// (<c>{GpuStorage.Substring("global::".Length)}.SingleStorage</c>, <c>BFloat16Storage</c>, <c>HalfStorage</c>). The launchers instantiate it per element types.");
         w.Line("/// </summary>");
-        w.Line($"public static void StorageKernel<{kernelTypes}>({Index1D} {names.Index}, {viewParams}, Inputs {names.Inputs})");
+        w.Line($"public static void StorageKernel<{kernelTypes}>({Index1D} {names.Index}, {viewParams}, Inputs {names.Inputs}, {GpuRounding} {storage.Rounding})");
         w.Line($"    {storage.KernelConstraints} =>");
-        w.Line($"    StorageElement<{kernelTypes}>({names.Index}, {viewArgs}, {names.Inputs});");
+        w.Line($"    StorageElement<{kernelTypes}>({names.Index}, {viewArgs}, {names.Inputs}, {storage.Rounding});");
         w.Line();
 
-        w.Line("/// <summary>The rule on one element of storage views: widening loads, the rule's scalar body in float, rounding stores.</summary>");
+        w.Line("/// <summary>");
+        w.Line("/// The rule on one element of storage views: widening loads, the rule's scalar body in float, rounding stores (the");
+        w.Line($"/// parameter stochastically under <paramref name=\"{storage.Rounding}\"/>, with the bits of element <c>FirstIndex + {names.Index}</c>).");
+        w.Line("/// </summary>");
         w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-        w.Line($"private static void StorageElement<{kernelTypes}>(int {names.Index}, {viewParams}, Inputs {names.Inputs})");
+        w.Line($"private static void StorageElement<{kernelTypes}>(int {names.Index}, {viewParams}, Inputs {names.Inputs}, {GpuRounding} {storage.Rounding})");
         w.Open($"    {storage.KernelConstraints}");
         EmitInputLocals(w, spec, names, reduced: null);
         foreach (ParameterSpec b in buffers.Where(b => b.IsLoaded))
@@ -151,8 +160,21 @@ internal static partial class IlgpuEmitter
         new BodyEmitter(w, null, spec.ElementType, names.Mask).Emit(IlgpuKnownMethods.Rewrite(spec.Body));
         foreach (ParameterSpec b in buffers.Where(b => b.Role == ParameterRole.Ref && b.IsWritten))
         {
-            string store = $"default({storage.GroupOf(b).StorageParameter}).Store({names.ViewOf(b)}, {names.Index}, {b.Name});";
-            w.Line(b.Guard is null ? store : $"if ({b.Guard}) {store}");
+            string storageStruct = $"default({storage.GroupOf(b).StorageParameter})";
+            string store = $"{storageStruct}.Store({names.ViewOf(b)}, {names.Index}, {b.Name});";
+            if (b != storage.Parameter)
+            {
+                w.Line(b.Guard is null ? store : $"if ({b.Guard}) {store}");
+                continue;
+            }
+            if (b.Guard is not null)
+                w.Open($"if ({b.Guard})");
+            w.Line($"if ({storage.Rounding}.IsEnabled)");
+            w.Line($"    {storageStruct}.StoreStochastic({names.ViewOf(b)}, {names.Index}, {b.Name}, {storage.Rounding});");
+            w.Line("else");
+            w.Line("    " + store);
+            if (b.Guard is not null)
+                w.Close();
         }
         w.Close();
         w.Line();
@@ -165,9 +187,9 @@ internal static partial class IlgpuEmitter
         w.Close();
         w.Line();
         w.Line($"/// <summary>Launches <see cref=\"StorageKernel\"/> over <paramref name=\"{names.Length}\"/> elements (arguments already checked).</summary>");
-        w.Line($"internal static void {storage.Launch}<{storage.TypeParameterList}>({Stream} {names.Stream}, int {names.Length}, {launchViewParams}, Inputs {names.Inputs})");
+        w.Line($"internal static void {storage.Launch}<{storage.TypeParameterList}>({Stream} {names.Stream}, int {names.Length}, {launchViewParams}, Inputs {names.Inputs}, {GpuRounding} {storage.Rounding})");
         w.Line($"    {storage.Constraints} =>");
-        w.Line($"    {storage.Kernels}<{storage.TypeParameterList}>.Kernel.For({names.Stream}.Accelerator)({names.Stream}, {names.Length}, {launchViewArgs}, {names.Inputs});");
+        w.Line($"    {storage.Kernels}<{storage.TypeParameterList}>.Kernel.For({names.Stream}.Accelerator)({names.Stream}, {names.Length}, {launchViewArgs}, {names.Inputs}, {storage.Rounding});");
     }
 
     // ---- Names --------------------------------------------------------------------------------
@@ -216,11 +238,19 @@ internal static partial class IlgpuEmitter
                 foreach (ParameterSpec b in group.Buffers)
                     _groupOf[b.Name] = group;
             }
+            Parameter = Groups[0].Buffers[0];
             Kernels = names.PickName("StorageKernels");
             Launch = names.PickName("LaunchStorage");
+            Rounding = names.PickName("rounding");
         }
 
         public List<StorageGroup> Groups { get; }
+
+        /// <summary>The parameter: the buffer of the first type argument, the one stochastic rounding applies to.</summary>
+        public ParameterSpec Parameter { get; }
+
+        /// <summary>The launcher's <c>StochasticRounding</c> parameter and the kernel's <c>GpuRounding</c> one.</summary>
+        public string Rounding { get; }
 
         /// <summary>The nested generic class caching one kernel instantiation per element types.</summary>
         public string Kernels { get; }

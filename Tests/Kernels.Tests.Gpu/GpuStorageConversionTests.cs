@@ -17,7 +17,8 @@ namespace Kernels.Tests.Gpu;
 /// <see cref="GpuStorage"/>'s conversions against the CPU's: <c>(float)h</c> and <c>(float)b</c> on all 65,536 patterns,
 /// <c>(Half)f</c> and <c>(BFloat16)f</c> on a sweep of float patterns (every 509th, every low half under the boundary high
 /// halves: zeros, subnormals, the fp16 subnormal and overflow thresholds, ∞ and NaN) — on the host and in a kernel on the
-/// CPU accelerator; and that kernel compiled to strict PTX with nothing external. <c>KERNELS_PRECISION_EXHAUSTIVE=1</c> sweeps
+/// CPU accelerator; <see cref="BFloat16.RoundStochastic"/> and <see cref="RandomStream.Bits16"/> likewise (the device calls
+/// the stream itself); and those kernels compiled to strict PTX with nothing external. <c>KERNELS_PRECISION_EXHAUSTIVE=1</c> sweeps
 /// all 2^32 float patterns on the host.
 /// </summary>
 public sealed class GpuStorageConversionTests : IClassFixture<CpuAcceleratorFixture>
@@ -99,7 +100,54 @@ public sealed class GpuStorageConversionTests : IClassFixture<CpuAcceleratorFixt
         }
     }
 
+    [Fact]
+    public void Stochastic_rounding_is_bfloat16s()
+    {
+        uint[] randoms = { 0, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF, 0x1_0000, 0xFFFF_FFFF, 0x1234_5678, 0xABCD_0042 };
+        foreach (uint bits in Patterns().Where((_, i) => i % 3 == 0))
+        {
+            float f = BitConverter.UInt32BitsToSingle(bits);
+            foreach (uint random in randoms)
+            {
+                ushort expected = BFloat16.RoundStochastic(f, random).Bits;
+                if (GpuStorage.SingleToBFloat16Stochastic(f, random) != expected)
+                    Assert.Fail($"RoundStochastic(0x{bits:X8}, 0x{random:X8}): expected 0x{expected:X4}, got 0x{GpuStorage.SingleToBFloat16Stochastic(f, random):X4}.");
+            }
+        }
+    }
+
     // ---- On the CPU accelerator, and as PTX ------------------------------------------------------
+
+    /// <summary>The random stream and the stochastic rounding on the device: RandomStream.Bits16 itself, as the storage kernels call it.</summary>
+    internal static void StochasticKernel(Index1D index, ArrayView<float> values, ArrayView<uint> random, ArrayView<ushort> rounded, ulong seed, ulong step, ulong firstIndex)
+    {
+        uint bits = RandomStream.Bits16(seed, step, unchecked(firstIndex + (ulong)(int)index));
+        random[index] = bits;
+        rounded[index] = GpuStorage.SingleToBFloat16Stochastic(values[index], bits);
+    }
+
+    [Fact]
+    public void Random_stream_and_stochastic_rounding_on_the_cpu_accelerator_are_the_cpus()
+    {
+        Accelerator accelerator = _fixture.Accelerator;
+        float[] floats = Patterns().Where((_, i) => i % 97 == 0).Select(BitConverter.UInt32BitsToSingle).ToArray();
+        using var values = accelerator.Allocate1D(floats);
+        using var random = accelerator.Allocate1D<uint>(floats.Length);
+        using var rounded = accelerator.Allocate1D<ushort>(floats.Length);
+        var kernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, ArrayView<ushort>, ulong, ulong, ulong>(StochasticKernel);
+        foreach (var (seed, step, first) in new[] { (42UL, 3UL, 0UL), (0xDEAD_BEEF_CAFEUL, 1UL << 40, ulong.MaxValue - 5), (7UL, ulong.MaxValue, 1UL << 33) })
+        {
+            kernel(floats.Length, values.View, random.View, rounded.View, seed, step, first);
+            uint[] bits = random.GetAsArray1D();
+            ushort[] results = rounded.GetAsArray1D();
+            for (int i = 0; i < floats.Length; i++)
+            {
+                uint expected = RandomStream.Bits16(seed, step, unchecked(first + (ulong)i));
+                Assert.Equal(expected, bits[i]);
+                Assert.Equal(BFloat16.RoundStochastic(floats[i], expected).Bits, results[i]);
+            }
+        }
+    }
 
     internal static void WidenKernel(Index1D index, ArrayView<ushort> bits, ArrayView<float> half, ArrayView<float> bf16)
     {
@@ -145,7 +193,7 @@ public sealed class GpuStorageConversionTests : IClassFixture<CpuAcceleratorFixt
     [Fact]
     public void Conversion_kernels_compile_to_self_contained_integer_ptx()
     {
-        foreach (string name in new[] { nameof(WidenKernel), nameof(NarrowKernel) })
+        foreach (string name in new[] { nameof(WidenKernel), nameof(NarrowKernel), nameof(StochasticKernel) })
         {
             var kernel = typeof(GpuStorageConversionTests).GetMethod(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
             string ptx = GpuKernels.CompileToPtx(_fixture.Context, kernel, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);

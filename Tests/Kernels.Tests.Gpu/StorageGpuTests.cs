@@ -46,65 +46,162 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
         return data;
     }
 
-    [Theory, MemberData(nameof(Combinations))]
-    public void AdamW_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(AdamWCase), param, grad, state);
+    /// <summary>Every (gradient, state) storage type combination under a bfloat16 parameter: 9.</summary>
+    public static TheoryData<string, string> Bf16ParamCombinations()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (Type g in s_types)
+        {
+            foreach (Type s in s_types)
+                data.Add(g.Name, s.Name);
+        }
+        return data;
+    }
+
+    /// <summary>Two streams: a small key at step 3, and a large key and step with indices that wrap past 2^64 within the launch.</summary>
+    private static readonly StochasticRounding[] s_roundings =
+    {
+        new(seed: 42, step: 3),
+        new(seed: 0xDEAD_BEEF_CAFEUL, step: 1UL << 40, firstIndex: ulong.MaxValue - 5),
+    };
 
     [Theory, MemberData(nameof(Combinations))]
-    public void SGD_momentum_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(SgdCase), param, grad, state);
+    public void AdamW_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(AdamWCase), param, grad, state, default);
 
     [Theory, MemberData(nameof(Combinations))]
-    public void Lion_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(LionCase), param, grad, state);
+    public void SGD_momentum_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(SgdCase), param, grad, state, default);
 
     [Theory, MemberData(nameof(Combinations))]
-    public void RMSprop_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(RmspropCase), param, grad, state);
+    public void Lion_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(LionCase), param, grad, state, default);
 
-    private void Run(string @case, string param, string grad, string state)
+    [Theory, MemberData(nameof(Combinations))]
+    public void RMSprop_kernel_matches_the_cpu_storage_overload(string param, string grad, string state) => Run(nameof(RmspropCase), param, grad, state, default);
+
+    // Stochastic rounding of a bfloat16 parameter: the device computes RandomStream.Bits16 itself, so these compare the two
+    // streams as well as the rounding (never hard-coded bits: they hold whatever the stream's layout).
+
+    [Theory, MemberData(nameof(Bf16ParamCombinations))]
+    public void AdamW_stochastic_rounding_matches_the_cpu_storage_overload(string grad, string state)
+    {
+        foreach (StochasticRounding rounding in s_roundings)
+            Run(nameof(AdamWCase), nameof(BFloat16), grad, state, rounding);
+    }
+
+    [Theory, MemberData(nameof(Bf16ParamCombinations))]
+    public void SGD_momentum_stochastic_rounding_matches_the_cpu_storage_overload(string grad, string state)
+    {
+        foreach (StochasticRounding rounding in s_roundings)
+            Run(nameof(SgdCase), nameof(BFloat16), grad, state, rounding);
+    }
+
+    [Theory, MemberData(nameof(Bf16ParamCombinations))]
+    public void Lion_stochastic_rounding_matches_the_cpu_storage_overload(string grad, string state)
+    {
+        foreach (StochasticRounding rounding in s_roundings)
+            Run(nameof(LionCase), nameof(BFloat16), grad, state, rounding);
+    }
+
+    [Theory, MemberData(nameof(Bf16ParamCombinations))]
+    public void RMSprop_stochastic_rounding_matches_the_cpu_storage_overload(string grad, string state)
+    {
+        foreach (StochasticRounding rounding in s_roundings)
+            Run(nameof(RmspropCase), nameof(BFloat16), grad, state, rounding);
+    }
+
+    [Fact]
+    public void Stochastic_rounding_leaves_a_float_parameter_as_it_is()
+    {
+        // As on the CPU: a float parameter is not rounded; its 16-bit state still is, to nearest.
+        Run(nameof(AdamWCase), nameof(Single), nameof(BFloat16), nameof(BFloat16), s_roundings[0]);
+        Run(nameof(SgdCase), nameof(Single), nameof(Single), nameof(Half), s_roundings[1]);
+    }
+
+    [Fact]
+    public void Stochastic_rounding_differs_from_nearest_and_follows_the_seed()
+    {
+        const int n = 4099;
+        var random = new Random(11);
+        BFloat16[] p0 = Values<BFloat16>(random, n, nonNegative: false);
+        BFloat16[] grad = Values<BFloat16>(random, n, nonNegative: false);
+        float[] m0 = Values<float>(random, n, nonNegative: true);
+        Accelerator accelerator = _fixture.Accelerator;
+        BFloat16[] Step(StochasticRounding rounding)
+        {
+            using var p = accelerator.Allocate1D(p0);
+            using var g = accelerator.Allocate1D(grad);
+            using var m = accelerator.Allocate1D(m0);
+            SGD.Step(accelerator.DefaultStream, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), 0.1, 2, momentum: 0.9, rounding: rounding);
+            accelerator.Synchronize();
+            return p.GetAsArray1D();
+        }
+        BFloat16[] nearest = Step(default), stochastic = Step(s_roundings[0]), again = Step(s_roundings[0]), reseeded = Step(new StochasticRounding(43, 3));
+        int Differences(BFloat16[] a, BFloat16[] b) => a.Zip(b).Count(x => x.First.Bits != x.Second.Bits);
+        Assert.Equal(0, Differences(stochastic, again));
+        Assert.InRange(Differences(stochastic, nearest), n / 10, n);
+        Assert.InRange(Differences(stochastic, reseeded), n / 10, n);
+    }
+
+    [Fact]
+    public void Stochastic_rounding_of_an_fp16_parameter_is_refused()
+    {
+        Accelerator accelerator = _fixture.Accelerator;
+        using var p = accelerator.Allocate1D(Values<Half>(new Random(1), 17, nonNegative: false));
+        using var g = accelerator.Allocate1D(Values<Half>(new Random(2), 17, nonNegative: false));
+        using var m = accelerator.Allocate1D(Values<float>(new Random(3), 17, nonNegative: true));
+        Half[] before = p.GetAsArray1D();
+        var e = Assert.Throws<NotSupportedException>(() => SGD.Step(accelerator.DefaultStream, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), 0.1, 1, momentum: 0.9, rounding: s_roundings[0]));
+        Assert.Contains("param", e.Message);
+        accelerator.Synchronize();
+        Assert.Equal(before, p.GetAsArray1D());
+    }
+
+    private void Run(string @case, string param, string grad, string state, StochasticRounding rounding)
     {
         Type Named(string name) => s_types.Single(t => t.Name == name);
         MethodInfo method = typeof(StorageGpuTests).GetMethod(@case, BindingFlags.NonPublic | BindingFlags.Instance)!;
-        method.MakeGenericMethod(Named(param), Named(grad), Named(state)).Invoke(this, null);
+        method.MakeGenericMethod(Named(param), Named(grad), Named(state)).Invoke(this, new object[] { rounding });
     }
 
     // ---- The rules ------------------------------------------------------------------------------
 
-    private void AdamWCase<TP, TG, TS>() where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    private void AdamWCase<TP, TG, TS>(StochasticRounding rounding) where TP : unmanaged where TG : unmanaged where TS : unmanaged
     {
         foreach (var (step, weightDecay, amsgrad, maximize) in new[] { (1, 1e-2, false, false), (7, 0.05, true, false), (2, 0.0, true, true) })
         {
-            Check<TP, TG, TS>(3, $"AdamW step {step}, wd {weightDecay}, amsgrad {amsgrad}, maximize {maximize}",
-                (p, g, s) => AdamW.Step(p, g, s[0].AsSpan(), s[1].AsSpan(), amsgrad ? s[2].AsSpan() : default, step, lr: 1e-2, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize),
-                (stream, p, g, s) => AdamW.Step(stream, p, g, s[0], s[1], amsgrad ? s[2] : default, step, lr: 1e-2, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize));
+            Check<TP, TG, TS>(3, $"{rounding}, AdamW step {step}, wd {weightDecay}, amsgrad {amsgrad}, maximize {maximize}",
+                (p, g, s) => AdamW.Step(p, g, s[0].AsSpan(), s[1].AsSpan(), amsgrad ? s[2].AsSpan() : default, step, lr: 1e-2, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize, options: new() { Rounding = rounding }),
+                (stream, p, g, s) => AdamW.Step(stream, p, g, s[0], s[1], amsgrad ? s[2] : default, step, lr: 1e-2, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize, rounding: rounding));
         }
     }
 
-    private void SgdCase<TP, TG, TS>() where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    private void SgdCase<TP, TG, TS>(StochasticRounding rounding) where TP : unmanaged where TG : unmanaged where TS : unmanaged
     {
         foreach (var (step, weightDecay, nesterov, maximize) in new[] { (1, 0.0, false, false), (3, 1e-2, true, false), (2, 1e-2, false, true) })
         {
-            Check<TP, TG, TS>(1, $"SGD step {step}, wd {weightDecay}, nesterov {nesterov}, maximize {maximize}",
-                (p, g, s) => SGD.Step(p, g, s[0].AsSpan(), 0.01, step, momentum: 0.9, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize),
-                (stream, p, g, s) => SGD.Step(stream, p, g, s[0], 0.01, step, momentum: 0.9, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize));
+            Check<TP, TG, TS>(1, $"{rounding}, SGD step {step}, wd {weightDecay}, nesterov {nesterov}, maximize {maximize}",
+                (p, g, s) => SGD.Step(p, g, s[0].AsSpan(), 0.01, step, momentum: 0.9, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize, options: new() { Rounding = rounding }),
+                (stream, p, g, s) => SGD.Step(stream, p, g, s[0], 0.01, step, momentum: 0.9, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize, rounding: rounding));
         }
     }
 
-    private void LionCase<TP, TG, TS>() where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    private void LionCase<TP, TG, TS>(StochasticRounding rounding) where TP : unmanaged where TG : unmanaged where TS : unmanaged
     {
         foreach (var (weightDecay, maximize) in new[] { (0.0, false), (0.1, true) })
         {
-            Check<TP, TG, TS>(1, $"Lion wd {weightDecay}, maximize {maximize}",
-                (p, g, s) => Lion.Step(p, g, s[0].AsSpan(), lr: 1e-2, weightDecay: weightDecay, maximize: maximize),
-                (stream, p, g, s) => Lion.Step(stream, p, g, s[0], lr: 1e-2, weightDecay: weightDecay, maximize: maximize));
+            Check<TP, TG, TS>(1, $"{rounding}, Lion wd {weightDecay}, maximize {maximize}",
+                (p, g, s) => Lion.Step(p, g, s[0].AsSpan(), lr: 1e-2, weightDecay: weightDecay, maximize: maximize, options: new() { Rounding = rounding }),
+                (stream, p, g, s) => Lion.Step(stream, p, g, s[0], lr: 1e-2, weightDecay: weightDecay, maximize: maximize, rounding: rounding));
         }
     }
 
-    private void RmspropCase<TP, TG, TS>() where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    private void RmspropCase<TP, TG, TS>(StochasticRounding rounding) where TP : unmanaged where TG : unmanaged where TS : unmanaged
     {
         // centered and momentum decide, per call, whether gradAvg and momentumBuffer are used at all (guarded buffers).
         foreach (var (momentum, centered) in new[] { (0.0, false), (0.9, true), (0.5, false) })
         {
-            Check<TP, TG, TS>(3, $"RMSprop momentum {momentum}, centered {centered}",
-                (p, g, s) => RMSprop.Step(p, g, s[0].AsSpan(), centered ? s[1].AsSpan() : default, momentum != 0 ? s[2].AsSpan() : default, lr: 1e-2, momentum: momentum, centered: centered),
-                (stream, p, g, s) => RMSprop.Step(stream, p, g, s[0], centered ? s[1] : default, momentum != 0 ? s[2] : default, lr: 1e-2, momentum: momentum, centered: centered));
+            Check<TP, TG, TS>(3, $"{rounding}, RMSprop momentum {momentum}, centered {centered}",
+                (p, g, s) => RMSprop.Step(p, g, s[0].AsSpan(), centered ? s[1].AsSpan() : default, momentum != 0 ? s[2].AsSpan() : default, lr: 1e-2, momentum: momentum, centered: centered, options: new() { Rounding = rounding }),
+                (stream, p, g, s) => RMSprop.Step(stream, p, g, s[0], centered ? s[1] : default, momentum != 0 ? s[2] : default, lr: 1e-2, momentum: momentum, centered: centered, rounding: rounding));
         }
     }
 
