@@ -12,7 +12,10 @@ namespace Kernels.Generator.Emitters;
 /// <c>…HalfStorage</c>) whose <c>Load</c>/<c>Store</c> the kernel calls on <c>default</c>, so ILGPU compiles each
 /// instantiation with the conversions resolved (it cannot compile <c>typeof(T) == typeof(…)</c>). The launcher picks the
 /// instantiation on the host (<c>GpuStorage.Instantiate</c>) and caches it per element types and accelerator. An all-float
-/// call forwards to the float launcher.
+/// call forwards to the float launcher. The launchers themselves are <see cref="EmitLauncher"/> and
+/// <see cref="EmitMultiTensorLauncher"/> with a <see cref="StorageNames"/>: the float launchers' checks, in the same words.
+/// A bfloat16 parameter may be rounded stochastically: the kernel calls <c>RandomStream.Bits16</c> for element
+/// <c>FirstIndex + index</c> (the packed index in the multi-tensor kernel, as the CPU's multi-tensor overload counts).
 /// </summary>
 internal static partial class IlgpuEmitter
 {
@@ -26,98 +29,56 @@ internal static partial class IlgpuEmitter
     /// <summary>Whether the rule gets GPU storage launchers: exactly the rules with CPU storage overloads.</summary>
     private static bool HasStorageLaunchers(RuleSpec spec) => RuleEmitter.HasStorageOverloads(spec);
 
-    // ---- Single launch ------------------------------------------------------------------------
+    // ---- Launchers (EmitLauncher / EmitMultiTensorLauncher with a StorageNames) ---------------
 
-    private static void EmitStorageLauncher(SourceWriter w, RuleSpec spec, GpuNames names)
+    /// <summary>A view parameter's type: the rule's element type, or the buffer's storage type argument.</summary>
+    private static string ViewType(RuleSpec spec, StorageNames? storage, ParameterSpec buffer) => storage is null ? View(spec) : storage.ViewType(buffer);
+
+    private static void EmitStorageSummary(SourceWriter w, RuleSpec spec, StorageNames storage)
     {
-        StorageNames storage = names.Storage!;
-        List<ParameterSpec> buffers = Buffers(spec);
-        ParameterSpec first = buffers[0];
-
         w.Line("/// <summary>");
         w.Line($"/// Runs the update rule <c>{Cref(spec)}</c> over views stored as float, bfloat16 (<see cref=\"{BFloat16Type}\"/>) or fp16");
         w.Line("/// (<see cref=\"global::System.Half\"/>) in one ILGPU kernel launch: each element is widened to float as it is loaded, updated by");
         w.Line("/// the rule in float, and rounded back to its view's type as it is stored (to nearest, ties to even; a bfloat16");
         w.Line($"/// <paramref name=\"{Raw(storage.Parameter.Name)}\"/> stochastically when <paramref name=\"{storage.Rounding}\"/> asks for it) — the bits of the CPU storage overload with");
         w.Line("/// the same type arguments. With every view float this is the float launcher. Asynchronous: synchronize the stream before");
-        w.Line("/// reading results on the host.");
+        w.Line("/// reading results on the host. Pass <c>ArrayView&lt;T&gt;</c>s (<c>buffer.View.AsContiguous()</c>) or give the type arguments:");
+        w.Line("/// C# does not infer them through the conversion from <c>ArrayView1D</c>.");
         w.Line("/// </summary>");
-        foreach (StorageGroup group in storage.Groups)
-            w.Line($"/// <typeparam name=\"{group.TypeParameter}\">How {group.Describe()} stored: <c>float</c>, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>.</typeparam>");
-        w.Line($"/// <param name=\"{names.Stream}\">The stream to launch on; every view must live on its accelerator.</param>");
-        foreach (ParameterSpec p in spec.Parameters)
-            w.Line($"/// <param name=\"{Raw(p.Name)}\">{ParameterDoc(p)}</param>");
-        w.Line($"/// <param name=\"{storage.Rounding}\">Stochastic rounding of <paramref name=\"{Raw(storage.Parameter.Name)}\"/> where it is stored as bfloat16: element <c>j</c> of the launch gets <c>RandomStream.Bits16(Seed, Step, FirstIndex + j)</c>, as on the CPU; default: round to nearest.</param>");
-        w.Line($"/// <exception cref=\"global::System.ArgumentException\">A view's length differs from <paramref name=\"{Raw(first.Name)}\"/>'s, a view is not on the stream's accelerator, or a written view overlaps another view (compared as bytes). Nothing is launched.</exception>");
-        w.Line($"/// <exception cref=\"global::System.NotSupportedException\">A type argument is not float, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>, or stochastic rounding is asked for a <see cref=\"global::System.Half\"/> <paramref name=\"{Raw(storage.Parameter.Name)}\"/>. Nothing is launched.</exception>");
-        w.Line(GeneratedCode);
-
-        string parameters = string.Join(", ", new[] { $"{Stream} {names.Stream}" }
-            .Concat(buffers.Select(b => $"{storage.ViewType(b)} {b.Name}"))
-            .Concat(new[] { UniformParameters(spec) }.Where(s => s.Length > 0))
-            .Append($"{StochasticRoundingType} {storage.Rounding} = default"));
-        w.Line($"{names.Accessibility} static void {spec.MethodName}<{storage.TypeParameterList}>({parameters})");
-        w.Open("    " + storage.Constraints);
-        w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream}, \"{names.Stream}\");");
-        w.Line("// Every view float: the float launcher (the JIT folds this test in each instantiation).");
-        w.Open($"if ({storage.AllFloat})");
-        string floatViews = string.Join(", ", buffers.Select(b => $"{GpuStorage}.AsSingles({b.Name})"));
-        string uniforms = KernelNaming.PrepareArguments(spec);
-        w.Line($"{FloatLauncher(spec, names)}({names.Stream}, {floatViews}{(uniforms.Length > 0 ? ", " + uniforms : "")});");
-        w.Line("return;");
-        w.Close();
-        EmitStorageTypeChecks(w, storage);
-        EmitPrologue(w, spec, names);
-
-        w.Line("// Argument checks, before anything is launched.");
-        w.Line($"long {names.Length} = {first.Name}.Length;");
-        foreach (ParameterSpec b in buffers.Skip(1))
-        {
-            EmitterCommon.EmitLengthCheck(w, b, names.Length,
-                $"'{Raw(b.Name)}' has {{{b.Name}.Length}} elements but '{Raw(first.Name)}' has {{{names.Length}}}; every per-element view of a step must have the same length.");
-        }
-        w.Line($"if ({names.Length} == 0)");
-        w.Line("    return;");
-        EmitViewChecks(w, spec, names, first.Name);
-        w.Line();
-        EmitStorageStandIns(w, spec, storage);
-
-        string views = string.Join(", ", buffers.Select(b => b.Name));
-        w.Line($"{names.ClassPath}.{storage.Launch}({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)}, {GpuRounding}.For<{storage.Groups[0].TypeParameter}>({storage.Rounding}));");
-        w.Close();
+        EmitTypeParameterDocs(w, storage);
     }
 
-    /// <summary>The float launcher, as the storage launcher calls it: the rule's type for a rule of another assembly (a static extension member), else unqualified.</summary>
-    private static string FloatLauncher(RuleSpec spec, GpuNames names) => names.External ? $"{names.RuleType}.{spec.MethodName}" : spec.MethodName;
-
-    private static void EmitStorageTypeChecks(SourceWriter w, StorageNames storage)
+    private static void EmitTypeParameterDocs(SourceWriter w, StorageNames storage)
     {
+        foreach (StorageGroup group in storage.Groups)
+            w.Line($"/// <typeparam name=\"{group.TypeParameter}\">How {group.Describe()} stored: <c>float</c>, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>.</typeparam>");
+    }
+
+    private static void EmitRoundingDoc(SourceWriter w, StorageNames storage, bool tensors)
+    {
+        string position = tensors ? "packed element <c>j</c> (its position in the concatenation of the tensors)" : "element <c>j</c> of the launch";
+        w.Line($"/// <param name=\"{storage.Rounding}\">Stochastic rounding of <paramref name=\"{Raw(storage.Parameter.Name)}\"/> where it is stored as bfloat16: {position} gets <c>RandomStream.Bits16(Seed, Step, FirstIndex + j)</c>, as on the CPU; default: round to nearest.</param>");
+    }
+
+    private static void EmitNotSupportedDoc(SourceWriter w, StorageNames storage) =>
+        w.Line($"/// <exception cref=\"global::System.NotSupportedException\">A type argument is not float, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>, or stochastic rounding is asked for a <see cref=\"global::System.Half\"/> <paramref name=\"{Raw(storage.Parameter.Name)}\"/>. Nothing is launched.</exception>");
+
+    /// <summary>
+    /// An all-float call goes to the float launcher (whose code is unchanged; a float parameter is not rounded); any other
+    /// type arguments are checked as the CPU storage overloads check them, before anything else.
+    /// </summary>
+    private static void EmitForwardAllFloat(SourceWriter w, RuleSpec spec, GpuNames names, StorageNames storage, string arguments)
+    {
+        w.Line("// Every view float: the float launcher (the JIT folds this test in each instantiation).");
+        w.Open($"if ({storage.AllFloat})");
+        string launcher = names.External ? $"{names.RuleType}.{spec.MethodName}" : spec.MethodName;
+        w.Line($"{launcher}({arguments});");
+        w.Line("return;");
+        w.Close();
         w.Line("// Storage types the kernels can widen and narrow (NotSupportedException otherwise, as on the CPU).");
         foreach (StorageGroup group in storage.Groups)
             w.Line($"{StepChecks}.StorageType<{group.TypeParameter}>(\"{Raw(group.Buffers[0].Name)}\");");
         w.Line($"{StepChecks}.StochasticRounding<{storage.Groups[0].TypeParameter}>({storage.Rounding}, \"{Raw(storage.Parameter.Name)}\");");
-    }
-
-    /// <summary>
-    /// A guarded view the configuration does not use gets a stand-in the kernel never touches: an unguarded view of its
-    /// group (the same element type), else the first unguarded view reinterpreted.
-    /// </summary>
-    private static void EmitStorageStandIns(SourceWriter w, RuleSpec spec, StorageNames storage)
-    {
-        List<ParameterSpec> guarded = Buffers(spec).Where(b => b.Guard is not null).ToList();
-        ParameterSpec? anyStandIn = Buffers(spec).FirstOrDefault(b => b.Guard is null);
-        if (guarded.Count == 0 || anyStandIn is null)
-            return;
-        w.Line("// Views this configuration does not use are never touched; the kernel gets a valid stand-in.");
-        foreach (ParameterSpec b in guarded)
-        {
-            StorageGroup group = storage.GroupOf(b);
-            ParameterSpec? standIn = group.Buffers.FirstOrDefault(o => o.Guard is null);
-            w.Line(standIn is not null
-                ? $"if (!{b.Guard}) {b.Name} = {standIn.Name};"
-                : $"if (!{b.Guard}) {b.Name} = {anyStandIn.Name}.Cast<{group.TypeParameter}>();");
-        }
-        w.Line();
     }
 
     // ---- Kernel class members -----------------------------------------------------------------
@@ -132,6 +93,7 @@ internal static partial class IlgpuEmitter
         string launchViewArgs = string.Join(", ", buffers.Select(b => b.Name));
         string viewTypes = string.Join(", ", buffers.Select(storage.ViewType));
         string kernelDelegate = $"global::System.Action<{Stream}, {Index1D}, {viewTypes}, Inputs, {GpuRounding}>";
+        string multiDelegate = $"global::System.Action<{Stream}, {Index1D}, {viewTypes}, global::ILGPU.ArrayView<long>, global::ILGPU.ArrayView<Inputs>, {GpuRounding}>";
         string kernelTypes = storage.KernelTypeParameterList;
 
         w.Line("/// <summary>");
@@ -142,6 +104,11 @@ internal static partial class IlgpuEmitter
         w.Line($"public static void StorageKernel<{kernelTypes}>({Index1D} {names.Index}, {viewParams}, Inputs {names.Inputs}, {GpuRounding} {storage.Rounding})");
         w.Line($"    {storage.KernelConstraints} =>");
         w.Line($"    StorageElement<{kernelTypes}>({names.Index}, {viewArgs}, {names.Inputs}, {storage.Rounding});");
+        w.Line();
+        w.Line("/// <summary>The multi-tensor storage kernel: one thread per element of the packed views, with the values of the tensor the element belongs to.</summary>");
+        w.Line($"public static void MultiTensorStorageKernel<{kernelTypes}>({Index1D} {names.Index}, {viewParams}, global::ILGPU.ArrayView<long> {names.Offsets}, global::ILGPU.ArrayView<Inputs> {names.PerTensor}, {GpuRounding} {storage.Rounding})");
+        w.Line($"    {storage.KernelConstraints} =>");
+        w.Line($"    StorageElement<{kernelTypes}>({names.Index}, {viewArgs}, {names.PerTensor}[{Table}.FindTensor({names.Offsets}, {names.Index})], {storage.Rounding});");
         w.Line();
 
         w.Line("/// <summary>");
@@ -184,12 +151,19 @@ internal static partial class IlgpuEmitter
         w.Open($"    {storage.Constraints}");
         w.Line($"internal static readonly global::Kernels.Gpu.GpuKernelCache<{kernelDelegate}> Kernel =");
         w.Line($"    new({GpuStorage}.Instantiate(typeof({names.ClassName}).GetMethod(nameof(StorageKernel))!, {storage.TypeofList}));");
+        w.Line($"internal static readonly global::Kernels.Gpu.GpuKernelCache<{multiDelegate}> MultiTensorKernel =");
+        w.Line($"    new({GpuStorage}.Instantiate(typeof({names.ClassName}).GetMethod(nameof(MultiTensorStorageKernel))!, {storage.TypeofList}));");
         w.Close();
         w.Line();
         w.Line($"/// <summary>Launches <see cref=\"StorageKernel\"/> over <paramref name=\"{names.Length}\"/> elements (arguments already checked).</summary>");
         w.Line($"internal static void {storage.Launch}<{storage.TypeParameterList}>({Stream} {names.Stream}, int {names.Length}, {launchViewParams}, Inputs {names.Inputs}, {GpuRounding} {storage.Rounding})");
         w.Line($"    {storage.Constraints} =>");
         w.Line($"    {storage.Kernels}<{storage.TypeParameterList}>.Kernel.For({names.Stream}.Accelerator)({names.Stream}, {names.Length}, {launchViewArgs}, {names.Inputs}, {storage.Rounding});");
+        w.Line();
+        w.Line($"/// <summary>Launches <see cref=\"MultiTensorStorageKernel\"/> over <paramref name=\"{names.Length}\"/> packed elements (arguments already checked).</summary>");
+        w.Line($"internal static void {storage.LaunchMultiTensor}<{storage.TypeParameterList}>({Stream} {names.Stream}, int {names.Length}, {launchViewParams}, global::ILGPU.ArrayView<long> {names.Offsets}, global::ILGPU.ArrayView<Inputs> {names.PerTensor}, {GpuRounding} {storage.Rounding})");
+        w.Line($"    {storage.Constraints} =>");
+        w.Line($"    {storage.Kernels}<{storage.TypeParameterList}>.MultiTensorKernel.For({names.Stream}.Accelerator)({names.Stream}, {names.Length}, {launchViewArgs}, {names.Offsets}, {names.PerTensor}, {storage.Rounding});");
     }
 
     // ---- Names --------------------------------------------------------------------------------
@@ -241,6 +215,7 @@ internal static partial class IlgpuEmitter
             Parameter = Groups[0].Buffers[0];
             Kernels = names.PickName("StorageKernels");
             Launch = names.PickName("LaunchStorage");
+            LaunchMultiTensor = names.PickName("LaunchStorageMultiTensor");
             Rounding = names.PickName("rounding");
         }
 
@@ -257,6 +232,9 @@ internal static partial class IlgpuEmitter
 
         /// <summary>The method launching the storage kernel.</summary>
         public string Launch { get; }
+
+        /// <summary>The method launching the multi-tensor storage kernel.</summary>
+        public string LaunchMultiTensor { get; }
 
         public StorageGroup GroupOf(ParameterSpec buffer) => _groupOf[buffer.Name];
 

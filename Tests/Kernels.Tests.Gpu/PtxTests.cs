@@ -91,12 +91,12 @@ public sealed class PtxTests : IClassFixture<CpuAcceleratorFixture>
             new[] { typeof(System.Half), typeof(System.Half), typeof(System.Half) },
             new[] { typeof(float), typeof(Kernels.Precision.BFloat16), typeof(System.Half) },
         };
-        foreach (Type[] types in combinations)
+        foreach ((System.Reflection.MethodInfo definition, Type[] types) in combinations.Select(t => (storage, t)).Append((rule.GpuClass.GetMethod("MultiTensorStorageKernel")!, combinations[0])))
         {
-            System.Reflection.MethodInfo kernel = GpuStorage.Instantiate(storage, types.Take(groups).ToArray());
+            System.Reflection.MethodInfo kernel = GpuStorage.Instantiate(definition, types.Take(groups).ToArray());
             string ptx = GpuKernels.CompileToPtx(_fixture.Context, kernel, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
             string label = string.Join("-", types.Take(groups).Select(t => t.Name));
-            string file = Path.Combine(AppContext.BaseDirectory, "ptx", $"{rule.Name}.StorageKernel.{label}.ptx");
+            string file = Path.Combine(AppContext.BaseDirectory, "ptx", $"{rule.Name}.{definition.Name}.{label}.ptx");
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             File.WriteAllText(file, ptx);
 
@@ -106,7 +106,7 @@ public sealed class PtxTests : IClassFixture<CpuAcceleratorFixture>
             // 16-bit views are read and written 2 bytes at a time, float views 4.
             if (types.Take(groups).Any(t => t != typeof(float)))
                 Assert.Matches(new Regex(@"\bld\.global\.(u|b)16\b"), ptx);
-            _output.WriteLine($"{rule.Name}.StorageKernel<{label}>: {Summary(ptx)}");
+            _output.WriteLine($"{rule.Name}.{definition.Name}<{label}>: {Summary(ptx)}");
         }
     }
 

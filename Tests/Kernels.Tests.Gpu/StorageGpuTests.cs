@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
+using Kernels.Gpu;
 using Kernels.Optimizers;
 using Kernels.Precision;
 using Kernels.Tests.Gpu.Harness;
@@ -155,6 +156,117 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
         Assert.Equal(before, p.GetAsArray1D());
     }
 
+    // ---- Many tensors, one launch ---------------------------------------------------------------
+
+    private static readonly long[] s_tensorLengths = { 5, 0, 1000, 1, 2049, 17 };
+
+    /// <summary>(gradient, state) storage types of the multi-tensor tests, under a bfloat16 and an fp16 parameter.</summary>
+    public static TheoryData<string, string, string> MultiTensorCombinations() => new()
+    {
+        { nameof(BFloat16), nameof(BFloat16), nameof(Single) },
+        { nameof(BFloat16), nameof(BFloat16), nameof(BFloat16) },
+        { nameof(BFloat16), nameof(Half), nameof(Half) },
+        { nameof(BFloat16), nameof(Single), nameof(BFloat16) },
+        { nameof(Half), nameof(Half), nameof(Single) },
+        { nameof(Single), nameof(BFloat16), nameof(Half) },
+    };
+
+    [Theory, MemberData(nameof(MultiTensorCombinations))]
+    public void Multi_tensor_storage_launch_matches_the_cpu_tensor_by_tensor(string param, string grad, string state)
+    {
+        foreach (StochasticRounding rounding in param == nameof(BFloat16) ? s_roundings.Prepend(default) : new[] { default(StochasticRounding) })
+        {
+            Type Named(string name) => s_types.Single(t => t.Name == name);
+            typeof(StorageGpuTests).GetMethod(nameof(MultiTensorAdamW), BindingFlags.NonPublic | BindingFlags.Instance)!
+                .MakeGenericMethod(Named(param), Named(grad), Named(state)).Invoke(this, new object[] { rounding });
+        }
+    }
+
+    /// <summary>
+    /// AdamW over packed tensors, each with its own values (learning rate, weight decay, step, amsgrad for some), against the
+    /// CPU storage span overload tensor by tensor with <c>rounding.Skip(offset)</c> — the index in the concatenation, as the
+    /// CPU multi-tensor overload counts; and, with one set of values for every tensor, against that overload itself.
+    /// </summary>
+    private void MultiTensorAdamW<TP, TG, TS>(StochasticRounding rounding) where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    {
+        Accelerator accelerator = _fixture.Accelerator;
+        int total = (int)s_tensorLengths.Sum();
+        var random = new Random(7);
+        TP[] param = Values<TP>(random, total, nonNegative: false);
+        TG[] grad = Values<TG>(random, total, nonNegative: false);
+        TS[][] state = Enumerable.Range(0, 3).Select(_ => Values<TS>(random, total, nonNegative: true)).ToArray();
+        using var table = new GpuTensorTable(accelerator, s_tensorLengths);
+
+        // Each tensor with its own values.
+        var configurations = s_tensorLengths.Select((_, t) => (step: 1 + t, lr: 1e-3 * (t + 1), weightDecay: t % 2 == 0 ? 0.0 : 0.01, amsgrad: t % 3 == 1)).ToArray();
+        TP[] expectedParam = (TP[])param.Clone();
+        TS[][] expectedState = state.Select(a => (TS[])a.Clone()).ToArray();
+        int offset = 0;
+        for (int t = 0; t < s_tensorLengths.Length; t++)
+        {
+            int n = (int)s_tensorLengths[t];
+            var c = configurations[t];
+            AdamW.Step(expectedParam.AsSpan(offset, n), grad.AsSpan(offset, n), expectedState[0].AsSpan(offset, n), expectedState[1].AsSpan(offset, n),
+                c.amsgrad ? expectedState[2].AsSpan(offset, n) : default, c.step, c.lr, weightDecay: c.weightDecay, amsgrad: c.amsgrad,
+                options: new() { Rounding = rounding.Skip((ulong)offset) });
+            offset += n;
+        }
+        var perTensor = configurations.Select(c => AdamWStepGpu.Prepare(c.step, c.lr, weightDecay: c.weightDecay, amsgrad: c.amsgrad)).ToArray();
+        RunPacked(table, param, grad, state, perTensor, rounding, expectedParam, expectedState, $"{rounding}, per-tensor values");
+
+        // One set of values: the CPU multi-tensor storage overload over the same tensors.
+        expectedParam = (TP[])param.Clone();
+        expectedState = state.Select(a => (TS[])a.Clone()).ToArray();
+        Memory<T>[] Tensors<T>(T[] packed)
+        {
+            var tensors = new Memory<T>[s_tensorLengths.Length];
+            for (int t = 0, start = 0; t < tensors.Length; start += (int)s_tensorLengths[t], t++)
+                tensors[t] = packed.AsMemory(start, (int)s_tensorLengths[t]);
+            return tensors;
+        }
+        AdamW.Step(Tensors(expectedParam), Tensors(grad).Select(m => (ReadOnlyMemory<TG>)m).ToArray(), Tensors(expectedState[0]), Tensors(expectedState[1]), Tensors(expectedState[2]),
+            4, 1e-2, weightDecay: 0.05, amsgrad: true, options: new() { Rounding = rounding });
+        perTensor = s_tensorLengths.Select(_ => AdamWStepGpu.Prepare(4, 1e-2, weightDecay: 0.05, amsgrad: true)).ToArray();
+        RunPacked(table, param, grad, state, perTensor, rounding, expectedParam, expectedState, $"{rounding}, shared values");
+    }
+
+    private void RunPacked<TP, TG, TS>(GpuTensorTable table, TP[] param, TG[] grad, TS[][] state, AdamWStepGpu.Inputs[] perTensor, StochasticRounding rounding,
+        TP[] expectedParam, TS[][] expectedState, string what)
+        where TP : unmanaged where TG : unmanaged where TS : unmanaged
+    {
+        Accelerator accelerator = _fixture.Accelerator;
+        using var p = accelerator.Allocate1D(param);
+        using var g = accelerator.Allocate1D(grad);
+        using var m = accelerator.Allocate1D(state[0]);
+        using var v = accelerator.Allocate1D(state[1]);
+        using var max = accelerator.Allocate1D(state[2]);
+        AdamW.Step(accelerator.DefaultStream, table, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), v.View.AsContiguous(), max.View.AsContiguous(), perTensor, rounding);
+        accelerator.Synchronize();
+        string where = $"multi-tensor AdamW, {what}, {typeof(TP).Name}/{typeof(TG).Name}/{typeof(TS).Name}";
+        AssertSameBits(expectedParam, p.GetAsArray1D(), where + ", param");
+        AssertSameBits(expectedState[0], m.GetAsArray1D(), where + ", expAvg");
+        AssertSameBits(expectedState[1], v.GetAsArray1D(), where + ", expAvgSq");
+        AssertSameBits(expectedState[2], max.GetAsArray1D(), where + ", maxExpAvgSq");
+    }
+
+    [Fact]
+    public void Multi_tensor_storage_launch_checks_its_arguments()
+    {
+        Accelerator accelerator = _fixture.Accelerator;
+        using var table = new GpuTensorTable(accelerator, new long[] { 10, 7 });
+        using var p = accelerator.Allocate1D<BFloat16>(17);
+        using var g = accelerator.Allocate1D<Half>(16);
+        using var m = accelerator.Allocate1D<float>(17);
+        var two = new[] { SGDStepGpu.Prepare(0.1, 1, momentum: 0.9), SGDStepGpu.Prepare(0.1, 1, momentum: 0.9) };
+        var e = Assert.Throws<ArgumentException>(() => SGD.Step(accelerator.DefaultStream, table, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), two));
+        Assert.Equal("grad", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => SGD.Step(accelerator.DefaultStream, table, p.View.AsContiguous(), g.View.AsContiguous().SubView(0, 16), m.View.AsContiguous(), two.Take(1).ToArray()));
+        Assert.Equal("perTensor", e.ParamName);
+        using var h = accelerator.Allocate1D<Half>(17);
+        using var hg = accelerator.Allocate1D<Half>(17);
+        Assert.Throws<NotSupportedException>(() => SGD.Step(accelerator.DefaultStream, table, h.View.AsContiguous(), hg.View.AsContiguous(), m.View.AsContiguous(), two, new StochasticRounding(1, 1)));
+    }
+
     private void Run(string @case, string param, string grad, string state, StochasticRounding rounding)
     {
         Type Named(string name) => s_types.Single(t => t.Name == name);
@@ -176,11 +288,12 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
 
     private void SgdCase<TP, TG, TS>(StochasticRounding rounding) where TP : unmanaged where TG : unmanaged where TS : unmanaged
     {
-        foreach (var (step, weightDecay, nesterov, maximize) in new[] { (1, 0.0, false, false), (3, 1e-2, true, false), (2, 1e-2, false, true) })
+        // Without momentum the state buffer is unused (passed empty): the launcher hands the kernel a reinterpreted stand-in.
+        foreach (var (step, momentum, weightDecay, nesterov, maximize) in new[] { (1, 0.9, 0.0, false, false), (3, 0.9, 1e-2, true, false), (2, 0.9, 1e-2, false, true), (2, 0.0, 1e-2, false, false) })
         {
-            Check<TP, TG, TS>(1, $"{rounding}, SGD step {step}, wd {weightDecay}, nesterov {nesterov}, maximize {maximize}",
-                (p, g, s) => SGD.Step(p, g, s[0].AsSpan(), 0.01, step, momentum: 0.9, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize, options: new() { Rounding = rounding }),
-                (stream, p, g, s) => SGD.Step(stream, p, g, s[0], 0.01, step, momentum: 0.9, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize, rounding: rounding));
+            Check<TP, TG, TS>(1, $"{rounding}, SGD step {step}, momentum {momentum}, wd {weightDecay}, nesterov {nesterov}, maximize {maximize}",
+                (p, g, s) => SGD.Step(p, g, momentum != 0 ? s[0].AsSpan() : Span<TS>.Empty, 0.01, step, momentum: momentum, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize, options: new() { Rounding = rounding }),
+                (stream, p, g, s) => SGD.Step(stream, p, g, momentum != 0 ? s[0] : default, 0.01, step, momentum: momentum, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize, rounding: rounding));
         }
     }
 
