@@ -23,7 +23,7 @@ internal static partial class IlgpuEmitter
     private const string GpuStorage = "global::Kernels.Gpu.GpuStorage";
     private const string StepChecks = "global::Kernels.CompilerServices.StepChecks";
     private const string BFloat16Type = "global::Kernels.Precision.BFloat16";
-    private const string StochasticRoundingType = "global::Kernels.Precision.StochasticRounding";
+    private const string StepOptionsType = "global::Kernels.StepOptions";
     private const string GpuRounding = "global::Kernels.Gpu.GpuRounding";
 
     /// <summary>Whether the rule gets GPU storage launchers: exactly the rules with CPU storage overloads.</summary>
@@ -40,7 +40,7 @@ internal static partial class IlgpuEmitter
         w.Line($"/// Runs the update rule <c>{Cref(spec)}</c> over views stored as float, bfloat16 (<see cref=\"{BFloat16Type}\"/>) or fp16");
         w.Line("/// (<see cref=\"global::System.Half\"/>) in one ILGPU kernel launch: each element is widened to float as it is loaded, updated by");
         w.Line("/// the rule in float, and rounded back to its view's type as it is stored (to nearest, ties to even; a bfloat16");
-        w.Line($"/// <paramref name=\"{Raw(storage.Parameter.Name)}\"/> stochastically when <paramref name=\"{storage.Rounding}\"/> asks for it) — the bits of the CPU storage overload with");
+        w.Line($"/// <paramref name=\"{Raw(storage.Parameter.Name)}\"/> stochastically when <see cref=\"{StepOptionsType}.Rounding\"/> asks for it) — the bits of the CPU storage overload with");
         w.Line("/// the same type arguments. With every view float this is the float launcher. Asynchronous: synchronize the stream before");
         w.Line("/// reading results on the host. Pass <c>ArrayView&lt;T&gt;</c>s (<c>buffer.View.AsContiguous()</c>) or give the type arguments:");
         w.Line("/// C# does not infer them through the conversion from <c>ArrayView1D</c>.");
@@ -54,10 +54,18 @@ internal static partial class IlgpuEmitter
             w.Line($"/// <typeparam name=\"{group.TypeParameter}\">How {group.Describe()} stored: <c>float</c>, <see cref=\"{BFloat16Type}\"/> or <see cref=\"global::System.Half\"/>.</typeparam>");
     }
 
-    private static void EmitRoundingDoc(SourceWriter w, StorageNames storage, bool tensors)
+    /// <summary>
+    /// The launchers' last parameter, <c>StepOptions options = default</c>, on the float launchers too: C# prefers the
+    /// non-generic float launcher for float views only when the two parameter lists are the same (an extra optional
+    /// parameter on the generic one makes a float call ambiguous) — the reason the CPU overloads carry the rounding there.
+    /// </summary>
+    private static IEnumerable<string> OptionsParameter(GpuNames names) =>
+        names.Storage is null ? Enumerable.Empty<string>() : new[] { $"{StepOptionsType} {names.Storage.Options} = default" };
+
+    private static void EmitOptionsDoc(SourceWriter w, StorageNames storage, bool tensors)
     {
         string position = tensors ? "packed element <c>j</c> (its position in the concatenation of the tensors)" : "element <c>j</c> of the launch";
-        w.Line($"/// <param name=\"{storage.Rounding}\">Stochastic rounding of <paramref name=\"{Raw(storage.Parameter.Name)}\"/> where it is stored as bfloat16: {position} gets <c>RandomStream.Bits16(Seed, Step, FirstIndex + j)</c>, as on the CPU; default: round to nearest.</param>");
+        w.Line($"/// <param name=\"{storage.Options}\">Only <see cref=\"{StepOptionsType}.Rounding\"/> applies to a launch (the threading settings are the CPU overloads'): stochastic rounding of <paramref name=\"{Raw(storage.Parameter.Name)}\"/> where it is stored as bfloat16, {position} getting <c>RandomStream.Bits16(Seed, Step, FirstIndex + j)</c> as on the CPU; a float parameter is not rounded; default: round to nearest.</param>");
     }
 
     private static void EmitNotSupportedDoc(SourceWriter w, StorageNames storage) =>
@@ -78,7 +86,7 @@ internal static partial class IlgpuEmitter
         w.Line("// Storage types the kernels can widen and narrow (NotSupportedException otherwise, as on the CPU).");
         foreach (StorageGroup group in storage.Groups)
             w.Line($"{StepChecks}.StorageType<{group.TypeParameter}>(\"{Raw(group.Buffers[0].Name)}\");");
-        w.Line($"{StepChecks}.StochasticRounding<{storage.Groups[0].TypeParameter}>({storage.Rounding}, \"{Raw(storage.Parameter.Name)}\");");
+        w.Line($"{StepChecks}.StochasticRounding<{storage.Groups[0].TypeParameter}>({storage.Options}.Rounding, \"{Raw(storage.Parameter.Name)}\");");
     }
 
     // ---- Kernel class members -----------------------------------------------------------------
@@ -217,14 +225,18 @@ internal static partial class IlgpuEmitter
             Launch = names.PickName("LaunchStorage");
             LaunchMultiTensor = names.PickName("LaunchStorageMultiTensor");
             Rounding = names.PickName("rounding");
+            Options = names.PickName("options");
         }
+
+        /// <summary>The launchers' <c>StepOptions</c> parameter (its <c>Rounding</c> is the caller's rounding).</summary>
+        public string Options { get; }
 
         public List<StorageGroup> Groups { get; }
 
         /// <summary>The parameter: the buffer of the first type argument, the one stochastic rounding applies to.</summary>
         public ParameterSpec Parameter { get; }
 
-        /// <summary>The launcher's <c>StochasticRounding</c> parameter and the kernel's <c>GpuRounding</c> one.</summary>
+        /// <summary>The kernel's <c>GpuRounding</c> parameter.</summary>
         public string Rounding { get; }
 
         /// <summary>The nested generic class caching one kernel instantiation per element types.</summary>

@@ -169,8 +169,8 @@ internal static partial class IlgpuEmitter
         w.Line($"/// <param name=\"{names.Stream}\">The stream to launch on; every view must live on its accelerator.</param>");
         foreach (ParameterSpec p in spec.Parameters)
             w.Line($"/// <param name=\"{Raw(p.Name)}\">{ParameterDoc(p)}</param>");
-        if (storage is not null)
-            EmitRoundingDoc(w, storage, tensors: false);
+        if (names.Storage is not null)
+            EmitOptionsDoc(w, names.Storage, tensors: false);
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A view's length differs from <paramref name=\"{Raw(first.Name)}\"/>'s, a view is not on the stream's accelerator, or a written view overlaps another view{(storage is null ? "" : " (compared as bytes)")}. Nothing is launched.</exception>");
         if (storage is not null)
             EmitNotSupportedDoc(w, storage);
@@ -179,7 +179,7 @@ internal static partial class IlgpuEmitter
         string parameters = string.Join(", ", new[] { $"{Stream} {names.Stream}" }
             .Concat(buffers.Select(b => $"{ViewType(spec, storage, b)} {b.Name}"))
             .Concat(new[] { UniformParameters(spec) }.Where(s => s.Length > 0))
-            .Concat(storage is null ? Enumerable.Empty<string>() : new[] { $"{StochasticRoundingType} {storage.Rounding} = default" }));
+            .Concat(OptionsParameter(names)));
         if (storage is null)
             w.Open($"{names.Accessibility} static void {spec.MethodName}({parameters})");
         else
@@ -191,7 +191,7 @@ internal static partial class IlgpuEmitter
         if (storage is not null)
         {
             string uniforms = KernelNaming.PrepareArguments(spec);
-            EmitForwardAllFloat(w, spec, names, storage, $"{names.Stream}, {string.Join(", ", buffers.Select(b => $"{GpuStorage}.AsSingles({b.Name})"))}{(uniforms.Length > 0 ? ", " + uniforms : "")}");
+            EmitForwardAllFloat(w, spec, names, storage, $"{names.Stream}, {string.Join(", ", buffers.Select(b => $"{GpuStorage}.AsSingles({b.Name})"))}{(uniforms.Length > 0 ? ", " + uniforms : "")}, {storage.Options}");
         }
         EmitPrologue(w, spec, names);
 
@@ -211,7 +211,7 @@ internal static partial class IlgpuEmitter
         string views = string.Join(", ", buffers.Select(b => b.Name));
         w.Line(storage is null
             ? $"{names.ClassPath}.Launch({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)});"
-            : $"{names.ClassPath}.{storage.Launch}({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)}, {GpuRounding}.For<{storage.Groups[0].TypeParameter}>({storage.Rounding}));");
+            : $"{names.ClassPath}.{storage.Launch}({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)}, {GpuRounding}.For<{storage.Groups[0].TypeParameter}>({storage.Options}.Rounding));");
         w.Close();
     }
 
@@ -291,8 +291,8 @@ internal static partial class IlgpuEmitter
         foreach (ParameterSpec p in buffers)
             w.Line($"/// <param name=\"{Raw(p.Name)}\">{ParameterDoc(p).Replace("Per-element view", "Packed per-element view of every tensor").Replace("the rule's condition for it holds", "some tensor's values need it")}</param>");
         w.Line($"/// <param name=\"{names.PerTensor}\">One entry per tensor, from <see cref=\"{names.ClassName}.Prepare\"/>.</param>");
-        if (storage is not null)
-            EmitRoundingDoc(w, storage, tensors: true);
+        if (names.Storage is not null)
+            EmitOptionsDoc(w, names.Storage, tensors: true);
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A view's length differs from the table's total, <paramref name=\"{names.PerTensor}\"/> does not have one entry per tensor, something is not on the stream's accelerator, or a written view overlaps another view{(storage is null ? "" : " (compared as bytes)")}. Nothing is launched.</exception>");
         if (storage is not null)
             EmitNotSupportedDoc(w, storage);
@@ -301,7 +301,7 @@ internal static partial class IlgpuEmitter
         string parameters = string.Join(", ", new[] { $"{Stream} {names.Stream}", $"{Table} {names.Tensors}" }
             .Concat(buffers.Select(b => $"{ViewType(spec, storage, b)} {b.Name}"))
             .Concat(new[] { $"global::System.ReadOnlySpan<{names.ClassPath}.Inputs> {names.PerTensor}" })
-            .Concat(storage is null ? Enumerable.Empty<string>() : new[] { $"{StochasticRoundingType} {storage.Rounding} = default" }));
+            .Concat(OptionsParameter(names)));
         if (storage is null)
             w.Open($"{names.Accessibility} static void {spec.MethodName}({parameters})");
         else
@@ -312,7 +312,7 @@ internal static partial class IlgpuEmitter
         w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream}, \"{names.Stream}\");");
         w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Tensors}, \"{names.Tensors}\");");
         if (storage is not null)
-            EmitForwardAllFloat(w, spec, names, storage, $"{names.Stream}, {names.Tensors}, {string.Join(", ", buffers.Select(b => $"{GpuStorage}.AsSingles({b.Name})"))}, {names.PerTensor}");
+            EmitForwardAllFloat(w, spec, names, storage, $"{names.Stream}, {names.Tensors}, {string.Join(", ", buffers.Select(b => $"{GpuStorage}.AsSingles({b.Name})"))}, {names.PerTensor}, {storage.Options}");
         w.Line();
         w.Line("// Argument checks, before anything is launched.");
         w.Line($"if ({names.PerTensor}.Length != {names.Tensors}.Count)");
@@ -357,7 +357,7 @@ internal static partial class IlgpuEmitter
         w.Line($"var {names.PerTensorView} = {names.Tensors}.Upload({names.Stream}, {names.PerTensor});");
         w.Line(storage is null
             ? $"{names.ClassPath}.LaunchMultiTensor({names.Stream}, (int){names.Length}, {views}, {names.Tensors}.Offsets, {names.PerTensorView});"
-            : $"{names.ClassPath}.{storage.LaunchMultiTensor}({names.Stream}, (int){names.Length}, {views}, {names.Tensors}.Offsets, {names.PerTensorView}, {GpuRounding}.For<{storage.Groups[0].TypeParameter}>({storage.Rounding}));");
+            : $"{names.ClassPath}.{storage.LaunchMultiTensor}({names.Stream}, (int){names.Length}, {views}, {names.Tensors}.Offsets, {names.PerTensorView}, {GpuRounding}.For<{storage.Groups[0].TypeParameter}>({storage.Options}.Rounding));");
         w.Close();
     }
 

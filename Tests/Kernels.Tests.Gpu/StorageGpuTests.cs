@@ -131,7 +131,7 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
             using var p = accelerator.Allocate1D(p0);
             using var g = accelerator.Allocate1D(grad);
             using var m = accelerator.Allocate1D(m0);
-            SGD.Step(accelerator.DefaultStream, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), 0.1, 2, momentum: 0.9, rounding: rounding);
+            SGD.Step(accelerator.DefaultStream, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), 0.1, 2, momentum: 0.9, options: new() { Rounding = rounding });
             accelerator.Synchronize();
             return p.GetAsArray1D();
         }
@@ -150,7 +150,7 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
         using var g = accelerator.Allocate1D(Values<Half>(new Random(2), 17, nonNegative: false));
         using var m = accelerator.Allocate1D(Values<float>(new Random(3), 17, nonNegative: true));
         Half[] before = p.GetAsArray1D();
-        var e = Assert.Throws<NotSupportedException>(() => SGD.Step(accelerator.DefaultStream, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), 0.1, 1, momentum: 0.9, rounding: s_roundings[0]));
+        var e = Assert.Throws<NotSupportedException>(() => SGD.Step(accelerator.DefaultStream, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), 0.1, 1, momentum: 0.9, options: new() { Rounding = s_roundings[0] }));
         Assert.Contains("param", e.Message);
         accelerator.Synchronize();
         Assert.Equal(before, p.GetAsArray1D());
@@ -240,13 +240,39 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
         using var m = accelerator.Allocate1D(state[0]);
         using var v = accelerator.Allocate1D(state[1]);
         using var max = accelerator.Allocate1D(state[2]);
-        AdamW.Step(accelerator.DefaultStream, table, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), v.View.AsContiguous(), max.View.AsContiguous(), perTensor, rounding);
+        AdamW.Step(accelerator.DefaultStream, table, p.View.AsContiguous(), g.View.AsContiguous(), m.View.AsContiguous(), v.View.AsContiguous(), max.View.AsContiguous(), perTensor, new() { Rounding = rounding });
         accelerator.Synchronize();
         string where = $"multi-tensor AdamW, {what}, {typeof(TP).Name}/{typeof(TG).Name}/{typeof(TS).Name}";
         AssertSameBits(expectedParam, p.GetAsArray1D(), where + ", param");
         AssertSameBits(expectedState[0], m.GetAsArray1D(), where + ", expAvg");
         AssertSameBits(expectedState[1], v.GetAsArray1D(), where + ", expAvgSq");
         AssertSameBits(expectedState[2], max.GetAsArray1D(), where + ", maxExpAvgSq");
+    }
+
+    [Fact]
+    public void Float_views_bind_the_float_launchers()
+    {
+        // ArrayView<float> arguments: the non-generic float launchers win overload resolution (the generic ones have the
+        // same parameter lists, StepOptions included); this compiles only if the calls are not ambiguous.
+        Accelerator accelerator = _fixture.Accelerator;
+        using var table = new GpuTensorTable(accelerator, new long[] { 3, 4 });
+        using var buffers = new DisposableBuffers(Enumerable.Range(0, 5).Select(i => accelerator.Allocate1D(Values<float>(new Random(i), 7, nonNegative: i >= 2))).ToArray());
+        ArrayView<float> p = buffers[0], g = buffers[1], m = buffers[2], v = buffers[3], max = buffers[4];
+        AdamW.Step(accelerator.DefaultStream, p, g, m, v, default, step: 1, lr: 1e-3);
+        AdamW.Step(accelerator.DefaultStream, p, g, m, v, max, 2, 1e-3, amsgrad: true, options: new() { Rounding = s_roundings[0] });
+        AdamW.Step(accelerator.DefaultStream, table, p, g, m, v, default, new[] { AdamWStepGpu.Prepare(3), AdamWStepGpu.Prepare(3) });
+        accelerator.Synchronize();
+    }
+
+    private sealed class DisposableBuffers(MemoryBuffer1D<float, Stride1D.Dense>[] buffers) : IDisposable
+    {
+        public ArrayView<float> this[int i] => buffers[i].View;
+
+        public void Dispose()
+        {
+            foreach (var b in buffers)
+                b.Dispose();
+        }
     }
 
     [Fact]
@@ -264,7 +290,7 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
         Assert.Equal("perTensor", e.ParamName);
         using var h = accelerator.Allocate1D<Half>(17);
         using var hg = accelerator.Allocate1D<Half>(17);
-        Assert.Throws<NotSupportedException>(() => SGD.Step(accelerator.DefaultStream, table, h.View.AsContiguous(), hg.View.AsContiguous(), m.View.AsContiguous(), two, new StochasticRounding(1, 1)));
+        Assert.Throws<NotSupportedException>(() => SGD.Step(accelerator.DefaultStream, table, h.View.AsContiguous(), hg.View.AsContiguous(), m.View.AsContiguous(), two, new() { Rounding = new StochasticRounding(1, 1) }));
     }
 
     private void Run(string @case, string param, string grad, string state, StochasticRounding rounding)
@@ -282,7 +308,7 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
         {
             Check<TP, TG, TS>(3, $"{rounding}, AdamW step {step}, wd {weightDecay}, amsgrad {amsgrad}, maximize {maximize}",
                 (p, g, s) => AdamW.Step(p, g, s[0].AsSpan(), s[1].AsSpan(), amsgrad ? s[2].AsSpan() : default, step, lr: 1e-2, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize, options: new() { Rounding = rounding }),
-                (stream, p, g, s) => AdamW.Step(stream, p, g, s[0], s[1], amsgrad ? s[2] : default, step, lr: 1e-2, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize, rounding: rounding));
+                (stream, p, g, s) => AdamW.Step(stream, p, g, s[0], s[1], amsgrad ? s[2] : default, step, lr: 1e-2, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize, options: new() { Rounding = rounding }));
         }
     }
 
@@ -293,7 +319,7 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
         {
             Check<TP, TG, TS>(1, $"{rounding}, SGD step {step}, momentum {momentum}, wd {weightDecay}, nesterov {nesterov}, maximize {maximize}",
                 (p, g, s) => SGD.Step(p, g, momentum != 0 ? s[0].AsSpan() : Span<TS>.Empty, 0.01, step, momentum: momentum, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize, options: new() { Rounding = rounding }),
-                (stream, p, g, s) => SGD.Step(stream, p, g, momentum != 0 ? s[0] : default, 0.01, step, momentum: momentum, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize, rounding: rounding));
+                (stream, p, g, s) => SGD.Step(stream, p, g, momentum != 0 ? s[0] : default, 0.01, step, momentum: momentum, dampening: 0.1, weightDecay: weightDecay, nesterov: nesterov, maximize: maximize, options: new() { Rounding = rounding }));
         }
     }
 
@@ -303,7 +329,7 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
         {
             Check<TP, TG, TS>(1, $"{rounding}, Lion wd {weightDecay}, maximize {maximize}",
                 (p, g, s) => Lion.Step(p, g, s[0].AsSpan(), lr: 1e-2, weightDecay: weightDecay, maximize: maximize, options: new() { Rounding = rounding }),
-                (stream, p, g, s) => Lion.Step(stream, p, g, s[0], lr: 1e-2, weightDecay: weightDecay, maximize: maximize, rounding: rounding));
+                (stream, p, g, s) => Lion.Step(stream, p, g, s[0], lr: 1e-2, weightDecay: weightDecay, maximize: maximize, options: new() { Rounding = rounding }));
         }
     }
 
@@ -314,7 +340,7 @@ public sealed class StorageGpuTests : IClassFixture<CpuAcceleratorFixture>
         {
             Check<TP, TG, TS>(3, $"{rounding}, RMSprop momentum {momentum}, centered {centered}",
                 (p, g, s) => RMSprop.Step(p, g, s[0].AsSpan(), centered ? s[1].AsSpan() : default, momentum != 0 ? s[2].AsSpan() : default, lr: 1e-2, momentum: momentum, centered: centered, options: new() { Rounding = rounding }),
-                (stream, p, g, s) => RMSprop.Step(stream, p, g, s[0], centered ? s[1] : default, momentum != 0 ? s[2] : default, lr: 1e-2, momentum: momentum, centered: centered, rounding: rounding));
+                (stream, p, g, s) => RMSprop.Step(stream, p, g, s[0], centered ? s[1] : default, momentum != 0 ? s[2] : default, lr: 1e-2, momentum: momentum, centered: centered, options: new() { Rounding = rounding }));
         }
     }
 
