@@ -29,8 +29,8 @@ public static class GpuChecks
             throw new ArgumentException($"'{name}' has {length} elements; one launch handles at most {MaxElements} (split the step).", name);
     }
 
-    /// <summary>Whether two views share any element (same buffer, overlapping ranges).</summary>
-    public static bool Overlaps<T>(ArrayView<T> a, ArrayView<T> b) where T : unmanaged
+    /// <summary>Whether two views share any memory (same buffer, overlapping byte ranges; the element types may differ).</summary>
+    public static bool Overlaps<TA, TB>(ArrayView<TA> a, ArrayView<TB> b) where TA : unmanaged where TB : unmanaged
     {
         if (!a.IsValid || !b.IsValid || a.Length == 0 || b.Length == 0 || !ReferenceEquals(a.GetAccelerator(), b.GetAccelerator()))
             return false;

@@ -33,7 +33,7 @@ namespace Kernels.Benchmarks.Gpu;
 /// </para>
 /// Exit code: 0 all identical; 1 a mismatch or an error; 2 no CUDA device (nothing checked) or a bad option.
 /// </summary>
-public static class GpuCheck
+public static partial class GpuCheck
 {
     public static int Run(string[] args)
     {
@@ -98,7 +98,8 @@ public static class GpuCheck
             }
 
             Table(outcomes);
-            int failed = outcomes.Count(o => !o.Passed);
+            List<StorageOutcome> storage = StorageChecks(accelerator, lengths, steps, seed);
+            int failed = outcomes.Count(o => !o.Passed) + storage.Count(o => !o.Passed);
             foreach (Outcome o in outcomes.Where(o => !o.Passed))
             {
                 Console.WriteLine();
@@ -106,10 +107,17 @@ public static class GpuCheck
                 foreach (string line in o.Examples)
                     Console.WriteLine("  " + line);
             }
+            foreach (StorageOutcome o in storage.Where(o => !o.Passed))
+            {
+                Console.WriteLine();
+                Console.WriteLine($"{o.Rule} ({o.Types}, {o.Rounding}): {(o.Error is not null ? "error: " + o.Error : $"{o.Mismatches:N0} mismatching values; the first ones:")}");
+                foreach (string line in o.Examples)
+                    Console.WriteLine("  " + line);
+            }
             Console.WriteLine();
             Console.WriteLine(failed == 0 && planned == rules.Count
-                ? $"GPU check passed: {rules.Count} rules, every value bit-identical to the span overload (NaN payloads aside), in {total.Elapsed.TotalSeconds:F1} s."
-                : $"GPU check FAILED: {failed} of {rules.Count} rules differ or did not run{(planned != rules.Count ? $"; {planned} rules planned but {rules.Count} found" : "")}.");
+                ? $"GPU check passed: {rules.Count} rules and {storage.Count} storage rows, every value bit-identical to the span overload (NaN payloads aside), in {total.Elapsed.TotalSeconds:F1} s."
+                : $"GPU check FAILED: {failed} of {rules.Count} rules and {storage.Count} storage rows differ or did not run{(planned != rules.Count ? $"; {planned} rules planned but {rules.Count} found" : "")}.");
             return failed == 0 && planned == rules.Count ? 0 : 1;
         }
     }
@@ -325,7 +333,7 @@ internal sealed class CheckedRule
             Type gpuClass = gpu.GetType(owner.Namespace + "." + typeNames + plan.Method + "Gpu", throwOnError: true)!;
             MethodInfo span = owner.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
                 .Single(m => m.Name == plan.Method && m.GetParameters() is { Length: > 0 } p && IsElementSpan(p[0].ParameterType));
-            MethodInfo[] overloads = gpuClass.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly).Where(m => m.Name == plan.Method).ToArray();
+            MethodInfo[] overloads = gpuClass.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly).Where(m => m.Name == plan.Method && !m.IsGenericMethodDefinition).ToArray();
             MethodInfo single = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[0].ParameterType == typeof(AcceleratorStream) && p[1].ParameterType != typeof(GpuTensorTable));
             MethodInfo multi = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[1].ParameterType == typeof(GpuTensorTable));
             found.Add(new CheckedRule(owner, gpuClass, span, single, multi));
@@ -428,10 +436,19 @@ internal sealed class CheckedRule
     }
 
     public void RunGpu(AcceleratorStream stream, object[] views, object?[] uniforms) =>
-        Invoker(Gpu)(new object?[] { stream }.Concat(views).Concat(uniforms).ToArray());
+        Invoker(Gpu)(WithDefaults(Gpu, new object?[] { stream }.Concat(views).Concat(uniforms)));
 
     public void RunMultiGpu(AcceleratorStream stream, GpuTensorTable table, object[] views, Array perTensor) =>
-        Invoker(MultiGpu)(new object?[] { stream, table }.Concat(views).Append(perTensor).ToArray());
+        Invoker(MultiGpu)(WithDefaults(MultiGpu, new object?[] { stream, table }.Concat(views).Append(perTensor)));
+
+    /// <summary>The arguments, then the defaults of the launcher's remaining optional parameters (a float rule's launchers end with <c>StepOptions options = default</c>).</summary>
+    private static object?[] WithDefaults(MethodInfo launcher, IEnumerable<object?> arguments)
+    {
+        var all = arguments.ToList();
+        foreach (ParameterInfo p in launcher.GetParameters().Skip(all.Count))
+            all.Add(p.DefaultValue is DBNull or null && p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : p.DefaultValue);
+        return all.ToArray();
+    }
 
     private static readonly Dictionary<MethodInfo, Action<object?[]>> s_invokers = new();
 

@@ -16,6 +16,26 @@ internal static class EmitterCommon
     /// <summary>The per-element parameters, in declaration order.</summary>
     public static List<ParameterSpec> Buffers(RuleSpec spec) => spec.Parameters.Where(p => p.Role != ParameterRole.Uniform).ToList();
 
+    /// <summary>
+    /// The storage groups of a float rule's storage overloads and launchers, in type-argument order: the parameter (the
+    /// first <c>ref</c> buffer: <c>TParam</c>), the read-only buffers (<c>TGrad</c>) and the other <c>ref</c> buffers
+    /// (<c>TState</c>); a group without buffers is left out. The CPU storage overloads group their buffers the same way
+    /// (<c>RuleEmitter.StorageKernel</c>), so a GPU launcher takes the same type arguments as the span overload.
+    /// </summary>
+    public static List<(string TypeParameter, string Role, List<ParameterSpec> Buffers)> StorageGroups(RuleSpec spec)
+    {
+        List<ParameterSpec> buffers = Buffers(spec);
+        ParameterSpec parameter = buffers.FirstOrDefault(b => b.Role == ParameterRole.Ref) ?? buffers[0];
+        var groups = new List<(string, string, List<ParameterSpec>)> { ("TParam", "parameter", new List<ParameterSpec> { parameter }) };
+        List<ParameterSpec> inputs = buffers.Where(b => b != parameter && b.Role == ParameterRole.In).ToList();
+        if (inputs.Count > 0)
+            groups.Add(("TGrad", "read-only", inputs));
+        List<ParameterSpec> state = buffers.Where(b => b != parameter && b.Role == ParameterRole.Ref).ToList();
+        if (state.Count > 0)
+            groups.Add(("TState", "state", state));
+        return groups;
+    }
+
     /// <summary>The scalar rule named in docs (as text: a cref to a rule of any shape cannot be made to resolve everywhere).</summary>
     public static string Cref(RuleSpec spec) => Raw(spec.MethodName);
 

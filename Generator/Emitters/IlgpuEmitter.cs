@@ -51,6 +51,13 @@ internal static partial class IlgpuEmitter
             w.Line();
             EmitMultiTensorLauncher(w, spec, names);
             w.Line();
+            if (names.Storage is not null)
+            {
+                EmitLauncher(w, spec, names, names.Storage);
+                w.Line();
+                EmitMultiTensorLauncher(w, spec, names, names.Storage);
+                w.Line();
+            }
             EmitKernelClass(w, spec, names);
         });
     }
@@ -140,27 +147,52 @@ internal static partial class IlgpuEmitter
 
     // ---- Single launch ------------------------------------------------------------------------
 
-    private static void EmitLauncher(SourceWriter w, RuleSpec spec, GpuNames names)
+    /// <summary>
+    /// The single-launch launcher: over float (or double) views, or with <paramref name="storage"/> the generic launcher over
+    /// views stored as float, bfloat16 or fp16 (see <c>IlgpuEmitter.Storage.cs</c>), whose checks are the same.
+    /// </summary>
+    private static void EmitLauncher(SourceWriter w, RuleSpec spec, GpuNames names, StorageNames? storage = null)
     {
         List<ParameterSpec> buffers = Buffers(spec);
         ParameterSpec first = buffers[0];
 
-        w.Line("/// <summary>");
-        w.Line($"/// Runs the update rule <c>{Cref(spec)}</c> on every element of the views in one ILGPU kernel launch on");
-        w.Line($"/// <paramref name=\"{names.Stream}\"/> (asynchronous: synchronize the stream before reading results on the host).");
-        w.Line("/// The step-invariant values are computed once here, on the host; the kernel is compiled once per accelerator.");
-        w.Line("/// </summary>");
+        if (storage is null)
+        {
+            w.Line("/// <summary>");
+            w.Line($"/// Runs the update rule <c>{Cref(spec)}</c> on every element of the views in one ILGPU kernel launch on");
+            w.Line($"/// <paramref name=\"{names.Stream}\"/> (asynchronous: synchronize the stream before reading results on the host).");
+            w.Line("/// The step-invariant values are computed once here, on the host; the kernel is compiled once per accelerator.");
+            w.Line("/// </summary>");
+        }
+        else
+            EmitStorageSummary(w, spec, storage);
         w.Line($"/// <param name=\"{names.Stream}\">The stream to launch on; every view must live on its accelerator.</param>");
         foreach (ParameterSpec p in spec.Parameters)
             w.Line($"/// <param name=\"{Raw(p.Name)}\">{ParameterDoc(p)}</param>");
-        w.Line($"/// <exception cref=\"global::System.ArgumentException\">A view's length differs from <paramref name=\"{Raw(first.Name)}\"/>'s, a view is not on the stream's accelerator, or a written view overlaps another view. Nothing is launched.</exception>");
+        if (names.Storage is not null)
+            EmitOptionsDoc(w, names.Storage, tensors: false);
+        w.Line($"/// <exception cref=\"global::System.ArgumentException\">A view's length differs from <paramref name=\"{Raw(first.Name)}\"/>'s, a view is not on the stream's accelerator, or a written view overlaps another view{(storage is null ? "" : " (compared as bytes)")}. Nothing is launched.</exception>");
+        if (storage is not null)
+            EmitNotSupportedDoc(w, storage);
         w.Line(GeneratedCode);
 
         string parameters = string.Join(", ", new[] { $"{Stream} {names.Stream}" }
-            .Concat(buffers.Select(b => $"{View(spec)} {b.Name}"))
-            .Concat(new[] { UniformParameters(spec) }.Where(s => s.Length > 0)));
-        w.Open($"{names.Accessibility} static void {spec.MethodName}({parameters})");
+            .Concat(buffers.Select(b => $"{ViewType(spec, storage, b)} {b.Name}"))
+            .Concat(new[] { UniformParameters(spec) }.Where(s => s.Length > 0))
+            .Concat(OptionsParameter(names)));
+        if (storage is null)
+            w.Open($"{names.Accessibility} static void {spec.MethodName}({parameters})");
+        else
+        {
+            w.Line($"{names.Accessibility} static void {spec.MethodName}<{storage.TypeParameterList}>({parameters})");
+            w.Open("    " + storage.Constraints);
+        }
         w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream}, \"{names.Stream}\");");
+        if (storage is not null)
+        {
+            string uniforms = KernelNaming.PrepareArguments(spec);
+            EmitForwardAllFloat(w, spec, names, storage, $"{names.Stream}, {string.Join(", ", buffers.Select(b => $"{GpuStorage}.AsSingles({b.Name})"))}{(uniforms.Length > 0 ? ", " + uniforms : "")}, {storage.Options}");
+        }
         EmitPrologue(w, spec, names);
 
         w.Line("// Argument checks, before anything is launched.");
@@ -174,10 +206,12 @@ internal static partial class IlgpuEmitter
         w.Line("    return;");
         EmitViewChecks(w, spec, names, first.Name);
         w.Line();
-        EmitStandIns(w, spec);
+        EmitStandIns(w, spec, storage);
 
         string views = string.Join(", ", buffers.Select(b => b.Name));
-        w.Line($"{names.ClassPath}.Launch({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)});");
+        w.Line(storage is null
+            ? $"{names.ClassPath}.Launch({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)});"
+            : $"{names.ClassPath}.{storage.Launch}({names.Stream}, (int){names.Length}, {views}, {InputsConstruction(spec, names)}, {GpuRounding}.For<{storage.Groups[0].TypeParameter}>({storage.Options}.Rounding));");
         w.Close();
     }
 
@@ -203,8 +237,11 @@ internal static partial class IlgpuEmitter
         EmitterCommon.EmitOverlapChecks(w, buffers, (a, b) => $"{Checks}.Overlaps({a.Name}, {b.Name})", "view");
     }
 
-    /// <summary>A guarded view the configuration does not use is replaced by the first unguarded view: the kernel never touches it, but needs a valid view.</summary>
-    private static void EmitStandIns(SourceWriter w, RuleSpec spec)
+    /// <summary>
+    /// A guarded view the configuration does not use is replaced by the first unguarded view: the kernel never touches it, but
+    /// needs a valid view. Storage views take one of their own group (the same element type), else the first reinterpreted.
+    /// </summary>
+    private static void EmitStandIns(SourceWriter w, RuleSpec spec, StorageNames? storage)
     {
         List<ParameterSpec> guarded = Buffers(spec).Where(b => b.Guard is not null).ToList();
         ParameterSpec? standIn = Buffers(spec).FirstOrDefault(b => b.Guard is null);
@@ -212,13 +249,25 @@ internal static partial class IlgpuEmitter
             return;
         w.Line("// Views this configuration does not use are never touched; the kernel gets a valid stand-in.");
         foreach (ParameterSpec b in guarded)
-            w.Line($"if (!{b.Guard}) {b.Name} = {standIn.Name};");
+        {
+            if (storage is null)
+            {
+                w.Line($"if (!{b.Guard}) {b.Name} = {standIn.Name};");
+                continue;
+            }
+            StorageGroup group = storage.GroupOf(b);
+            ParameterSpec? sameType = group.Buffers.FirstOrDefault(o => o.Guard is null);
+            w.Line(sameType is not null
+                ? $"if (!{b.Guard}) {b.Name} = {sameType.Name};"
+                : $"if (!{b.Guard}) {b.Name} = {standIn.Name}.Cast<{group.TypeParameter}>();");
+        }
         w.Line();
     }
 
     // ---- Multi-tensor launch ------------------------------------------------------------------
 
-    private static void EmitMultiTensorLauncher(SourceWriter w, RuleSpec spec, GpuNames names)
+    /// <summary>The multi-tensor launcher: over float (or double) views, or with <paramref name="storage"/> the generic one over storage views.</summary>
+    private static void EmitMultiTensorLauncher(SourceWriter w, RuleSpec spec, GpuNames names, StorageNames? storage = null)
     {
         List<ParameterSpec> buffers = Buffers(spec);
         ParameterSpec first = buffers[0];
@@ -229,21 +278,41 @@ internal static partial class IlgpuEmitter
         w.Line($"/// <paramref name=\"{names.Stream}\"/>, each tensor with its own step-invariant values (its own step count, learning rate…):");
         w.Line($"/// build them with <see cref=\"{names.ClassName}.Prepare\"/>. Tensors sharing all their values can also be updated by the");
         w.Line("/// single-launch overload on the packed views.");
+        if (storage is not null)
+        {
+            w.Line("/// The views are stored as float, bfloat16 or fp16, as in the single-launch storage overload (widened as they are loaded,");
+            w.Line("/// rounded back as they are stored; the stochastic rounding's index is the element's position in the packed views).");
+        }
         w.Line("/// </summary>");
+        if (storage is not null)
+            EmitTypeParameterDocs(w, storage);
         w.Line($"/// <param name=\"{names.Stream}\">The stream to launch on; the table and every view must live on its accelerator.</param>");
         w.Line($"/// <param name=\"{names.Tensors}\">The packed layout: where each tensor starts in the views.</param>");
         foreach (ParameterSpec p in buffers)
             w.Line($"/// <param name=\"{Raw(p.Name)}\">{ParameterDoc(p).Replace("Per-element view", "Packed per-element view of every tensor").Replace("the rule's condition for it holds", "some tensor's values need it")}</param>");
         w.Line($"/// <param name=\"{names.PerTensor}\">One entry per tensor, from <see cref=\"{names.ClassName}.Prepare\"/>.</param>");
-        w.Line($"/// <exception cref=\"global::System.ArgumentException\">A view's length differs from the table's total, <paramref name=\"{names.PerTensor}\"/> does not have one entry per tensor, something is not on the stream's accelerator, or a written view overlaps another view. Nothing is launched.</exception>");
+        if (names.Storage is not null)
+            EmitOptionsDoc(w, names.Storage, tensors: true);
+        w.Line($"/// <exception cref=\"global::System.ArgumentException\">A view's length differs from the table's total, <paramref name=\"{names.PerTensor}\"/> does not have one entry per tensor, something is not on the stream's accelerator, or a written view overlaps another view{(storage is null ? "" : " (compared as bytes)")}. Nothing is launched.</exception>");
+        if (storage is not null)
+            EmitNotSupportedDoc(w, storage);
         w.Line(GeneratedCode);
 
         string parameters = string.Join(", ", new[] { $"{Stream} {names.Stream}", $"{Table} {names.Tensors}" }
-            .Concat(buffers.Select(b => $"{View(spec)} {b.Name}"))
-            .Concat(new[] { $"global::System.ReadOnlySpan<{names.ClassPath}.Inputs> {names.PerTensor}" }));
-        w.Open($"{names.Accessibility} static void {spec.MethodName}({parameters})");
+            .Concat(buffers.Select(b => $"{ViewType(spec, storage, b)} {b.Name}"))
+            .Concat(new[] { $"global::System.ReadOnlySpan<{names.ClassPath}.Inputs> {names.PerTensor}" })
+            .Concat(OptionsParameter(names)));
+        if (storage is null)
+            w.Open($"{names.Accessibility} static void {spec.MethodName}({parameters})");
+        else
+        {
+            w.Line($"{names.Accessibility} static void {spec.MethodName}<{storage.TypeParameterList}>({parameters})");
+            w.Open("    " + storage.Constraints);
+        }
         w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Stream}, \"{names.Stream}\");");
         w.Line($"global::System.ArgumentNullException.ThrowIfNull({names.Tensors}, \"{names.Tensors}\");");
+        if (storage is not null)
+            EmitForwardAllFloat(w, spec, names, storage, $"{names.Stream}, {names.Tensors}, {string.Join(", ", buffers.Select(b => $"{GpuStorage}.AsSingles({b.Name})"))}, {names.PerTensor}, {storage.Options}");
         w.Line();
         w.Line("// Argument checks, before anything is launched.");
         w.Line($"if ({names.PerTensor}.Length != {names.Tensors}.Count)");
@@ -270,7 +339,7 @@ internal static partial class IlgpuEmitter
         w.Line("    return;");
         EmitViewChecks(w, spec, names, names.Tensors);
         w.Line();
-        EmitStandIns(w, spec);
+        EmitStandIns(w, spec, storage);
 
         string views = string.Join(", ", buffers.Select(b => b.Name));
         if (spec.HasReductions)
@@ -286,7 +355,9 @@ internal static partial class IlgpuEmitter
             return;
         }
         w.Line($"var {names.PerTensorView} = {names.Tensors}.Upload({names.Stream}, {names.PerTensor});");
-        w.Line($"{names.ClassPath}.LaunchMultiTensor({names.Stream}, (int){names.Length}, {views}, {names.Tensors}.Offsets, {names.PerTensorView});");
+        w.Line(storage is null
+            ? $"{names.ClassPath}.LaunchMultiTensor({names.Stream}, (int){names.Length}, {views}, {names.Tensors}.Offsets, {names.PerTensorView});"
+            : $"{names.ClassPath}.{storage.LaunchMultiTensor}({names.Stream}, (int){names.Length}, {views}, {names.Tensors}.Offsets, {names.PerTensorView}, {GpuRounding}.For<{storage.Groups[0].TypeParameter}>({storage.Options}.Rounding));");
         w.Close();
     }
 
@@ -317,6 +388,13 @@ internal static partial class IlgpuEmitter
             EmitLauncher(w, spec, names);
             w.Line();
             EmitMultiTensorLauncher(w, spec, names);
+            if (names.Storage is not null)
+            {
+                w.Line();
+                EmitLauncher(w, spec, names, names.Storage);
+                w.Line();
+                EmitMultiTensorLauncher(w, spec, names, names.Storage);
+            }
             w.Close();
             w.Line();
         }
@@ -414,6 +492,11 @@ internal static partial class IlgpuEmitter
         w.Line($"/// <summary>Launches <see cref=\"MultiTensorKernel\"/> over <paramref name=\"{names.Length}\"/> packed elements (arguments already checked).</summary>");
         w.Line($"internal static void LaunchMultiTensor({Stream} {names.Stream}, int {names.Length}, {launchViewParams}, global::ILGPU.ArrayView<long> {names.Offsets}, global::ILGPU.ArrayView<Inputs> {names.PerTensor}) =>");
         w.Line($"    s_multiTensorKernel.For({names.Stream}.Accelerator)({names.Stream}, {names.Length}, {launchViewArgs}, {names.Offsets}, {names.PerTensor});");
+        if (names.Storage is not null)
+        {
+            w.Line();
+            EmitStorageKernels(w, spec, names);
+        }
         w.Close();
     }
 
@@ -451,7 +534,12 @@ internal static partial class IlgpuEmitter
                 ClassName = Pick(Raw(spec.MethodName) + "Gpu");
                 ClassPath = RuleType + "." + ClassName;
             }
+            if (HasStorageLaunchers(spec))
+                Storage = new StorageNames(spec, this);
         }
+
+        /// <summary>The storage launchers' and kernels' names; null for a rule without them (double, reductions).</summary>
+        public StorageNames? Storage { get; }
 
         /// <summary>A further name of the emitted code, distinct from every other.</summary>
         public string PickName(string name) => Pick(name);

@@ -65,7 +65,10 @@ public sealed class GeneratorTests
         Assert.Equal(new[] { "User.Momentum.Step.Gpu.g.cs", "User.Momentum.Step.Optimizer.g.cs", "User.Momentum.Step.Plan.g.cs", "User.Momentum.Step.Storage.g.cs", "User.Momentum.Step.g.cs" }, run.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, System.StringComparer.Ordinal));
         Assert.Empty(errors);
         string gpu = run.GeneratedSources.Single(s => s.HintName.EndsWith(".Gpu.g.cs")).SourceText.ToString();
-        Assert.Contains("public static void Step(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.ArrayView<float> p, global::ILGPU.ArrayView<float> g, global::ILGPU.ArrayView<float> m, global::ILGPU.ArrayView<float> extra, float lr = 0.1f, bool useExtra = false)", gpu);
+        Assert.Contains("public static void Step(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.ArrayView<float> p, global::ILGPU.ArrayView<float> g, global::ILGPU.ArrayView<float> m, global::ILGPU.ArrayView<float> extra, float lr = 0.1f, bool useExtra = false, global::Kernels.StepOptions options = default)", gpu);
+        // The storage launchers: the CPU storage overloads' type arguments (p is the parameter, g the read-only buffer, m and extra the state).
+        Assert.Contains("public static void Step<TParam, TGrad, TState>(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.ArrayView<TParam> p, global::ILGPU.ArrayView<TGrad> g, global::ILGPU.ArrayView<TState> m, global::ILGPU.ArrayView<TState> extra, float lr = 0.1f, bool useExtra = false, global::Kernels.StepOptions options = default)", gpu);
+        Assert.Contains("public static void StorageKernel<TParam, TParamStorage, TGrad, TGradStorage, TState, TStateStorage>(", gpu);
         Assert.Contains("global::Kernels.Gpu.GpuTensorTable tensors", gpu);
         Assert.Contains("global::Kernels.Gpu.GpuMath.FusedMultiplyAdd(", gpu);
         Assert.Contains("global::Kernels.Gpu.GpuMath.Max(", gpu);

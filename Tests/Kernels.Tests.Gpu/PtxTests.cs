@@ -69,6 +69,47 @@ public sealed class PtxTests : IClassFixture<CpuAcceleratorFixture>
         }
     }
 
+    /// <summary>The built-ins with GPU storage launchers (every float rule without reductions).</summary>
+    public static TheoryData<string> StorageRuleNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (BuiltInRule rule in BuiltInRule.BuiltIns.Concat(BuiltInRule.TestRules).Where(r => r.GpuClass.GetMethod("StorageKernel") is not null))
+            data.Add(rule.Name);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(StorageRuleNames))]
+    public void Storage_kernels_compile_to_ptx_for_sm_90(string name)
+    {
+        BuiltInRule rule = BuiltInRule.Named(name);
+        System.Reflection.MethodInfo storage = rule.GpuClass.GetMethod("StorageKernel")!;
+        int groups = storage.GetGenericArguments().Length / 2;
+        Type[][] combinations =
+        {
+            new[] { typeof(Kernels.Precision.BFloat16), typeof(Kernels.Precision.BFloat16), typeof(float) },
+            new[] { typeof(System.Half), typeof(System.Half), typeof(System.Half) },
+            new[] { typeof(float), typeof(Kernels.Precision.BFloat16), typeof(System.Half) },
+        };
+        foreach ((System.Reflection.MethodInfo definition, Type[] types) in combinations.Select(t => (storage, t)).Append((rule.GpuClass.GetMethod("MultiTensorStorageKernel")!, combinations[0])))
+        {
+            System.Reflection.MethodInfo kernel = GpuStorage.Instantiate(definition, types.Take(groups).ToArray());
+            string ptx = GpuKernels.CompileToPtx(_fixture.Context, kernel, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
+            string label = string.Join("-", types.Take(groups).Select(t => t.Name));
+            string file = Path.Combine(AppContext.BaseDirectory, "ptx", $"{rule.Name}.{definition.Name}.{label}.ptx");
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllText(file, ptx);
+
+            Assert.Contains(".entry", ptx);
+            Assert.DoesNotContain(".extern", ptx);
+            Assert.DoesNotMatch(new Regex(@"(?<![\w.])(add|sub|mul)\.f(32|64)(?![\w.])"), ptx);
+            // 16-bit views are read and written 2 bytes at a time, float views 4.
+            if (types.Take(groups).Any(t => t != typeof(float)))
+                Assert.Matches(new Regex(@"\bld\.global\.(u|b)16\b"), ptx);
+            _output.WriteLine($"{rule.Name}.{definition.Name}<{label}>: {Summary(ptx)}");
+        }
+    }
+
     [Fact]
     public void Reduction_kernels_compile_to_self_contained_strict_ptx()
     {

@@ -119,7 +119,7 @@ public sealed class BuiltInRule
     {
         MethodInfo span = owner.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
             .Single(m => m.Name == method && m.GetParameters() is { Length: > 0 } p && IsElementSpan(p[0].ParameterType));
-        MethodInfo[] overloads = launchers.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly).Where(m => m.Name == method).ToArray();
+        MethodInfo[] overloads = launchers.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly).Where(m => m.Name == method && !m.IsGenericMethodDefinition).ToArray();
         MethodInfo gpu = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[0].ParameterType == typeof(AcceleratorStream) && p[1].ParameterType != typeof(GpuTensorTable));
         MethodInfo multi = overloads.Single(m => m.GetParameters() is { Length: > 1 } p && p[1].ParameterType == typeof(GpuTensorTable));
         return new BuiltInRule(owner, gpuClass, span, gpu, multi);
@@ -235,11 +235,20 @@ public sealed class BuiltInRule
 
     /// <summary>Runs the single-launch GPU overload on views of one accelerator.</summary>
     public void RunGpu(AcceleratorStream stream, object[] views, object?[] uniforms) =>
-        Invoker(Gpu)(new object?[] { stream }.Concat(views).Concat(uniforms).ToArray());
+        Invoker(Gpu)(WithDefaults(Gpu, new object?[] { stream }.Concat(views).Concat(uniforms)));
 
     /// <summary>Runs the multi-tensor GPU overload; <paramref name="perTensor"/> is an array of the rule's Inputs.</summary>
     public void RunMultiGpu(AcceleratorStream stream, GpuTensorTable table, object[] views, Array perTensor) =>
-        Invoker(MultiGpu)(new object?[] { stream, table }.Concat(views).Append(perTensor).ToArray());
+        Invoker(MultiGpu)(WithDefaults(MultiGpu, new object?[] { stream, table }.Concat(views).Append(perTensor)));
+
+    /// <summary>The arguments, then the defaults of the launcher's remaining optional parameters (a float rule's launchers end with <c>StepOptions options = default</c>).</summary>
+    private static object?[] WithDefaults(MethodInfo launcher, IEnumerable<object?> arguments)
+    {
+        var all = arguments.ToList();
+        foreach (ParameterInfo p in launcher.GetParameters().Skip(all.Count))
+            all.Add(p.DefaultValue is DBNull or null && p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : p.DefaultValue);
+        return all.ToArray();
+    }
 
     /// <summary>The rule's Inputs for one configuration.</summary>
     public object PrepareInputs(object?[] uniforms) => Prepare.Invoke(null, uniforms)!;
