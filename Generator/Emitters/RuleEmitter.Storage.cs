@@ -453,15 +453,11 @@ internal static partial class RuleEmitter
         public StorageKernel(RuleSpec spec, InternalNames names)
         {
             List<ParameterSpec> buffers = Buffers(spec);
-            // Every rule has a ref buffer (KRN0002 otherwise); a rule with errors may not: the first buffer stands in.
-            Parameter = buffers.FirstOrDefault(b => b.Role == ParameterRole.Ref) ?? buffers[0];
-            var groups = new List<StorageGroup> { new(names.PickName("TParam"), new List<ParameterSpec> { Parameter }, "parameter") };
-            List<ParameterSpec> inputs = buffers.Where(b => b != Parameter && b.Role == ParameterRole.In).ToList();
-            if (inputs.Count > 0)
-                groups.Add(new StorageGroup(names.PickName("TGrad"), inputs, "read-only"));
-            List<ParameterSpec> state = buffers.Where(b => b != Parameter && b.Role == ParameterRole.Ref).ToList();
-            if (state.Count > 0)
-                groups.Add(new StorageGroup(names.PickName("TState"), state, "state"));
+            // The grouping the GPU storage launchers use too (EmitterCommon.StorageGroups): the parameter (the first ref
+            // buffer; for a rule with errors and none, the first buffer), the read-only buffers, the other ref buffers.
+            var groups = EmitterCommon.StorageGroups(spec)
+                .Select(g => new StorageGroup(names.PickName(g.TypeParameter), g.Buffers, g.Role)).ToList();
+            Parameter = groups[0].Buffers[0];
             Groups = groups;
             foreach (StorageGroup group in groups)
             {
