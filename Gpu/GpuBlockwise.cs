@@ -272,14 +272,19 @@ public static class GpuBlockwise
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Encode(ArrayView<float> table, float normalized)
     {
+        // Unrolled, each step an integer select: ILGPU 1.5.3 (O2) compiled the loop form of this search without the tie
+        // test that follows it (the PTX stored the searched code directly); this form keeps it (checked by the PTX test).
         int code = 0;
-        for (int step = Codes / 2; step >= 1; step >>= 1)
-        {
-            if (table[Codes + code + step - 1] < normalized)
-                code += step;
-        }
-        if (table[Codes + code] == normalized)
-            code += code & 1;
-        return code;
+        code += table[Codes + code + 127] < normalized ? 128 : 0;
+        code += table[Codes + code + 63] < normalized ? 64 : 0;
+        code += table[Codes + code + 31] < normalized ? 32 : 0;
+        code += table[Codes + code + 15] < normalized ? 16 : 0;
+        code += table[Codes + code + 7] < normalized ? 8 : 0;
+        code += table[Codes + code + 3] < normalized ? 4 : 0;
+        code += table[Codes + code + 1] < normalized ? 2 : 0;
+        code += table[Codes + code] < normalized ? 1 : 0;
+        // On a midpoint exactly, between codes `code` and `code + 1`: the even one.
+        int tie = table[Codes + code] == normalized ? 1 : 0;
+        return code + (tie & code);
     }
 }

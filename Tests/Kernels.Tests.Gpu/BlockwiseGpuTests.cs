@@ -351,7 +351,14 @@ public sealed class BlockwiseGpuTests : IClassFixture<CpuAcceleratorFixture>
             Assert.DoesNotContain(".ftz", ptx);
             Assert.Matches(new Regex(@"\bst\.global\."), ptx);
             if (name == nameof(GpuBlockwise.QuantizeKernel))
+            {
                 Assert.Contains("div.rn.f32", ptx);
+                // The search: eight ordered comparisons with midpoints (false for NaN, as on the CPU), then the tie test.
+                // (ILGPU 1.5.3 dropped the tie test from a loop form of the search; the kernel is written unrolled.)
+                Assert.Equal(8, Regex.Matches(ptx, @"\bsetp\.lt\.f32\b").Count);
+                Assert.Single(Regex.Matches(ptx, @"\bsetp\.eq\.f32\b"));
+                Assert.DoesNotMatch(new Regex(@"\bsetp\.\w+u\.f32\b"), ptx);
+            }
             else
                 Assert.Contains("mul.rn.f32", ptx);
         }
