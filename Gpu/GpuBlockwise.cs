@@ -49,9 +49,9 @@ public delegate void GpuBlockwiseUpdate(int offset, int length, ReadOnlySpan<Arr
 /// <summary>
 /// 8-bit blockwise state on the GPU, with the bits of the CPU's <see cref="BlockwiseQuantizer"/> and of the optimizer
 /// objects' 8-bit step (<c>Kernels.CompilerServices.BlockwiseStep</c>): <see cref="Dequantize"/> (one thread per element,
-/// <c>map[code] · absmax</c>), <see cref="Quantize"/> (one thread per block of 256: the block's absmax as the bit-pattern
-/// maximum of <c>|x|</c>, NaN for a block holding NaN or ±∞, the zero code for zero and non-finite blocks, otherwise
-/// <c>x / absmax</c> correctly rounded and the exact nearest-code search over the map's float midpoints with the CPU's
+/// <c>map[code] · absmax</c>), <see cref="Quantize"/> (one thread per block of 256 for the block's absmax — the bit-pattern
+/// maximum of <c>|x|</c>, NaN for a block holding NaN or ±∞ —, then one thread per element: the zero code for zero and
+/// non-finite blocks, otherwise <c>x / absmax</c> correctly rounded and the exact nearest-code search over the map's float midpoints with the CPU's
 /// even-code tie rule), and <see cref="Step"/>, which runs any rule's existing float or storage launcher between the two.
 /// </summary>
 /// <remarks>
@@ -77,8 +77,11 @@ public static class GpuBlockwise
     private static readonly GpuKernelCache<Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>>> s_dequantize =
         new(typeof(GpuBlockwise).GetMethod(nameof(DequantizeKernel))!);
 
-    private static readonly GpuKernelCache<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<float>, int>> s_quantize =
-        new(typeof(GpuBlockwise).GetMethod(nameof(QuantizeKernel))!);
+    private static readonly GpuKernelCache<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>>> s_absMax =
+        new(typeof(GpuBlockwise).GetMethod(nameof(AbsMaxKernel))!);
+
+    private static readonly GpuKernelCache<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<byte>, int>> s_encode =
+        new(typeof(GpuBlockwise).GetMethod(nameof(EncodeKernel))!);
 
     // Per quantizer, per accelerator: the map then the midpoints (512 floats), uploaded on first use.
     private static readonly ConditionalWeakTable<BlockwiseQuantizer, ConditionalWeakTable<Accelerator, Lazy<MemoryBuffer1D<float, Stride1D.Dense>>>> s_tables = new();
@@ -122,8 +125,10 @@ public static class GpuBlockwise
             throw new ArgumentException($"'{nameof(codes)}' overlaps '{nameof(values)}'.", nameof(codes));
         if (GpuChecks.Overlaps(values, absMax))
             throw new ArgumentException($"'{nameof(absMax)}' overlaps '{nameof(values)}'.", nameof(absMax));
-        if (values.Length > 0)
-            s_quantize.For(stream.Accelerator)(stream, BlockwiseQuantizer.BlockCount((int)values.Length), values, codes, absMax, Table(stream.Accelerator, quantizer), quantizer.ZeroCode);
+        if (values.Length == 0)
+            return;
+        s_absMax.For(stream.Accelerator)(stream, BlockwiseQuantizer.BlockCount((int)values.Length), values, absMax);
+        s_encode.For(stream.Accelerator)(stream, (int)values.Length, values, absMax, Table(stream.Accelerator, quantizer), codes, quantizer.ZeroCode);
     }
 
     /// <summary>
@@ -236,32 +241,34 @@ public static class GpuBlockwise
     }
 
     /// <summary>
-    /// One thread per block of 256 (the last may be shorter): the absmax, then each element's code — as
-    /// <see cref="BlockwiseQuantizer.QuantizeBlock"/>.
+    /// One thread per block of 256 (the last may be shorter): the absmax as <see cref="BlockwiseQuantizer.AbsMax"/> gives it —
+    /// the largest <c>|x|</c> bit pattern (ordered like <c>|x|</c> for non-NaN values; every NaN or ∞ pattern is at least
+    /// that of +∞), NaN for a block holding NaN or ±∞, 0 for a zero block.
     /// </summary>
-    public static void QuantizeKernel(Index1D block, ArrayView<float> values, ArrayView<byte> codes, ArrayView<float> absMax, ArrayView<float> table, int zeroCode)
+    public static void AbsMaxKernel(Index1D block, ArrayView<float> values, ArrayView<float> absMax)
     {
         int start = block * Block;
         int end = (int)Math.Min(start + (long)Block, values.Length);
-        // The largest |x| bit pattern: ordered like |x| for non-NaN values; every NaN or ∞ pattern is at least that of +∞.
         uint max = 0;
         for (int i = start; i < end; i++)
         {
             uint magnitude = Interop.FloatAsInt(values[i]) & 0x7FFF_FFFFu;
             max = magnitude > max ? magnitude : max;
         }
-        if (max == 0 || max >= 0x7F80_0000u)
-        {
-            // A zero block stores 0, a non-finite one NaN; both store the zero code everywhere.
-            absMax[block] = max == 0 ? 0f : float.NaN;
-            for (int i = start; i < end; i++)
-                codes[i] = (byte)zeroCode;
-            return;
-        }
-        float scale = Interop.IntAsFloat(max);
-        absMax[block] = scale;
-        for (int i = start; i < end; i++)
-            codes[i] = (byte)Encode(table, values[i] / scale);
+        absMax[block] = max >= 0x7F80_0000u ? float.NaN : Interop.IntAsFloat(max);
+    }
+
+    /// <summary>
+    /// One thread per element, after <see cref="AbsMaxKernel"/>: the zero code in a zero or non-finite block (absmax 0 or
+    /// NaN: no division), else the code of <c>x / absmax</c> — as <see cref="BlockwiseQuantizer.QuantizeBlock"/>.
+    /// </summary>
+    public static void EncodeKernel(Index1D index, ArrayView<float> values, ArrayView<float> absMax, ArrayView<float> table, ArrayView<byte> codes, int zeroCode)
+    {
+        int i = index;
+        float scale = absMax[i / Block];
+        // On the bits: absmax is +0, a positive finite float, or float.NaN (sign bit set) here.
+        uint bits = Interop.FloatAsInt(scale);
+        codes[i] = bits == 0 || bits >= 0x7F80_0000u ? (byte)zeroCode : (byte)Encode(table, values[i] / scale);
     }
 
     /// <summary>

@@ -337,7 +337,7 @@ public sealed class BlockwiseGpuTests : IClassFixture<CpuAcceleratorFixture>
     [Fact]
     public void Blockwise_kernels_compile_to_strict_ptx_for_sm_90()
     {
-        foreach (string name in new[] { nameof(GpuBlockwise.QuantizeKernel), nameof(GpuBlockwise.DequantizeKernel) })
+        foreach (string name in new[] { nameof(GpuBlockwise.AbsMaxKernel), nameof(GpuBlockwise.EncodeKernel), nameof(GpuBlockwise.DequantizeKernel) })
         {
             string ptx = GpuKernels.CompileToPtx(_fixture.Context, typeof(GpuBlockwise).GetMethod(name)!, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
             string file = Path.Combine(AppContext.BaseDirectory, "ptx", $"GpuBlockwise.{name}.ptx");
@@ -350,7 +350,7 @@ public sealed class BlockwiseGpuTests : IClassFixture<CpuAcceleratorFixture>
             Assert.DoesNotMatch(new Regex(@"\bdiv\.(approx|full)\b"), ptx);
             Assert.DoesNotContain(".ftz", ptx);
             Assert.Matches(new Regex(@"\bst\.global\."), ptx);
-            if (name == nameof(GpuBlockwise.QuantizeKernel))
+            if (name == nameof(GpuBlockwise.EncodeKernel))
             {
                 Assert.Contains("div.rn.f32", ptx);
                 // The search: eight ordered comparisons with midpoints (false for NaN, as on the CPU), then the tie test.
@@ -359,7 +359,7 @@ public sealed class BlockwiseGpuTests : IClassFixture<CpuAcceleratorFixture>
                 Assert.Single(Regex.Matches(ptx, @"\bsetp\.eq\.f32\b"));
                 Assert.DoesNotMatch(new Regex(@"\bsetp\.\w+u\.f32\b"), ptx);
             }
-            else
+            else if (name == nameof(GpuBlockwise.DequantizeKernel))
                 Assert.Contains("mul.rn.f32", ptx);
         }
     }
