@@ -107,6 +107,44 @@ public sealed class BlockwiseGpuTests : IClassFixture<CpuAcceleratorFixture>
         AssertSameBits(expectedAbsMax, absMax.GetAsArray1D(), $"n {length}, absmax");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Quantize_matches_the_cpu_quantizer_over_many_scales_and_ties(bool nonNegative)
+    {
+        // 1,024 blocks: even blocks log-uniform magnitudes (2^-149 … 2^10, random signs) whose absmax decides the scale;
+        // odd blocks every midpoint of the map times 2^-k (k = 0 … 60) with 2^-k itself as the absmax, so each quotient is
+        // a midpoint exactly (ties at every scale), then random values in between.
+        BlockwiseQuantizer quantizer = nonNegative ? BlockwiseQuantizer.Unsigned : BlockwiseQuantizer.Signed;
+        float[] map = quantizer.Map.ToArray();
+        var random = new Random(nonNegative ? 5 : 6);
+        const int Blocks = 1024;
+        var values = new float[Blocks * 256];
+        for (int b = 0; b < Blocks; b++)
+        {
+            float scale = MathF.ScaleB(1f, -(b / 2 % 61));
+            int top = random.Next(-149, 11);
+            for (int j = 0; j < 256; j++)
+            {
+                float value = b % 2 == 0
+                    ? MathF.ScaleB(1f + (float)random.NextDouble(), top - random.Next(0, 40)) * (random.Next(2) == 0 ? -1 : 1)
+                    : j < 255 ? (map[j] + map[j + 1]) * 0.5f * scale : scale;
+                values[b * 256 + j] = value;
+            }
+        }
+        var expectedCodes = new byte[values.Length];
+        var expectedAbsMax = new float[Blocks];
+        quantizer.Quantize(values, expectedCodes, expectedAbsMax);
+
+        using var v = Accelerator.Allocate1D(values);
+        using var codes = Accelerator.Allocate1D<byte>(values.Length);
+        using var absMax = Accelerator.Allocate1D<float>(Blocks);
+        GpuBlockwise.Quantize(Accelerator.DefaultStream, v.View, codes.View, absMax.View, quantizer);
+        Accelerator.Synchronize();
+        AssertSameCodes(expectedCodes, codes.GetAsArray1D(), "many scales");
+        AssertSameBits(expectedAbsMax, absMax.GetAsArray1D(), "many scales, absmax");
+    }
+
     [Theory, MemberData(nameof(LengthsAndMaps))]
     public void Dequantize_matches_the_cpu_quantizer(int length, bool nonNegative)
     {
