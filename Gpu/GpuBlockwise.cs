@@ -51,14 +51,16 @@ public delegate void GpuBlockwiseUpdate(int offset, int length, ReadOnlySpan<Arr
 /// objects' 8-bit step (<c>Kernels.CompilerServices.BlockwiseStep</c>): <see cref="Dequantize"/> (one thread per element,
 /// <c>map[code] · absmax</c>), <see cref="Quantize"/> (one thread per block of 256 for the block's absmax — the bit-pattern
 /// maximum of <c>|x|</c>, NaN for a block holding NaN or ±∞ —, then one thread per element: the zero code for zero and
-/// non-finite blocks, otherwise <c>x / absmax</c> correctly rounded and the exact nearest-code search over the map's float midpoints with the CPU's
-/// even-code tie rule), and <see cref="Step"/>, which runs any rule's existing float or storage launcher between the two.
+/// non-finite blocks, otherwise <c>x / absmax</c> correctly rounded and the exact nearest-code search over the map's float
+/// midpoints with the CPU's even-code tie rule), and <see cref="Step"/>, which runs any rule's existing float or storage
+/// launcher between the two.
 /// </summary>
 /// <remarks>
 /// <para>
 /// <b>Not fused.</b> <see cref="Step"/> is three launches per chunk — dequantize each state buffer into float scratch, the
 /// rule's generated launcher on the chunk, quantize the scratch back — not one kernel that keeps the dequantized block in
-/// registers: the state crosses memory as float once more per step than a fused kernel would need. The bits are those of
+/// registers: the state also crosses memory as float (written by dequantization, read and written by the rule, read twice
+/// by quantization), which a fused kernel would avoid. The bits are those of
 /// the CPU step because each piece has them: the rule's launchers equal the CPU span overloads (tested), and the CPU's
 /// 8-bit step equals "dequantize, span overload, quantize" (tested in Kernels.Tests).
 /// </para>
@@ -279,8 +281,9 @@ public static class GpuBlockwise
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Encode(ArrayView<float> table, float normalized)
     {
-        // Unrolled, each step an integer select: ILGPU 1.5.3 (O2) compiled the loop form of this search without the tie
-        // test that follows it (the PTX stored the searched code directly); this form keeps it (checked by the PTX test).
+        // Unrolled, each step an integer select: with a loop form of this search (for step = 128 … 1), ILGPU 1.5.3 at O2
+        // emitted PTX without the tie test that follows it (the searched code was stored directly; seen in the PTX, not
+        // root-caused, and invisible on the CPU accelerator, which runs the IL). This form keeps it; the PTX test checks.
         int code = 0;
         code += table[Codes + code + 127] < normalized ? 128 : 0;
         code += table[Codes + code + 63] < normalized ? 64 : 0;
