@@ -21,7 +21,8 @@ namespace Kernels.Tests.Gpu;
 /// blocks, last partial blocks), and AdamW's 8-bit step (signed map for <c>expAvg</c>, unsigned for <c>expAvgSq</c>)
 /// against the CPU optimizer object with <c>StatePrecision.Blockwise8Bit(minElements: 0)</c> over six steps — codes,
 /// absmax and parameters bit for bit (a NaN parameter where the CPU has a NaN) — with the whole tensor as one chunk and in
-/// chunks of 512; bfloat16 parameters through the storage launcher against dequantize + storage span overload + quantize.
+/// chunks of 512; bfloat16 parameters through the storage launcher against dequantize + storage span overload + quantize,
+/// and rounded stochastically (chunk offsets in the stream's first index) against the CPU optimizer object.
 /// </summary>
 public sealed class BlockwiseGpuTests : IClassFixture<CpuAcceleratorFixture>
 {
@@ -312,6 +313,66 @@ public sealed class BlockwiseGpuTests : IClassFixture<CpuAcceleratorFixture>
             {
                 float e = (float)expectedParam[i], a = (float)actual[i];
                 Assert.True(expectedParam[i].Bits == actual[i].Bits || (float.IsNaN(e) && float.IsNaN(a)), $"{where}, param {i}: expected {e:R}, got {a:R}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(257)]
+    [InlineData(4099)]
+    public void AdamW_8bit_step_with_stochastic_bfloat16_parameters_matches_the_cpu_optimizer(int length)
+    {
+        // The chunk's offset goes into the stream's first index, as the CPU counts elements: chunks of 512 here.
+        const ulong seed = 77;
+        var cpu = new Parameter<BFloat16>("w", length);
+        var random = new Random(length);
+        foreach (ref BFloat16 x in cpu.Data.Span)
+            x = (BFloat16)(float)(random.NextDouble() - 0.5);
+        BFloat16[] initial = cpu.Data.ToArray();
+        var optimizer = new AdamW.Optimizer(new[] { cpu }, lr: 0.01, weightDecay: 0.1,
+            statePrecision: StatePrecision.Blockwise8Bit(minElements: 0), parameterPrecision: ParameterPrecision.Stochastic(seed));
+
+        AcceleratorStream stream = Accelerator.DefaultStream;
+        int blocks = BlockwiseQuantizer.BlockCount(length);
+        using var p = Accelerator.Allocate1D(initial);
+        using var g = Accelerator.Allocate1D<BFloat16>(length);
+        using var mCodes = Accelerator.Allocate1D(Enumerable.Repeat(BlockwiseQuantizer.Signed.ZeroCode, length).ToArray());
+        using var vCodes = Accelerator.Allocate1D(Enumerable.Repeat(BlockwiseQuantizer.Unsigned.ZeroCode, length).ToArray());
+        using var mAbsMax = Accelerator.Allocate1D(new float[blocks]);
+        using var vAbsMax = Accelerator.Allocate1D(new float[blocks]);
+        using var scratch = Accelerator.Allocate1D<float>(2 * 512);
+        GpuQuantizedState[] states =
+        {
+            new(mCodes.View, mAbsMax.View, BlockwiseQuantizer.Signed),
+            new(vCodes.View, vAbsMax.View, BlockwiseQuantizer.Unsigned),
+        };
+        var grad32 = new float[length];
+        for (int step = 1; step <= 4; step++)
+        {
+            Gradient(grad32, step, length);
+            for (int i = 0; i < length; i++)
+                cpu.Grad.Span[i] = (BFloat16)grad32[i];
+            g.CopyFromCPU(cpu.Grad.ToArray());
+            optimizer.Step();
+
+            int t = step;
+            GpuBlockwise.Step(stream, length, states, scratch.View, (offset, n, s) =>
+                AdamW.Step<BFloat16, BFloat16, float>(stream, p.View.SubView(offset, n), g.View.SubView(offset, n), s[0], s[1], default, t, lr: 0.01, weightDecay: 0.1,
+                    options: new() { Rounding = new StochasticRounding(seed, (ulong)t, (ulong)offset) }));
+            stream.Synchronize();
+
+            string where = $"n {length}, step {step}";
+            OptimizerStateDict state = optimizer.StateDict();
+            AssertSameCodes((byte[])state.State[0]!.Buffers["expAvg"], mCodes.GetAsArray1D(), where + ", expAvg");
+            AssertSameBits((float[])state.State[0]!.Buffers["expAvg.absmax"], mAbsMax.GetAsArray1D(), where + ", expAvg.absmax");
+            AssertSameCodes((byte[])state.State[0]!.Buffers["expAvgSq"], vCodes.GetAsArray1D(), where + ", expAvgSq");
+            AssertSameBits((float[])state.State[0]!.Buffers["expAvgSq.absmax"], vAbsMax.GetAsArray1D(), where + ", expAvgSq.absmax");
+            BFloat16[] actual = p.GetAsArray1D();
+            ReadOnlySpan<BFloat16> expected = cpu.Data.Span;
+            for (int i = 0; i < length; i++)
+            {
+                float e = (float)expected[i], a = (float)actual[i];
+                Assert.True(expected[i].Bits == actual[i].Bits || (float.IsNaN(e) && float.IsNaN(a)), $"{where}, param {i}: expected {e:R}, got {a:R}");
             }
         }
     }
