@@ -41,7 +41,10 @@ public readonly struct GpuQuantizedState
 /// float views of the chunk, in the order of the states given to <c>Step</c>) for the quantized buffers — on the same
 /// stream.
 /// </summary>
-/// <param name="offset">The chunk's first element (a multiple of 256).</param>
+/// <param name="offset">
+/// The chunk's first element (a multiple of 256). A bfloat16 parameter rounded stochastically takes it as the stream's
+/// first index (<c>new StochasticRounding(seed, step, firstIndex + offset)</c>), so the bits do not depend on the chunking.
+/// </param>
 /// <param name="length">The chunk's length.</param>
 /// <param name="state">One float view of <paramref name="length"/> elements per quantized state, in order.</param>
 public delegate void GpuBlockwiseUpdate(int offset, int length, ReadOnlySpan<ArrayView<float>> state);
