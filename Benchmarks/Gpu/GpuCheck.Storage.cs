@@ -42,6 +42,7 @@ public static partial class GpuCheck
             Row<BFloat16, BFloat16, float>(accelerator, "Lion.Step (weight decay)", 1, lengths, steps, seed, stochastic: true,
                 (p, g, s, t, r) => Lion.Step(p, g, s[0].AsSpan(), lr: 1e-3, weightDecay: 0.1, options: new() { Rounding = r }),
                 (stream, p, g, s, t, r) => Lion.Step(stream, p, g, s[0], lr: 1e-3, weightDecay: 0.1, options: new() { Rounding = r })),
+            BlockwiseRow(accelerator, lengths, steps, seed),
         };
 
         Console.WriteLine();
