@@ -320,13 +320,12 @@ internal static class OptimizerEmitter
         var storage = new RuleEmitter.StorageKernel(rule, names);
         string batch = $"{CompilerServices}.OptimizerBatch<float>";
         string rounding = "global::Kernels.Precision.StochasticRounding";
-        // The storage kernel's type arguments: the parameter buffer's, the gradient's, float state.
-        string TypeArgument(RuleEmitter.StorageGroup group) =>
-            group.Buffers.Contains(param) ? "__TParam" : group.Buffers.Contains(grad) ? "__TGrad" : "float";
-        string storageType = $"{spec.ContainingType}.{storage.KernelType}<{string.Join(", ", storage.Groups.Select(TypeArgument))}>";
-
+        // The storage kernel instantiated for a parameter type and a gradient type, with float state.
+        string KernelOf(string paramType, string gradType) =>
+            $"{spec.ContainingType}.{storage.KernelType}<{string.Join(", ", storage.Groups.Select(g => g.Buffers.Contains(param) ? paramType : g.Buffers.Contains(grad) ? gradType : "float"))}>";
+        string storageType = KernelOf("__TParam", "__TGrad");
         // With compensation the kernel updates a float parameter (p + c in scratch), reading 16-bit gradients.
-        string compensatedType = $"{spec.ContainingType}.{storage.KernelType}<{string.Join(", ", storage.Groups.Select(g => g.Buffers.Contains(param) ? "float" : g.Buffers.Contains(grad) ? "__TStorage" : "float"))}>";
+        string compensatedType = KernelOf("float", "__TStorage");
 
         w.Line();
         w.Line("/// <summary>A batch of parameters stored as <typeparamref name=\"__TStorage\"/>: on the parameters themselves, on their fp32 master copies, or on the parameters with their compensation.</summary>");
